@@ -1,0 +1,39 @@
+/**
+ * `$fresh/server.ts`: start the app, or get its handler to serve elsewhere.
+ * A tiny runtime surface; the rest is types.
+ *
+ * @module
+ */
+import { resolveConfig } from "./config.ts";
+import { createHandler } from "./context.ts";
+import type { FreshConfig, Manifest } from "./types.ts";
+
+export { createHandler, type RequestHandler } from "./context.ts";
+export { defineConfig } from "./config.ts";
+export type * from "./types.ts";
+
+/**
+ * Serves the app with `Deno.serve` on `config.port` (default `$PORT`, else
+ * 8000), prints its URL, and resolves when the server has shut down.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { start } from "$fresh/server.ts";
+ * import manifest from "./fresh.gen.ts";
+ * import config from "./fresh.config.ts";
+ * await start(manifest, config);
+ * ```
+ */
+export async function start(manifest: Manifest, config: FreshConfig = {}): Promise<void> {
+  const { port, hostname } = resolveConfig(manifest, config);
+  const handler = await createHandler(manifest, config);
+  const server = Deno.serve({
+    port,
+    hostname,
+    onListen: ({ hostname, port }) => {
+      const host = hostname === "0.0.0.0" ? "localhost" : hostname;
+      console.log(`Listening on http://${host}:${port}/`);
+    },
+  }, handler);
+  await server.finished;
+}

@@ -1,0 +1,195 @@
+/**
+ * Static files: the `static/` folder is listed once at startup and only
+ * listed files are ever served, so no request path (`..`, encoded slashes or
+ * backslashes, null bytes) can reach anything else.
+ *
+ * @module
+ */
+import { ASSET_CACHE_BUST_KEY, IMMUTABLE, JS_PREFIX } from "./constants.ts";
+
+/** Content types by file extension; anything else is `application/octet-stream`. */
+export const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  css: "text/css; charset=utf-8",
+  gif: "image/gif",
+  html: "text/html; charset=utf-8",
+  ico: "image/x-icon",
+  jpeg: "image/jpeg",
+  jpg: "image/jpeg",
+  js: "text/javascript; charset=utf-8",
+  json: "application/json; charset=utf-8",
+  map: "application/json; charset=utf-8",
+  mjs: "text/javascript; charset=utf-8",
+  png: "image/png",
+  svg: "image/svg+xml",
+  txt: "text/plain; charset=utf-8",
+  wasm: "application/wasm",
+  webmanifest: "application/manifest+json",
+  webp: "image/webp",
+  woff2: "font/woff2",
+};
+
+/**
+ * A servable file: its type, its etag and how to read it.
+ *
+ * @example Usage
+ * ```ts
+ * import { fileFromBytes } from "$fresh/static.ts";
+ * const file = await fileFromBytes("a.js", new TextEncoder().encode("1"));
+ * console.log(file.contentType); // "text/javascript; charset=utf-8"
+ * ```
+ */
+export interface StaticFile {
+  contentType: string;
+  /** Quoted strong etag: a hash of the contents. */
+  etag: string;
+  /** The body, read afresh for every response. */
+  open(): Promise<BodyInit>;
+}
+
+/**
+ * The content type of a file name, by extension.
+ *
+ * @example Usage
+ * ```ts
+ * import { contentType } from "$fresh/static.ts";
+ * contentType("styles.css"); // "text/css; charset=utf-8"
+ * ```
+ */
+export function contentType(name: string): string {
+  const ext = name.slice(name.lastIndexOf(".") + 1).toLowerCase();
+  return CONTENT_TYPES[ext] ?? "application/octet-stream";
+}
+
+async function etagOf(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-1", bytes));
+  return `"${Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("")}"`;
+}
+
+/**
+ * A {@linkcode StaticFile} held in memory.
+ *
+ * @example Usage
+ * ```ts
+ * import { fileFromBytes } from "$fresh/static.ts";
+ * const file = await fileFromBytes("x.txt", new TextEncoder().encode("hi"));
+ * ```
+ */
+export async function fileFromBytes(
+  name: string,
+  bytes: Uint8Array<ArrayBuffer>,
+): Promise<StaticFile> {
+  const etag = await etagOf(bytes);
+  return { contentType: contentType(name), etag, open: () => Promise.resolve(bytes.slice()) };
+}
+
+/**
+ * Lists every regular file under `dir` (symlinks are skipped) by URL path, e.g.
+ * `/styles.css`. A missing folder lists nothing.
+ *
+ * @example Usage
+ * ```ts
+ * import { scanStaticDir } from "$fresh/static.ts";
+ * const files = await scanStaticDir("./static");
+ * console.log(files.has("/styles.css"));
+ * ```
+ */
+export async function scanStaticDir(dir: string): Promise<Map<string, StaticFile>> {
+  const files = new Map<string, StaticFile>();
+  const walk = async (fsDir: string, urlDir: string) => {
+    for await (const entry of Deno.readDir(fsDir)) {
+      const fsPath = `${fsDir}/${entry.name}`;
+      if (entry.isDirectory) await walk(fsPath, `${urlDir}${entry.name}/`);
+      if (!entry.isFile) continue;
+      const etag = await etagOf(await Deno.readFile(fsPath));
+      files.set(`${urlDir}${entry.name}`, {
+        contentType: contentType(entry.name),
+        etag,
+        open: async () => (await Deno.open(fsPath)).readable,
+      });
+    }
+  };
+  try {
+    await walk(dir, "/");
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return files;
+}
+
+/**
+ * Answers one request with a file: 304 when `If-None-Match` holds its etag,
+ * no body for HEAD.
+ *
+ * @example Usage
+ * ```ts
+ * import { fileFromBytes, serveFile } from "$fresh/static.ts";
+ * const file = await fileFromBytes("a.txt", new TextEncoder().encode("a"));
+ * const res = await serveFile(new Request("http://x/a.txt"), file, "no-cache");
+ * ```
+ */
+export async function serveFile(
+  req: Request,
+  file: StaticFile,
+  cacheControl: string,
+): Promise<Response> {
+  const headers = new Headers({ etag: file.etag, "cache-control": cacheControl });
+  const match = req.headers.get("if-none-match");
+  if (match && match.split(",").some((t) => t.trim().replace(/^W\//, "") === file.etag)) {
+    return new Response(null, { status: 304, headers });
+  }
+  headers.set("content-type", file.contentType);
+  const body = req.method === "HEAD" ? null : await file.open();
+  return new Response(body, { headers });
+}
+
+/**
+ * Where static and build files come from.
+ *
+ * @example Usage
+ * ```ts
+ * import type { StaticSources } from "$fresh/static.ts";
+ * const none: StaticSources = { buildId: "x", staticFiles: new Map(), buildFiles: new Map() };
+ * ```
+ */
+export interface StaticSources {
+  buildId: string;
+  /** `static/` by URL path (`/styles.css`), plus the extra bundle entries (`/sdk.js`). */
+  staticFiles: Map<string, StaticFile>;
+  /** Client bundles by path relative to the build (`islands/Counter.js`). */
+  buildFiles: Map<string, StaticFile>;
+}
+
+/**
+ * Serves a GET or HEAD request from `static/` or the client build, or returns
+ * `undefined` when no listed file matches. Build files and `asset()` URLs
+ * carrying the current build id are immutable; the rest must revalidate.
+ *
+ * @example Usage
+ * ```ts
+ * import { serveStatic } from "$fresh/static.ts";
+ * const sources = { buildId: "x", staticFiles: new Map(), buildFiles: new Map() };
+ * await serveStatic(new Request("http://x/../deno.json"), sources); // undefined
+ * ```
+ */
+export function serveStatic(
+  req: Request,
+  sources: StaticSources,
+): Promise<Response> | undefined {
+  if (req.method !== "GET" && req.method !== "HEAD") return undefined;
+  const url = new URL(req.url);
+  let path: string;
+  try {
+    path = decodeURIComponent(url.pathname);
+  } catch {
+    return undefined; // malformed escapes name no file
+  }
+  const buildPrefix = `${JS_PREFIX}/${sources.buildId}/`;
+  if (path.startsWith(buildPrefix)) {
+    const file = sources.buildFiles.get(path.slice(buildPrefix.length));
+    return file && serveFile(req, file, IMMUTABLE);
+  }
+  const file = sources.staticFiles.get(path);
+  if (!file) return undefined;
+  const busted = url.searchParams.get(ASSET_CACHE_BUST_KEY) === sources.buildId;
+  return serveFile(req, file, busted ? IMMUTABLE : "no-cache");
+}

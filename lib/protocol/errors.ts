@@ -1,0 +1,87 @@
+/**
+ * Error codes and close codes of the wire. Callers branch on these, so
+ * each one is a stable string (or number) documented where it is defined.
+ *
+ * @module
+ */
+
+/** Every error code a server or SDK may report, as a const tuple. */
+export const ERROR_CODES = [
+  /** A field has the wrong type or value (a bad group name, a non-UUID user_id…). */
+  "INVALID_PARAMETER",
+  /** The frame is not a request the server understands, or not now. */
+  "INVALID_REQUEST",
+  /** The SDK has no open connection to send on. */
+  "NOT_CONNECTED",
+  /** The connection sent faster than its token bucket allows. */
+  "RATE_LIMITED",
+  /** A frame or message is over its size limit. */
+  "PAYLOAD_TOO_LARGE",
+  /** The token is missing, bad or expired, or does not grant this room. */
+  "UNAUTHORIZED",
+  /** The recipient (user_id or cid) is not connected. */
+  "NOT_FOUND",
+  /** The room has as many users as it may. */
+  "ROOM_FULL",
+  /** No answer came in time. */
+  "TIMEOUT",
+  /** The request was cancelled (the connection closed before an answer). */
+  "CANCELLED",
+  /** The server failed; the request may be retried. */
+  "INTERNAL_ERROR",
+] as const;
+
+/** One of {@linkcode ERROR_CODES}. */
+export type ErrorCode = typeof ERROR_CODES[number];
+
+/**
+ * WebSocket close codes the server uses, with the reason it gives.
+ *
+ * @example
+ * ```ts
+ * import { CLOSE } from "./mod.ts";
+ * // socket.close(CLOSE.policy, "Rate limit exceeded");
+ * console.log(CLOSE.tooBig); // 1009
+ * ```
+ */
+export const CLOSE = {
+  /** The client said goodbye, or the server closed on purpose. */
+  normal: 1000,
+  /** The server is shutting down: reconnect (elsewhere). */
+  goingAway: 1001,
+  /** Abuse: the client kept flooding after being told it was rate-limited. */
+  policy: 1008,
+  /** A frame over {@linkcode LIMITS.maxFrameBytes}. */
+  tooBig: 1009,
+  /** The server failed. */
+  internal: 1011,
+  /** No frame (not even a pong) for two heartbeat intervals. */
+  heartbeatTimeout: 4000,
+  /** The client speaks a protocol version this server does not. */
+  unsupportedVersion: 4002,
+} as const;
+
+/** An error as it travels on the wire and as the SDK rejects with it. */
+export interface WireError {
+  /** One of {@linkcode ERROR_CODES}. */
+  code: ErrorCode;
+  /** What went wrong and what to do about it, in one sentence. */
+  message: string;
+}
+
+/**
+ * The error code that describes an exception thrown by the validators of
+ * this module: `RangeError` is a size limit, `TypeError` a bad field,
+ * anything else a request the server does not understand.
+ *
+ * @example
+ * ```ts
+ * import { errorCodeOf } from "./mod.ts";
+ * errorCodeOf(new TypeError("x")); // "INVALID_PARAMETER"
+ * ```
+ */
+export function errorCodeOf(error: unknown): ErrorCode {
+  if (error instanceof RangeError) return "PAYLOAD_TOO_LARGE";
+  if (error instanceof TypeError) return "INVALID_PARAMETER";
+  return "INVALID_REQUEST";
+}

@@ -1,0 +1,300 @@
+/**
+ * Every frame of the wire, both ways. Frames are JSON objects with a
+ * `type`; requests carry a numeric `id` and are answered by an `ack` or an
+ * `error` with the same `id`. Nothing outside this module declares a frame.
+ *
+ * @module
+ */
+import type { ErrorCode } from "./errors.ts";
+import type { Signal } from "./signal.ts";
+
+/** Any JSON value: what a `message` may carry. */
+export type Json =
+  | null
+  | boolean
+  | number
+  | string
+  | Json[]
+  | { [key: string]: Json };
+
+// --- CLIENT → SERVER ---
+
+/** Request types, as a const tuple: each is answered by `ack` or `error`. */
+export const REQUEST_TYPES = [
+  "join",
+  "post",
+  "users",
+  "groups",
+  "signal",
+  "rename",
+] as const;
+
+/** One of {@linkcode REQUEST_TYPES}. */
+export type RequestType = typeof REQUEST_TYPES[number];
+
+/** Frames a client sends that are not requests (nothing answers them). */
+export const NOTICE_FRAME_TYPES = ["pong", "bye"] as const;
+
+/** Every type a client may send. */
+export const CLIENT_FRAME_TYPES = [
+  ...REQUEST_TYPES,
+  ...NOTICE_FRAME_TYPES,
+] as const;
+
+/** Joins (or switches to) `group`; `null` leaves the current one. */
+export interface JoinRequest {
+  type: "join";
+  id: number;
+  group: string | null;
+}
+
+/** To `recipient` (a user_id) privately, or else to the joined group. */
+export interface PostRequest {
+  type: "post";
+  id: number;
+  message: Json;
+  /** A user_id, or the joined group's name; absent means the joined group. */
+  recipient?: string;
+}
+
+/** Paging fields shared by the list requests. */
+export interface PageRequest {
+  /** Rows per page, 1 to {@linkcode LIMITS.maxPageSize}. */
+  limit?: number;
+  /** Where the previous page ended (its `startKey`). */
+  startKey?: string;
+  /** Order of the rows. @default true */
+  ascending?: boolean;
+}
+
+/** Connections in a group (one row per connection). */
+export interface UsersRequest extends PageRequest {
+  type: "users";
+  id: number;
+  group: string;
+  /** Only this user's connections. */
+  user_id?: string;
+}
+
+/** Comparisons `groups` may filter with. */
+export const CONDITIONS = [
+  ">",
+  ">=",
+  "=",
+  "<",
+  "<=",
+  "!=",
+  "gt",
+  "gte",
+  "eq",
+  "lt",
+  "lte",
+  "ne",
+] as const;
+
+/** One of {@linkcode CONDITIONS}. */
+export type Condition = typeof CONDITIONS[number];
+
+/** Live groups and their sizes. */
+export interface GroupsRequest extends PageRequest {
+  type: "groups";
+  id: number;
+  searchFor?: "group" | "number_of_users";
+  value?: string | number;
+  condition?: Condition;
+  /** Upper end of a range search (with `value` the lower end). */
+  range?: string | number;
+}
+
+/** Relays `signal` to the connection `to`. */
+export interface SignalRequest {
+  type: "signal";
+  id: number;
+  to: string;
+  signal: Signal;
+}
+
+/** Changes this connection's display name; the group is told. */
+export interface RenameRequest {
+  type: "rename";
+  id: number;
+  name: string;
+}
+
+/** Answer to the server's `ping`. */
+export interface PongFrame {
+  type: "pong";
+}
+
+/** The client leaves on purpose: no grace period, tell the group at once. */
+export interface ByeFrame {
+  type: "bye";
+}
+
+/** Any request, discriminated on `type`. */
+export type ClientRequest =
+  | JoinRequest
+  | PostRequest
+  | UsersRequest
+  | GroupsRequest
+  | SignalRequest
+  | RenameRequest;
+
+/** Any frame a client sends. */
+export type ClientFrame = ClientRequest | PongFrame | ByeFrame;
+
+// --- SERVER → CLIENT ---
+
+/** One row of a users page. */
+export interface UserRow {
+  user_id: string;
+  cid: string;
+  name: string;
+}
+
+/** One row of a groups page. */
+export interface GroupRow {
+  group: string;
+  number_of_users: number;
+}
+
+/** A page of rows; `startKey` is `"end"` and `endOfList` true on the last. */
+export interface Page<Row> {
+  list: Row[];
+  startKey: string;
+  endOfList: boolean;
+}
+
+/** What each request's `ack` carries in `result`. */
+export interface RequestResults {
+  join: { group: string | null };
+  post: { delivered: number };
+  users: Page<UserRow>;
+  groups: Page<GroupRow>;
+  signal: Record<string, never>;
+  rename: { name: string };
+}
+
+/** The first frame of every connection. */
+export interface WelcomeFrame {
+  type: "welcome";
+  v: number;
+  cid: string;
+  user_id: string;
+  name: string;
+  /** The id of the isolate serving this connection. */
+  isolate: string;
+  /** Milliseconds between the server's pings. */
+  heartbeat: number;
+}
+
+/** A request succeeded. */
+export interface AckFrame<T extends RequestType = RequestType> {
+  type: "ack";
+  id: number;
+  result: RequestResults[T];
+}
+
+/** A request failed, or (without `id`) the server reports a problem. */
+export interface ErrorFrame {
+  type: "error";
+  id?: number;
+  code: ErrorCode;
+  message: string;
+}
+
+/** Fields the server stamps on everything it delivers from someone. */
+export interface Stamp {
+  sender: string;
+  sender_cid: string;
+  /** The sender's display name. */
+  name: string;
+}
+
+/** A group broadcast (the sender receives its own too). */
+export interface MessageFrame extends Stamp {
+  type: "message";
+  message: Json;
+  sender_rid: string;
+}
+
+/** A direct message to one user (all of its connections). */
+export interface PrivateFrame extends Stamp {
+  type: "private";
+  message: Json;
+}
+
+/** Membership notice codes, as a const tuple. */
+export const NOTICE_CODES = [
+  "USER_JOINED",
+  "USER_LEFT",
+  "USER_DISCONNECTED",
+  "USER_RENAMED",
+] as const;
+
+/** One of {@linkcode NOTICE_CODES}. */
+export type NoticeCode = typeof NOTICE_CODES[number];
+
+/** A membership change in the group, one per connection. */
+export interface NoticeFrame extends Stamp {
+  type: "notice";
+  code: NoticeCode;
+  sender_rid: string;
+}
+
+/** An RTC signal relayed from another connection. */
+export interface SignalFrame extends Stamp {
+  type: "signal";
+  sender_rid: string | null;
+  signal: Signal;
+}
+
+/** The server's heartbeat; answer with `pong`. */
+export interface PingFrame {
+  type: "ping";
+}
+
+/** Any frame the server sends, discriminated on `type`. */
+export type ServerFrame =
+  | WelcomeFrame
+  | AckFrame
+  | ErrorFrame
+  | MessageFrame
+  | PrivateFrame
+  | NoticeFrame
+  | SignalFrame
+  | PingFrame;
+
+/** Every type the server may send. */
+export const SERVER_FRAME_TYPES = [
+  "welcome",
+  "ack",
+  "error",
+  "message",
+  "private",
+  "notice",
+  "signal",
+  "ping",
+] as const;
+
+/**
+ * Skapi's text of a notice, e.g. `User "…" has joined the message group.`
+ *
+ * @example
+ * ```ts
+ * import { noticeText } from "./mod.ts";
+ * noticeText("USER_LEFT", "0b6c…"); // 'User "0b6c…" has left the message group.'
+ * ```
+ */
+export function noticeText(code: NoticeCode, userId: string): string {
+  switch (code) {
+    case "USER_JOINED":
+      return `User "${userId}" has joined the message group.`;
+    case "USER_LEFT":
+      return `User "${userId}" has left the message group.`;
+    case "USER_DISCONNECTED":
+      return `User "${userId}" has been disconnected.`;
+    case "USER_RENAMED":
+      return `User "${userId}" has changed their name.`;
+  }
+}

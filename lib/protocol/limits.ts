@@ -1,0 +1,134 @@
+/**
+ * The limits of the wire, shared by the server (which enforces them) and
+ * the SDK (which checks them before sending, so a bad call never costs a
+ * round trip or the connection).
+ *
+ * @module
+ */
+
+/** Version of the wire protocol, sent in the welcome frame and the URL. */
+export const PROTOCOL_VERSION = 1;
+
+/**
+ * The defaults of every limit. The ones an operator may change are read
+ * from the environment by the server (see `lib/server/settings.ts`).
+ *
+ * @example Check a payload before sending
+ * ```ts
+ * import { LIMITS, payloadBytes } from "./mod.ts";
+ * const fits = payloadBytes({ text: "hi" }) <= LIMITS.maxPayloadBytes;
+ * ```
+ */
+export const LIMITS = {
+  /** Largest text frame the server reads; larger ones close the socket (1009). */
+  maxFrameBytes: 64 * 1024,
+  /** Largest `message` of a post, measured as UTF-8 JSON. */
+  maxPayloadBytes: 32 * 1024,
+  /** Deepest nesting of objects and arrays inside a `message`. */
+  maxPayloadDepth: 32,
+  /** Longest group (room) name, in characters. */
+  maxGroupNameLength: 64,
+  /** Longest display name, in characters. */
+  maxDisplayNameLength: 64,
+  /** Most rows one `users` or `groups` page returns. */
+  maxPageSize: 1000,
+  /** Rows of a page when the caller names no limit (Skapi's default). */
+  defaultPageSize: 100,
+  /** Messages per second one connection may send on average. */
+  rateLimit: 50,
+  /** Messages one connection may send in a burst. */
+  rateBurst: 100,
+  /** Frames sent while rate-limited, in a row, before the socket is closed. */
+  maxRejectedInARow: 100,
+  /** How often the server pings; platforms cut idle sockets at 30–60 s. */
+  heartbeatMs: 25_000,
+  /** Longest SDP carried by an RTC `description` signal. */
+  maxSdpBytes: 60 * 1024,
+  /** Longest ICE candidate line. */
+  maxCandidateBytes: 1024,
+  /** Longest request id, call id or other short token. */
+  maxTokenLength: 64,
+} as const;
+
+/** The shape of {@linkcode LIMITS}, with numbers an operator may override. */
+export type Limits = { -readonly [K in keyof typeof LIMITS]: number };
+
+/** Group (room) names: letters, digits, `-`, `_` and `.`, 1–64 characters. */
+export const GROUP_NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** user_ids are UUIDs (any version). */
+export const USER_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** cids are `"cid:"` and at least 128 random bits in base64url. */
+export const CID_PATTERN = /^cid:[A-Za-z0-9_-]{22,86}$/;
+
+/**
+ * Whether `name` may name a group (room).
+ *
+ * @example
+ * ```ts
+ * import { isGroupName } from "./mod.ts";
+ * isGroupName("team-standup"); // true
+ * isGroupName("bad name!"); // false
+ * ```
+ */
+export function isGroupName(name: unknown): name is string {
+  return typeof name === "string" && GROUP_NAME_PATTERN.test(name);
+}
+
+/**
+ * Whether `id` is a user_id (a UUID).
+ *
+ * @example
+ * ```ts
+ * import { isUserId } from "./mod.ts";
+ * isUserId(crypto.randomUUID()); // true
+ * ```
+ */
+export function isUserId(id: unknown): id is string {
+  return typeof id === "string" && USER_ID_PATTERN.test(id);
+}
+
+/**
+ * Whether `cid` is a connection id.
+ *
+ * @example
+ * ```ts
+ * import { isCid } from "./mod.ts";
+ * isCid("cid:AAAAAAAAAAAAAAAAAAAAAA"); // true
+ * ```
+ */
+export function isCid(cid: unknown): cid is string {
+  return typeof cid === "string" && CID_PATTERN.test(cid);
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * UTF-8 size of a value once written as JSON: what a payload limit counts.
+ *
+ * @example
+ * ```ts
+ * import { payloadBytes } from "./mod.ts";
+ * payloadBytes("é"); // 4: two quotes and two bytes
+ * ```
+ */
+export function payloadBytes(value: unknown): number {
+  return encoder.encode(JSON.stringify(value) ?? "").byteLength;
+}
+
+/**
+ * UTF-8 size of a string, without encoding it when its length already
+ * settles the question against `limit` (a UTF-16 unit is 1–3 UTF-8 bytes).
+ *
+ * @example
+ * ```ts
+ * import { exceedsBytes } from "./mod.ts";
+ * exceedsBytes("hello", 4); // true
+ * ```
+ */
+export function exceedsBytes(text: string, limit: number): boolean {
+  if (text.length > limit) return true;
+  if (text.length * 3 <= limit) return false;
+  return encoder.encode(text).byteLength > limit;
+}

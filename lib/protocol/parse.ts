@@ -1,0 +1,326 @@
+/**
+ * The validators of the wire. `parseClientFrame` is the one gate every
+ * inbound frame passes on the server: it throws `SyntaxError` (not a frame
+ * the server understands), `TypeError` (a bad field) or `RangeError` (over a
+ * size limit), each with a message that names the field and its rule.
+ *
+ * @module
+ */
+import {
+  CLIENT_FRAME_TYPES,
+  type ClientFrame,
+  CONDITIONS,
+  type Json,
+  SERVER_FRAME_TYPES,
+  type ServerFrame,
+} from "./frames.ts";
+import {
+  exceedsBytes,
+  GROUP_NAME_PATTERN,
+  isCid,
+  isGroupName,
+  LIMITS,
+  type Limits,
+  payloadBytes,
+} from "./limits.ts";
+import { checkSignal } from "./signal.ts";
+import {
+  type Fields,
+  isObject,
+  onlyFields,
+  optionalString,
+  reject,
+  requestId,
+  show,
+} from "./_util.ts";
+
+/** The fields each client frame type may have, besides `type`. */
+const CLIENT_FIELDS: Record<ClientFrame["type"], readonly string[]> = {
+  join: ["id", "group"],
+  post: ["id", "message", "recipient"],
+  users: ["id", "group", "user_id", "limit", "startKey", "ascending"],
+  groups: [
+    "id",
+    "searchFor",
+    "value",
+    "condition",
+    "range",
+    "limit",
+    "startKey",
+    "ascending",
+  ],
+  signal: ["id", "to", "signal"],
+  rename: ["id", "name"],
+  pong: [],
+  bye: [],
+};
+
+function groupName(value: unknown, field = "group"): string {
+  if (!isGroupName(value)) {
+    reject(
+      TypeError,
+      field,
+      `must match ${GROUP_NAME_PATTERN} (1–64 letters, digits, '-', '_', '.')`,
+      value,
+    );
+  }
+  return value;
+}
+
+/**
+ * Throws when `value` nests deeper than `maxDepth` (checked without
+ * recursion, so hostile input cannot exhaust the stack).
+ */
+function checkDepth(value: unknown, maxDepth: number): void {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== "object") continue;
+    if (depth > maxDepth) {
+      reject(
+        RangeError,
+        "message",
+        `must nest at most ${maxDepth} levels`,
+        item,
+      );
+    }
+    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+  }
+}
+
+/**
+ * Checks a post's `message`: JSON, at most `limits.maxPayloadBytes` as UTF-8
+ * JSON and `limits.maxPayloadDepth` levels deep. The SDK calls it before
+ * sending, so an oversize message fails locally.
+ *
+ * @throws {RangeError} When the message is too large or too deep.
+ * @throws {TypeError} When the message is not JSON (`undefined`, a function…).
+ *
+ * @example
+ * ```ts
+ * import { checkPayload } from "./mod.ts";
+ * checkPayload({ text: "hello" }); // ok
+ * ```
+ */
+export function checkPayload(
+  message: unknown,
+  limits: Pick<Limits, "maxPayloadBytes" | "maxPayloadDepth"> = LIMITS,
+): Json {
+  if (
+    message === undefined || typeof message === "function" ||
+    typeof message === "symbol" || typeof message === "bigint"
+  ) {
+    reject(TypeError, "message", "must be a JSON value", message);
+  }
+  checkDepth(message, limits.maxPayloadDepth);
+  const bytes = payloadBytes(message);
+  if (bytes > limits.maxPayloadBytes) {
+    reject(
+      RangeError,
+      "message",
+      `must be at most ${limits.maxPayloadBytes} bytes as JSON`,
+      `${bytes} bytes`,
+    );
+  }
+  return message as Json;
+}
+
+function checkPage(frame: Fields, limits: Limits): void {
+  const { limit, ascending } = frame;
+  if (
+    limit !== undefined &&
+    (!Number.isSafeInteger(limit) || (limit as number) < 1 ||
+      (limit as number) > limits.maxPageSize)
+  ) {
+    reject(
+      TypeError,
+      "limit",
+      `must be an integer from 1 to ${limits.maxPageSize}`,
+      limit,
+    );
+  }
+  optionalString(frame, "startKey", 1024);
+  if (ascending !== undefined && typeof ascending !== "boolean") {
+    reject(TypeError, "ascending", "must be a boolean", ascending);
+  }
+}
+
+/**
+ * Parses and validates one frame a client sent. Accepts the raw text of a
+ * WebSocket frame or an already parsed value. Unknown fields are refused,
+ * so a client cannot even try to set `sender`.
+ *
+ * @throws {RangeError} When the frame or its message is over a size limit.
+ * @throws {SyntaxError} When the text is not JSON, not an object, or has an unknown `type`.
+ * @throws {TypeError} When a field has the wrong type or value.
+ *
+ * @example Parse a join request
+ * ```ts
+ * import { parseClientFrame } from "./mod.ts";
+ * const frame = parseClientFrame('{"type":"join","id":1,"group":"lobby"}');
+ * console.log(frame.type); // "join"
+ * ```
+ */
+export function parseClientFrame(
+  raw: unknown,
+  limits: Limits = LIMITS,
+): ClientFrame {
+  let frame: unknown = raw;
+  if (typeof raw === "string") {
+    if (exceedsBytes(raw, limits.maxFrameBytes)) {
+      throw new RangeError(
+        `Cannot accept frame as it must be at most ${limits.maxFrameBytes} bytes: current size is ${raw.length}+ characters`,
+      );
+    }
+    try {
+      frame = JSON.parse(raw);
+    } catch {
+      throw new SyntaxError(
+        `Cannot parse frame as it must be JSON text: current value is ${show(raw)}`,
+      );
+    }
+  }
+  if (!isObject(frame)) {
+    reject(SyntaxError, "frame", "must be a JSON object", frame);
+  }
+  const type = frame.type as ClientFrame["type"];
+  if (!CLIENT_FRAME_TYPES.includes(type)) {
+    reject(
+      SyntaxError,
+      "type",
+      `must be one of ${CLIENT_FRAME_TYPES.join(", ")}`,
+      type,
+    );
+  }
+  onlyFields(frame, CLIENT_FIELDS[type], `a '${type}' frame`);
+  if (type === "pong" || type === "bye") return frame as unknown as ClientFrame;
+  requestId(frame.id);
+  switch (type) {
+    case "join":
+      if (frame.group !== null && frame.group !== "") groupName(frame.group);
+      if (frame.group === "") frame.group = null;
+      break;
+    case "post":
+      if (!("message" in frame)) {
+        reject(TypeError, "message", "is required", undefined);
+      }
+      checkPayload(frame.message, limits);
+      optionalString(frame, "recipient", 64);
+      break;
+    case "users":
+      groupName(frame.group);
+      optionalString(frame, "user_id", 64);
+      checkPage(frame, limits);
+      break;
+    case "groups": {
+      checkPage(frame, limits);
+      const { searchFor, value, condition, range } = frame;
+      if (
+        searchFor !== undefined && searchFor !== "group" &&
+        searchFor !== "number_of_users"
+      ) {
+        reject(
+          TypeError,
+          "searchFor",
+          "must be 'group' or 'number_of_users'",
+          searchFor,
+        );
+      }
+      const valueType = searchFor === "number_of_users" ? "number" : "string";
+      for (const [field, v] of [["value", value], ["range", range]] as const) {
+        if (
+          v !== undefined &&
+          (typeof v !== valueType || (typeof v === "string" && v.length > 64))
+        ) {
+          reject(
+            TypeError,
+            field,
+            `must be a ${valueType} when searching for ${searchFor ?? "group"}`,
+            v,
+          );
+        }
+      }
+      if (
+        condition !== undefined &&
+        !CONDITIONS.includes(condition as typeof CONDITIONS[number])
+      ) {
+        reject(
+          TypeError,
+          "condition",
+          `must be one of ${CONDITIONS.join(" ")}`,
+          condition,
+        );
+      }
+      break;
+    }
+    case "signal":
+      if (!isCid(frame.to)) {
+        reject(
+          TypeError,
+          "to",
+          'must be a cid ("cid:" and 22+ base64url characters)',
+          frame.to,
+        );
+      }
+      checkSignal(frame.signal, limits);
+      break;
+    case "rename":
+      if (typeof frame.name !== "string" || frame.name.trim() === "") {
+        reject(TypeError, "name", "must be a non-empty string", frame.name);
+      }
+      optionalString(frame, "name", limits.maxDisplayNameLength);
+      break;
+  }
+  return frame as unknown as ClientFrame;
+}
+
+/**
+ * The `id` of a frame that failed validation, when it has a usable one, so
+ * the error can be matched to its request.
+ *
+ * @example
+ * ```ts
+ * import { requestIdOf } from "./mod.ts";
+ * requestIdOf('{"type":"nope","id":7}'); // 7
+ * ```
+ */
+export function requestIdOf(raw: unknown): number | undefined {
+  let frame = raw;
+  if (typeof raw === "string") {
+    if (raw.length > LIMITS.maxFrameBytes) return undefined;
+    try {
+      frame = JSON.parse(raw);
+    } catch {
+      return undefined;
+    }
+  }
+  const id = isObject(frame) ? frame.id : undefined;
+  return Number.isSafeInteger(id) && (id as number) >= 0 ? id as number : undefined;
+}
+
+/**
+ * Parses a frame from the server (the SDK's side). The server is trusted to
+ * send well-formed frames; this only guards against a foreign endpoint.
+ *
+ * @throws {SyntaxError} When the text is not a server frame.
+ *
+ * @example
+ * ```ts
+ * import { parseServerFrame } from "./mod.ts";
+ * parseServerFrame('{"type":"ping"}').type; // "ping"
+ * ```
+ */
+export function parseServerFrame(raw: string): ServerFrame {
+  const frame = JSON.parse(raw);
+  if (
+    !isObject(frame) ||
+    !SERVER_FRAME_TYPES.includes(frame.type as ServerFrame["type"])
+  ) {
+    throw new SyntaxError(
+      `Cannot parse server frame as 'type' must be one of ${
+        SERVER_FRAME_TYPES.join(", ")
+      }: current value is ${show(isObject(frame) ? frame.type : frame)}`,
+    );
+  }
+  return frame as unknown as ServerFrame;
+}

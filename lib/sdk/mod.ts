@@ -1,0 +1,25 @@
+/**
+ * Parley's client SDK: Skapi's Realtime (and WebRTC) API over a Parley
+ * server. Works in browsers and in Deno; browsers load it as `/sdk.js`.
+ *
+ * @example
+ * ```ts ignore
+ * import { RealtimeClient } from "./mod.ts";
+ * const skapi = new RealtimeClient({ url: "ws://localhost:8000/api/realtime" });
+ * await skapi.connectRealtime((rt) => console.log(rt));
+ * await skapi.joinRealtime({ group: "lobby" });
+ * ```
+ *
+ * @module
+ */
+export {
+  type FetchOptions,
+  RealtimeClient,
+  type RealtimeClientOptions,
+  type Success,
+} from "./client.ts";
+export { DEFAULT_TIMEOUTS, type Timeouts } from "./defaults.ts";
+export { RealtimeError } from "./errors.ts";
+export * from "./events.ts";
+export * from "./rtc/mod.ts";
+export type { ErrorCode, GroupRow, Json, Page, UserRow } from "../protocol/mod.ts";

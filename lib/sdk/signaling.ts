@@ -1,0 +1,305 @@
+/**
+ * The SDK's socket: connects, waits for the welcome, matches requests to
+ * their acks, answers pings, watches the server's heartbeat, and reconnects
+ * with backoff after a loss. Every promise it hands out settles.
+ *
+ * @module
+ */
+import {
+  type ClientRequest,
+  CLOSE,
+  parseServerFrame,
+  PROTOCOL_VERSION,
+  type RequestResults,
+  type ServerFrame,
+  type WelcomeFrame,
+} from "../protocol/mod.ts";
+import { DEFAULT_TIMEOUTS, type Timeouts } from "./defaults.ts";
+import { TypedEmitter } from "./emitter.ts";
+import { RealtimeError } from "./errors.ts";
+import { ConnectionState } from "./events.ts";
+
+/** Options of {@linkcode Signaling}. */
+export interface SignalingOptions {
+  /** The endpoint, e.g. `wss://example.com/api/realtime`. */
+  url: string;
+  /** The anonymous user_id (a UUID) this client claims. */
+  userId: string;
+  /** Display name. */
+  name?: string;
+  /** Access token, sent as the `token` query parameter. */
+  token?: string;
+  /** Overrides of {@linkcode DEFAULT_TIMEOUTS}. */
+  timeouts?: Partial<Timeouts>;
+  /** The WebSocket constructor. @default globalThis.WebSocket */
+  WebSocket?: typeof WebSocket;
+}
+
+/** What {@linkcode Signaling} emits. */
+export type SignalingCallbacks = {
+  /** The state changed. */
+  state: (state: ConnectionState, previous: ConnectionState) => void;
+  /** The server welcomed us (first time, or after a reconnect). */
+  welcome: (welcome: WelcomeFrame, reconnected: boolean) => void;
+  /** A frame that answers no request (deliveries, server notices). */
+  frame: (frame: ServerFrame) => void;
+  /** The connection was lost; reconnect attempt `attempt` is scheduled. */
+  reconnect: (attempt: number, reason: string) => void;
+};
+
+interface Pending {
+  resolve: (result: never) => void;
+  reject: (error: RealtimeError) => void;
+  timer: ReturnType<typeof setTimeout>;
+  what: string;
+}
+
+/** A request as the caller writes it: the id is the SDK's to assign. */
+export type RequestBody = ClientRequest extends infer R
+  ? R extends ClientRequest ? Omit<R, "id"> : never
+  : never;
+
+/**
+ * One logical connection to a Parley server, across reconnects.
+ *
+ * @example
+ * ```ts ignore
+ * const signaling = new Signaling({ url, userId: crypto.randomUUID() });
+ * const welcome = await signaling.connect();
+ * await signaling.request({ type: "join", group: "lobby" }, "join the group");
+ * ```
+ */
+export class Signaling extends TypedEmitter<SignalingCallbacks> {
+  readonly timeouts: Timeouts;
+  #state = ConnectionState.Disconnected;
+  #socket: WebSocket | null = null;
+  #welcome: WelcomeFrame | null = null;
+  #connecting: Promise<WelcomeFrame> | null = null;
+  #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #lastFrame = 0;
+  #watchdog: ReturnType<typeof setInterval> | undefined;
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  #attempt = 0;
+
+  constructor(readonly options: SignalingOptions) {
+    super();
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  }
+
+  /** The connection's state. */
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** The welcome of the current connection, once connected. */
+  get welcome(): WelcomeFrame | null {
+    return this.#welcome;
+  }
+
+  /** The open socket, or null. */
+  get socket(): WebSocket | null {
+    return this.#socket;
+  }
+
+  #setState(state: ConnectionState): boolean {
+    const previous = this.#state;
+    if (previous === state) return false;
+    this.#state = state;
+    this.emit("state", state, previous);
+    return true;
+  }
+
+  /** Connects, or returns the connection in flight or already open. */
+  connect(): Promise<WelcomeFrame> {
+    if (this.#state === ConnectionState.Connected && this.#welcome) {
+      return Promise.resolve(this.#welcome);
+    }
+    if (this.#connecting) return this.#connecting;
+    this.#setState(ConnectionState.Connecting);
+    this.#connecting = this.#open().then((welcome) => {
+      this.#connecting = null;
+      return welcome;
+    }, (error) => {
+      this.#connecting = null;
+      this.#setState(ConnectionState.Disconnected);
+      throw error;
+    });
+    return this.#connecting;
+  }
+
+  #url(): string {
+    const url = new URL(this.options.url);
+    url.searchParams.set("v", String(PROTOCOL_VERSION));
+    url.searchParams.set("user_id", this.options.userId);
+    if (this.options.name) url.searchParams.set("name", this.options.name);
+    if (this.options.token) url.searchParams.set("token", this.options.token);
+    return url.href;
+  }
+
+  /** Opens one socket; settles on the welcome, a close, or the connect timeout. */
+  #open(): Promise<WelcomeFrame> {
+    return new Promise((resolve, reject) => {
+      const Socket = this.options.WebSocket ?? globalThis.WebSocket;
+      let socket: WebSocket;
+      try {
+        socket = new Socket(this.#url());
+      } catch (error) {
+        return reject(
+          new RealtimeError("INVALID_PARAMETER", `Cannot open ${this.options.url}: ${error}`),
+        );
+      }
+      this.#socket = socket;
+      let welcomed = false;
+      const timer = setTimeout(() => {
+        socket.close();
+        fail(RealtimeError.timeout("connect", this.timeouts.connect));
+      }, this.timeouts.connect);
+      const fail = (error: RealtimeError) => {
+        clearTimeout(timer);
+        if (this.#socket === socket) this.#socket = null;
+        reject(error);
+      };
+      socket.onmessage = (event) => {
+        if (this.#socket !== socket) return;
+        let frame: ServerFrame;
+        try {
+          frame = parseServerFrame(String(event.data));
+        } catch (error) {
+          return console.error("parley: ignoring a frame that is not Parley's", error);
+        }
+        if (frame.type === "welcome" && !welcomed) {
+          welcomed = true;
+          clearTimeout(timer);
+          this.#onWelcome(frame);
+          resolve(frame);
+        } else this.#onFrame(frame);
+      };
+      socket.onclose = (event) => {
+        // Before the welcome, every close settles the attempt, even one that
+        // close() abandoned, so connect() never hangs.
+        if (!welcomed) {
+          const why = event.reason ? `: ${event.reason}` : "";
+          return fail(RealtimeError.notConnected(`connect (closed with ${event.code}${why})`));
+        }
+        if (this.#socket !== socket) return;
+        this.#socket = null;
+        this.#lost(event.code, event.reason);
+      };
+    });
+  }
+
+  #onWelcome(welcome: WelcomeFrame): void {
+    const reconnected = this.#welcome !== null;
+    this.#welcome = welcome;
+    this.#attempt = 0;
+    this.#lastFrame = Date.now();
+    clearInterval(this.#watchdog);
+    // A server that stops pinging is gone even if the socket looks open.
+    this.#watchdog = setInterval(() => {
+      if (Date.now() - this.#lastFrame > 2 * welcome.heartbeat + 5_000) this.#socket?.close();
+    }, Math.min(welcome.heartbeat, 5_000));
+    this.#setState(ConnectionState.Connected);
+    this.emit("welcome", welcome, reconnected);
+  }
+
+  #onFrame(frame: ServerFrame): void {
+    this.#lastFrame = Date.now();
+    if (frame.type === "ping") {
+      this.#send({ type: "pong" });
+      return;
+    }
+    if ((frame.type === "ack" || frame.type === "error") && frame.id !== undefined) {
+      const pending = this.#pending.get(frame.id);
+      if (pending) {
+        this.#pending.delete(frame.id);
+        clearTimeout(pending.timer);
+        if (frame.type === "ack") pending.resolve(frame.result as never);
+        else pending.reject(RealtimeError.fromWire(frame));
+        return;
+      }
+    }
+    this.emit("frame", frame);
+  }
+
+  #send(frame: object): boolean {
+    if (this.#socket?.readyState !== 1) return false;
+    this.#socket.send(JSON.stringify(frame));
+    return true;
+  }
+
+  /**
+   * Sends a request and resolves to its ack's result; rejects with the
+   * server's typed error, `NOT_CONNECTED`, `TIMEOUT` or `CANCELLED`.
+   */
+  request<B extends RequestBody>(body: B, what: string): Promise<RequestResults[B["type"]]> {
+    if (this.#state !== ConnectionState.Connected) {
+      return Promise.reject(RealtimeError.notConnected(what));
+    }
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(RealtimeError.timeout(what, this.timeouts.request));
+      }, this.timeouts.request);
+      this.#pending.set(id, { resolve, reject, timer, what } as Pending);
+      if (!this.#send({ ...body, id })) {
+        this.#pending.delete(id);
+        clearTimeout(timer);
+        reject(RealtimeError.notConnected(what));
+      }
+    });
+  }
+
+  #rejectPending(): void {
+    for (const pending of this.#pending.values()) {
+      clearTimeout(pending.timer);
+      pending.reject(RealtimeError.cancelled(pending.what));
+    }
+    this.#pending.clear();
+  }
+
+  /** The socket dropped without our asking: retry with backoff, forever. */
+  #lost(code: number, reason: string): void {
+    clearInterval(this.#watchdog);
+    this.#rejectPending();
+    const final = code === CLOSE.unsupportedVersion;
+    if (final || this.#state === ConnectionState.Disconnected) {
+      this.#setState(ConnectionState.Disconnected);
+      return;
+    }
+    this.#setState(ConnectionState.Reconnecting);
+    this.#scheduleRetry(reason || `closed with ${code}`);
+  }
+
+  #scheduleRetry(reason: string): void {
+    const attempt = ++this.#attempt;
+    const ceiling = Math.min(
+      this.timeouts.reconnectMax,
+      this.timeouts.reconnectBase * 2 ** (attempt - 1),
+    );
+    const delay = ceiling / 2 + Math.random() * ceiling / 2;
+    this.emit("reconnect", attempt, reason);
+    this.#retry = setTimeout(() => {
+      if (this.#state !== ConnectionState.Reconnecting) return;
+      this.#open().catch((error: RealtimeError) => {
+        if (this.#state === ConnectionState.Reconnecting) this.#scheduleRetry(error.message);
+      });
+    }, delay);
+  }
+
+  /** Closes on purpose: says goodbye, cancels pending requests. Idempotent. */
+  close(): void {
+    clearTimeout(this.#retry);
+    clearInterval(this.#watchdog);
+    const socket = this.#socket;
+    this.#socket = null;
+    this.#welcome = null;
+    this.#setState(ConnectionState.Disconnected);
+    this.#rejectPending();
+    if (socket) {
+      if (socket.readyState === 1) socket.send(JSON.stringify({ type: "bye" }));
+      socket.close(CLOSE.normal, "Goodbye");
+    }
+  }
+}

@@ -1,0 +1,281 @@
+/**
+ * The hub: this isolate's WebSocket endpoint. It welcomes connections,
+ * passes every frame through the protocol's validator and the rate limit,
+ * runs requests in each connection's order, delivers to local sockets at
+ * once, and keeps presence in KV.
+ *
+ * @module
+ */
+import {
+  type ClientFrame,
+  CLOSE,
+  errorCodeOf,
+  exceedsBytes,
+  isUserId,
+  type Limits,
+  parseClientFrame,
+  PROTOCOL_VERSION,
+  requestIdOf,
+  type ServerFrame,
+} from "../protocol/mod.ts";
+import { Connection, type Identity, type SocketLike } from "./connection.ts";
+import { Presence } from "./presence.ts";
+import { Registry, type Target } from "./registry.ts";
+import { handleRequest, type HubCore, notify, RequestError } from "./requests.ts";
+import { limitsFromEnv } from "./settings.ts";
+
+/** Options of {@linkcode createHub}. */
+export interface HubOptions {
+  /** Where presence lives; shared by every isolate of the deployment. */
+  kv: Deno.Kv;
+  /** This isolate's id. @default a random "iso-…" id */
+  isolate?: string;
+  /** Limits to enforce. @default the protocol's, with the environment's overrides */
+  limits?: Partial<Limits>;
+  /** Closes the hub when aborted. */
+  signal?: AbortSignal;
+}
+
+const PONG = '{"type":"pong"}';
+
+/** A random id of `bytes` bytes in base64url. */
+export function randomId(bytes: number): string {
+  const raw = crypto.getRandomValues(new Uint8Array(bytes));
+  return btoa(String.fromCharCode(...raw)).replaceAll("+", "-").replaceAll("/", "_")
+    .replaceAll("=", "");
+}
+
+function displayName(raw: string | null, userId: string): string {
+  const name = (raw ?? "").replace(/[\p{Cc}\p{Cf}]/gu, "").trim().slice(0, 64);
+  return name || `Guest ${userId.slice(0, 4)}`;
+}
+
+/**
+ * Creates this isolate's hub.
+ *
+ * @example Serve the realtime endpoint
+ * ```ts ignore
+ * const hub = createHub({ kv: await Deno.openKv() });
+ * Deno.serve((req) => hub.handle(req));
+ * ```
+ */
+export function createHub(options: HubOptions): Hub {
+  return new Hub(options);
+}
+
+/** See {@linkcode createHub}. */
+export class Hub implements HubCore {
+  readonly isolate: string;
+  readonly limits: Limits;
+  readonly presence: Presence;
+  readonly registry = new Registry();
+  #heartbeat: ReturnType<typeof setInterval>;
+  #closing: Promise<void> | null = null;
+  #drops = new Set<Promise<void>>();
+
+  constructor(options: HubOptions) {
+    this.isolate = options.isolate ?? `iso-${randomId(6)}`;
+    this.limits = { ...limitsFromEnv(), ...options.limits };
+    this.presence = new Presence(options.kv, this.isolate);
+    this.#heartbeat = setInterval(() => this.#beat(), this.limits.heartbeatMs);
+    // The heartbeat alone must not keep a process (a test, a script) alive.
+    Deno.unrefTimer(Number(this.#heartbeat));
+    options.signal?.addEventListener("abort", () => this.close(), { once: true });
+  }
+
+  /** How many sockets and groups this isolate serves. */
+  get counts(): { sockets: number; groups: number } {
+    return this.registry.counts;
+  }
+
+  /**
+   * Answers `GET /api/realtime`: upgrades to a WebSocket. The query may
+   * carry `user_id` (the client's anonymous UUID), `name` and `v`.
+   */
+  handle(req: Request): Response {
+    if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return Response.json({
+        code: "INVALID_REQUEST",
+        message:
+          "Cannot serve this request as it is not a WebSocket upgrade: connect with a WebSocket",
+      }, { status: 426, headers: { upgrade: "websocket" } });
+    }
+    if (this.#closing) {
+      return Response.json({ code: "INTERNAL_ERROR", message: "The server is shutting down" }, {
+        status: 503,
+      });
+    }
+    const params = new URL(req.url).searchParams;
+    const version = params.get("v");
+    const claimed = params.get("user_id");
+    const user_id = isUserId(claimed) ? claimed.toLowerCase() : crypto.randomUUID();
+    const identity = {
+      cid: `cid:${randomId(18)}`,
+      user_id,
+      name: displayName(params.get("name"), user_id),
+    };
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    socket.onopen = () => {
+      if (version !== null && version !== String(PROTOCOL_VERSION)) {
+        socket.close(
+          CLOSE.unsupportedVersion,
+          `Protocol v${version} is not spoken here: use v${PROTOCOL_VERSION}`,
+        );
+        return;
+      }
+      this.accept(socket, identity);
+    };
+    return response;
+  }
+
+  /** Takes an open socket in: registers it, records presence, welcomes it. */
+  accept(
+    socket: SocketLike & Pick<WebSocket, "onmessage" | "onclose">,
+    identity: Identity,
+  ): Connection {
+    const connection = new Connection(socket, identity, {
+      rate: this.limits.rateLimit,
+      burst: this.limits.rateBurst,
+    });
+    this.registry.add(connection);
+    socket.onmessage = (event) => this.#receive(connection, event.data);
+    socket.onclose = () => this.drop(connection);
+    connection.queue = this.presence.connect(connection).then(() => {
+      connection.send({
+        type: "welcome",
+        v: PROTOCOL_VERSION,
+        ...identity,
+        isolate: this.isolate,
+        heartbeat: this.limits.heartbeatMs,
+      });
+    }, (error) => {
+      console.error("presence: cannot record connection", error);
+      connection.close(CLOSE.internal, "Cannot record presence: try again");
+    });
+    return connection;
+  }
+
+  #receive(connection: Connection, data: unknown): void {
+    connection.lastSeen = performance.now();
+    if (data === PONG) return;
+    if (typeof data === "string" && exceedsBytes(data, this.limits.maxFrameBytes)) {
+      connection.close(CLOSE.tooBig, `Frame too large: at most ${this.limits.maxFrameBytes} bytes`);
+      return;
+    }
+    if (!connection.bucket.take()) {
+      if (++connection.rejectedInARow > this.limits.maxRejectedInARow) {
+        connection.close(CLOSE.policy, "Rate limit exceeded: slow down and reconnect");
+        return;
+      }
+      return this.#error(
+        connection,
+        requestIdOf(data),
+        new RequestError(
+          "RATE_LIMITED",
+          `Cannot accept more than ${this.limits.rateLimit} frames a second: wait and retry`,
+        ),
+      );
+    }
+    connection.rejectedInARow = 0;
+    if (typeof data !== "string") {
+      return this.#error(
+        connection,
+        undefined,
+        new RequestError(
+          "INVALID_REQUEST",
+          "Cannot accept binary frames: send JSON text frames",
+        ),
+      );
+    }
+    let frame: ClientFrame;
+    try {
+      frame = parseClientFrame(data, this.limits);
+    } catch (error) {
+      return this.#error(connection, requestIdOf(data), error);
+    }
+    if (frame.type === "pong") return;
+    if (frame.type === "bye") {
+      connection.close(CLOSE.normal, "Goodbye");
+      this.drop(connection);
+      return;
+    }
+    const request = frame;
+    connection.queue = connection.queue.then(async () => {
+      if (connection.closed) return;
+      try {
+        const result = await handleRequest(this, connection, request);
+        connection.send({ type: "ack", id: request.id, result } as ServerFrame);
+      } catch (error) {
+        this.#error(connection, request.id, error);
+      }
+    });
+  }
+
+  #error(connection: Connection, id: number | undefined, error: unknown): void {
+    const known = error instanceof RequestError;
+    if (
+      !known &&
+      !(error instanceof SyntaxError || error instanceof TypeError || error instanceof RangeError)
+    ) {
+      console.error("hub: request failed", error);
+    }
+    const code = known ? error.code : errorCodeOf(error);
+    const message = error instanceof Error ? error.message : String(error);
+    connection.send({ type: "error", ...(id === undefined ? {} : { id }), code, message });
+  }
+
+  /** Removes a connection that went away; tells its group. Idempotent. */
+  drop(connection: Connection): Promise<void> {
+    if (!this.registry.has(connection)) return Promise.resolve();
+    const group = connection.group;
+    this.registry.remove(connection);
+    const gone = group === null
+      ? Promise.resolve(0)
+      : notify(this, connection, group, "USER_DISCONNECTED");
+    const dropped = Promise.all([gone, this.presence.disconnect(connection, group)]).then(
+      () => {},
+      (error) => console.error("presence: cannot remove connection", error),
+    );
+    // close() waits for these, so the KV is never closed under a write.
+    this.#drops.add(dropped);
+    dropped.finally(() => this.#drops.delete(dropped));
+    return dropped;
+  }
+
+  /** Pings every socket; closes those silent for two intervals. */
+  #beat(): void {
+    const deadline = performance.now() - 2 * this.limits.heartbeatMs;
+    const ping = JSON.stringify({ type: "ping" } satisfies ServerFrame);
+    for (const connection of [...this.registry.all()]) {
+      if (connection.lastSeen < deadline) {
+        connection.close(CLOSE.heartbeatTimeout, "Heartbeat timeout: no frame for two intervals");
+        this.drop(connection);
+      } else {
+        connection.sendText(ping);
+      }
+    }
+  }
+
+  /** Delivers to the local sockets a target names; see {@linkcode HubCore.route}. */
+  route(target: Target, frame: ServerFrame): Promise<number> {
+    const recipients = this.registry.resolve(target);
+    if (recipients.size > 0) {
+      const text = JSON.stringify(frame);
+      for (const connection of recipients) connection.sendText(text);
+    }
+    return Promise.resolve(recipients.size);
+  }
+
+  /** Closes every socket ("going away") and clears their presence. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      clearInterval(this.#heartbeat);
+      for (const connection of [...this.registry.all()]) {
+        connection.close(CLOSE.goingAway, "Server is restarting: reconnect");
+        this.drop(connection);
+      }
+      await Promise.all(this.#drops);
+    })();
+    return this.#closing;
+  }
+}

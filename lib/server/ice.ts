@@ -1,0 +1,74 @@
+/**
+ * The ICE servers `GET /api/ice` hands to clients.
+ *
+ * - `STUN_URLS`: comma-separated STUN URLs, e.g. `stun:stun.example.com:3478`.
+ *   Default: none — an offline or private deployment must not make its
+ *   clients contact a public STUN server. Host candidates still work on one
+ *   network; set STUN (and TURN) for calls across NATs.
+ * - `TURN_URLS` + `TURN_SECRET`: comma-separated TURN URLs and coturn's
+ *   `static-auth-secret`; each answer carries short-lived credentials (TURN
+ *   REST API: username `"<expiry>:parley"`, credential base64 HMAC-SHA1).
+ *   `TURN_TTL` sets their lifetime in seconds (default 3600).
+ *
+ * @module
+ */
+
+/** What `/api/ice` answers. Always `urls`, never the legacy `url`. */
+export interface IceAnswer {
+  iceServers: { urls: string[]; username?: string; credential?: string }[];
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+/**
+ * Builds the ICE server list from the environment.
+ *
+ * @example
+ * ```ts
+ * import { iceServers } from "./ice.ts";
+ * const answer = await iceServers({ STUN_URLS: "stun:stun.example.com:3478" });
+ * console.log(answer.iceServers[0].urls); // ["stun:stun.example.com:3478"]
+ * ```
+ */
+export async function iceServers(
+  env: Record<string, string | undefined> = Deno.env.toObject(),
+  now: number = Date.now(),
+): Promise<IceAnswer> {
+  const answer: IceAnswer = { iceServers: [] };
+  const stun = list(env.STUN_URLS);
+  if (stun.length) answer.iceServers.push({ urls: stun });
+  const turn = list(env.TURN_URLS);
+  if (turn.length && env.TURN_SECRET) {
+    const ttl = Number(env.TURN_TTL ?? 3600) || 3600;
+    const username = `${Math.floor(now / 1000) + ttl}:parley`;
+    answer.iceServers.push({
+      urls: turn,
+      username,
+      credential: await turnCredential(env.TURN_SECRET, username),
+    });
+  }
+  return answer;
+}
+
+/**
+ * The TURN REST API credential: base64(HMAC-SHA1(secret, username)).
+ *
+ * @example
+ * ```ts
+ * import { turnCredential } from "./ice.ts";
+ * console.log((await turnCredential("secret", "1700000000:parley")).length); // 28
+ * ```
+ */
+export async function turnCredential(secret: string, username: string): Promise<string> {
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(secret),
+    { name: "HMAC", hash: "SHA-1" },
+    false,
+    ["sign"],
+  );
+  const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(username));
+  return btoa(String.fromCharCode(...new Uint8Array(mac)));
+}

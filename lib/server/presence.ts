@@ -1,0 +1,243 @@
+/**
+ * Presence in Deno KV: one record per connection, an index of each group's
+ * members and of each user's connections, and a counter per group. KV is
+ * the source of truth across isolates; this isolate's hub keeps its own
+ * sockets in memory and never waits for KV to deliver to them.
+ *
+ * @module
+ */
+import type { GroupRow, GroupsRequest, Page, UserRow, UsersRequest } from "../protocol/mod.ts";
+import { LIMITS } from "../protocol/mod.ts";
+import type { Identity } from "./connection.ts";
+
+/** A connection as presence stores it. */
+export interface ConnectionRecord extends Identity {
+  group: string | null;
+  /** The isolate whose socket this is. */
+  isolate: string;
+  /** When the connection opened (ms since the epoch). */
+  since: number;
+}
+
+/** The KV keys of presence, in one place. */
+export const PRESENCE_KEYS = {
+  connection: (cid: string) => ["parley", "conn", cid] as const,
+  member: (group: string, cid: string) => ["parley", "member", group, cid] as const,
+  members: (group: string) => ["parley", "member", group] as const,
+  userConnection: (userId: string, cid: string) => ["parley", "user", userId, cid] as const,
+  userConnections: (userId: string) => ["parley", "user", userId] as const,
+  group: (group: string) => ["parley", "group", group] as const,
+  groups: ["parley", "group"] as const,
+};
+
+/** Adding this to a `KvU64` subtracts one (the sum wraps at 2^64). */
+const MINUS_ONE = 0xffff_ffff_ffff_ffffn;
+/** The key part just after `k` in KV order: pages start past their last row. */
+const after = (k: string) => k + "\0";
+
+/** What one page query of {@linkcode Presence.listUsers} takes. */
+export type UsersQuery = Omit<UsersRequest, "type" | "id">;
+/** What one page query of {@linkcode Presence.listGroups} takes. */
+export type GroupsQuery = Omit<GroupsRequest, "type" | "id">;
+
+/**
+ * Presence of the connections of one isolate, kept in KV.
+ *
+ * @example
+ * ```ts ignore
+ * const presence = new Presence(kv, "iso-1");
+ * await presence.connect({ cid, user_id, name });
+ * await presence.move({ cid, user_id, name }, null, "lobby");
+ * const page = await presence.listUsers({ group: "lobby" });
+ * ```
+ */
+export class Presence {
+  /** Writes of one connection are chained so they land in the order made. */
+  #chains = new Map<string, Promise<unknown>>();
+
+  constructor(readonly kv: Deno.Kv, readonly isolate: string) {}
+
+  #serial<T>(cid: string, write: () => Promise<T>): Promise<T> {
+    const previous = this.#chains.get(cid) ?? Promise.resolve();
+    const next = previous.then(write, write);
+    const tail = next.catch(() => {});
+    this.#chains.set(cid, tail);
+    tail.then(() => {
+      if (this.#chains.get(cid) === tail) this.#chains.delete(cid);
+    });
+    return next;
+  }
+
+  #record(who: Identity, group: string | null): ConnectionRecord {
+    return {
+      cid: who.cid,
+      user_id: who.user_id,
+      name: who.name,
+      group,
+      isolate: this.isolate,
+      since: Date.now(),
+    };
+  }
+
+  /** Records a new connection (in no group yet). */
+  connect(who: Identity): Promise<void> {
+    return this.#serial(who.cid, async () => {
+      await this.kv.atomic()
+        .set(PRESENCE_KEYS.connection(who.cid), this.#record(who, null))
+        .set(PRESENCE_KEYS.userConnection(who.user_id, who.cid), { isolate: this.isolate })
+        .commit();
+    });
+  }
+
+  /** Moves a connection from group `from` to group `to` (either may be null). */
+  move(who: Identity, from: string | null, to: string | null): Promise<void> {
+    return this.#serial(who.cid, async () => {
+      const op = this.kv.atomic().set(PRESENCE_KEYS.connection(who.cid), this.#record(who, to));
+      if (from !== null) {
+        op.delete(PRESENCE_KEYS.member(from, who.cid))
+          .sum(PRESENCE_KEYS.group(from), MINUS_ONE);
+      }
+      if (to !== null) {
+        op.set(PRESENCE_KEYS.member(to, who.cid), { user_id: who.user_id, name: who.name })
+          .sum(PRESENCE_KEYS.group(to), 1n);
+      }
+      await op.commit();
+      if (from !== null) await this.#dropIfEmpty(from);
+    });
+  }
+
+  /** Stores a new display name. */
+  rename(who: Identity, group: string | null): Promise<void> {
+    return this.#serial(who.cid, async () => {
+      const op = this.kv.atomic().set(
+        PRESENCE_KEYS.connection(who.cid),
+        this.#record(who, group),
+      );
+      if (group !== null) {
+        op.set(PRESENCE_KEYS.member(group, who.cid), { user_id: who.user_id, name: who.name });
+      }
+      await op.commit();
+    });
+  }
+
+  /** Removes a connection and its group membership. */
+  disconnect(who: Identity, group: string | null): Promise<void> {
+    return this.#serial(who.cid, async () => {
+      const op = this.kv.atomic()
+        .delete(PRESENCE_KEYS.connection(who.cid))
+        .delete(PRESENCE_KEYS.userConnection(who.user_id, who.cid));
+      if (group !== null) {
+        op.delete(PRESENCE_KEYS.member(group, who.cid)).sum(PRESENCE_KEYS.group(group), MINUS_ONE);
+      }
+      await op.commit();
+      if (group !== null) await this.#dropIfEmpty(group);
+    });
+  }
+
+  /** Deletes a group's counter once it reaches zero, unless someone joined meanwhile. */
+  async #dropIfEmpty(group: string): Promise<void> {
+    const counter = await this.kv.get<Deno.KvU64>(PRESENCE_KEYS.group(group));
+    if (counter.value !== null && counter.value.value === 0n) {
+      await this.kv.atomic().check(counter).delete(PRESENCE_KEYS.group(group)).commit();
+    }
+  }
+
+  /** The record of connection `cid`, wherever it is, or null. */
+  async lookup(cid: string): Promise<ConnectionRecord | null> {
+    return (await this.kv.get<ConnectionRecord>(PRESENCE_KEYS.connection(cid))).value;
+  }
+
+  /** The connections of user `userId` across every isolate. */
+  async connectionsOf(userId: string): Promise<Array<{ cid: string; isolate: string }>> {
+    const rows = [];
+    const entries = this.kv.list<{ isolate: string }>({
+      prefix: PRESENCE_KEYS.userConnections(userId),
+    });
+    for await (const entry of entries) {
+      rows.push({ cid: entry.key.at(-1) as string, isolate: entry.value.isolate });
+    }
+    return rows;
+  }
+
+  /** One page of the connections in a group, ordered by cid. */
+  listUsers(query: UsersQuery): Promise<Page<UserRow>> {
+    return this.#page<{ user_id: string; name: string }, UserRow>(
+      PRESENCE_KEYS.members(query.group),
+      query,
+      (cid, value) =>
+        query.user_id === undefined || value.user_id === query.user_id
+          ? { user_id: value.user_id, cid, name: value.name }
+          : null,
+    );
+  }
+
+  /** One page of the live groups and their sizes, ordered by name. */
+  listGroups(query: GroupsQuery): Promise<Page<GroupRow>> {
+    const match = groupFilter(query);
+    return this.#page<Deno.KvU64, GroupRow>(PRESENCE_KEYS.groups, query, (group, counter) => {
+      const row = { group, number_of_users: Number(counter.value) };
+      return row.number_of_users > 0 && match(row) ? row : null;
+    });
+  }
+
+  /**
+   * Reads rows under `prefix` from past `startKey` until a page is full. A
+   * row is fetched beyond the page to know whether it is the last one.
+   */
+  async #page<V, Row>(
+    prefix: readonly string[],
+    query: { limit?: number; startKey?: string; ascending?: boolean },
+    toRow: (lastKeyPart: string, value: V) => Row | null,
+  ): Promise<Page<Row>> {
+    const limit = query.limit ?? LIMITS.defaultPageSize;
+    const ascending = query.ascending ?? true;
+    const from = query.startKey && query.startKey !== "end" ? query.startKey : undefined;
+    const selector: Deno.KvListSelector = from === undefined
+      ? { prefix: [...prefix] }
+      : ascending
+      ? { prefix: [...prefix], start: [...prefix, after(from)] }
+      : { prefix: [...prefix], end: [...prefix, from] };
+    const list: Row[] = [];
+    let lastKey = "";
+    for await (const entry of this.kv.list<V>(selector, { reverse: !ascending, batchSize: 500 })) {
+      const key = entry.key.at(-1) as string;
+      const row = toRow(key, entry.value);
+      if (row === null) continue;
+      if (list.length === limit) return { list, startKey: lastKey, endOfList: false };
+      list.push(row);
+      lastKey = key;
+    }
+    return { list, startKey: "end", endOfList: true };
+  }
+}
+
+/** Skapi's group search: a name prefix, a comparison, or a range. */
+function groupFilter(query: GroupsQuery): (row: GroupRow) => boolean {
+  const { searchFor = "group", value, condition, range } = query;
+  if (value === undefined) return () => true;
+  const pick = (row: GroupRow) => searchFor === "group" ? row.group : row.number_of_users;
+  if (range !== undefined) return (row) => pick(row) >= value && pick(row) <= range;
+  if (condition === undefined) {
+    return searchFor === "group"
+      ? (row) => row.group.startsWith(String(value))
+      : (row) => row.number_of_users === value;
+  }
+  const compare: Record<string, (a: string | number, b: string | number) => boolean> = {
+    ">": (a, b) => a > b,
+    ">=": (a, b) => a >= b,
+    "=": (a, b) => a === b,
+    "<": (a, b) => a < b,
+    "<=": (a, b) => a <= b,
+    "!=": (a, b) => a !== b,
+  };
+  const aliases: Record<string, string> = {
+    gt: ">",
+    gte: ">=",
+    eq: "=",
+    lt: "<",
+    lte: "<=",
+    ne: "!=",
+  };
+  const test = compare[aliases[condition] ?? condition];
+  return (row) => test(pick(row), value);
+}

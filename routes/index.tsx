@@ -1,0 +1,15 @@
+import JoinRoomForm from "../islands/JoinRoomForm.tsx";
+
+/** Landing: what Parley is, and a form to join a room. */
+export default function Home() {
+  return (
+    <main class="page">
+      <h1>Parley</h1>
+      <p class="pitch">
+        Talk face to face, right in your browser. Pick a room name, share the link, and everyone who
+        opens it joins the same call — no accounts, no installs, just a room and the people in it.
+      </p>
+      <JoinRoomForm />
+    </main>
+  );
+}

@@ -1,0 +1,93 @@
+/**
+ * Tests of the harness itself (server.ts), against a fake app so they do not
+ * depend on main.ts.
+ *
+ * @module
+ */
+import { freePort, startApp, waitFor } from "./server.ts";
+
+const fake = { entry: "tests/_helpers/fixtures/fake_app.ts" };
+
+function assert(cond: unknown, msg: string): asserts cond {
+  if (!cond) throw new Error(msg);
+}
+
+async function rejects(p: Promise<unknown>, pattern: RegExp): Promise<Error> {
+  try {
+    await p;
+  } catch (e) {
+    assert(e instanceof Error && pattern.test(e.message), `wrong error: ${e}`);
+    return e;
+  }
+  throw new Error(`expected a rejection matching ${pattern}`);
+}
+
+Deno.test("freePort returns a bindable port", () => {
+  const port = freePort();
+  assert(port > 0, "port");
+  Deno.listen({ hostname: "127.0.0.1", port }).close();
+});
+
+Deno.test("waitFor resolves with the first truthy value", async () => {
+  let n = 0;
+  const v = await waitFor(() => ++n >= 3 && `done after ${n}`, { interval: 1 });
+  assert(v === "done after 3", v);
+});
+
+Deno.test("waitFor settles even when the predicate hangs, and names it", async () => {
+  const t0 = Date.now();
+  await rejects(
+    waitFor(() => new Promise<boolean>(() => {}), { timeout: 200, message: "the moon" }),
+    /timed out after 200 ms waiting for the moon/,
+  );
+  assert(Date.now() - t0 < 1_000, "took too long");
+});
+
+Deno.test("waitFor reports the predicate's last error", async () => {
+  await rejects(
+    waitFor(() => {
+      throw new Error("boom");
+    }, { timeout: 100 }),
+    /last error: boom/,
+  );
+});
+
+Deno.test("startApp serves, uses a temp KV path, and stop() is idempotent", async () => {
+  const app = await startApp({ ...fake, env: { FAKE_APP_MODE: "slow" } });
+  try {
+    assert(app.url === `http://127.0.0.1:${app.port}`, app.url);
+    assert(app.wsUrl === `ws://127.0.0.1:${app.port}/api/realtime`, app.wsUrl);
+    const body = await (await fetch(`${app.url}/api/health`)).json();
+    assert(body.kvPath === app.kvPath && body.pid === app.pid, JSON.stringify(body));
+  } finally {
+    await Promise.all([app.stop(), app.stop()]);
+    await app.stop();
+  }
+  await rejects(fetch(`${app.url}/api/health`), /./);
+  await rejects(Deno.stat(app.kvPath), /No such file|not found/i);
+});
+
+Deno.test("startApp in cluster mode (deno serve --parallel)", async () => {
+  await using app = await startApp({ ...fake, cluster: true, env: { DENO_JOBS: "2" } });
+  const res = await fetch(`${app.url}/api/health`);
+  assert(res.status === 200, `status ${res.status}`);
+  await res.body?.cancel();
+});
+
+Deno.test("startApp reports an early exit with the app's output", async () => {
+  const t0 = Date.now();
+  const err = await rejects(
+    startApp({ ...fake, env: { FAKE_APP_MODE: "exit" } }),
+    /exited with code 7/,
+  );
+  assert(/exiting on purpose/.test(err.message), err.message);
+  assert(Date.now() - t0 < 10_000, "should not wait for the timeout");
+});
+
+Deno.test("stop() SIGKILLs an app that ignores SIGTERM after ~3 s", async () => {
+  const app = await startApp({ ...fake, env: { FAKE_APP_MODE: "stubborn" } });
+  const t0 = Date.now();
+  await app.stop();
+  const took = Date.now() - t0;
+  assert(took >= 2_900 && took < 6_000, `stop took ${took} ms`);
+});

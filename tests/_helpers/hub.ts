@@ -1,0 +1,156 @@
+/**
+ * A real hub on a real `Deno.serve` (port 0) over a real in-memory KV, and
+ * a raw WebSocket client that records every frame, for server tests.
+ *
+ * @module
+ */
+import { createHub, type Hub } from "../../lib/server/mod.ts";
+import type { Limits, ServerFrame } from "../../lib/protocol/mod.ts";
+
+/** A hub served on loopback. */
+export interface TestHub extends AsyncDisposable {
+  hub: Hub;
+  kv: Deno.Kv;
+  /** `ws://127.0.0.1:PORT/api/realtime` */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves a fresh hub on 127.0.0.1 with its own in-memory KV.
+ *
+ * @example
+ * ```ts ignore
+ * await using server = await startHub({ limits: { heartbeatMs: 100 } });
+ * ```
+ */
+export async function startHub(
+  options: { limits?: Partial<Limits>; kv?: Deno.Kv } = {},
+): Promise<TestHub> {
+  const kv = options.kv ?? await Deno.openKv(":memory:");
+  const hub = createHub({ kv, limits: options.limits });
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (req) => hub.handle(req),
+  );
+  let closed: Promise<void> | undefined;
+  const close = () =>
+    closed ??= (async () => {
+      await hub.close();
+      await server.shutdown();
+      if (!options.kv) kv.close();
+    })();
+  return {
+    hub,
+    kv,
+    url: `ws://127.0.0.1:${server.addr.port}/api/realtime`,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** A raw socket that records frames and can wait for one. */
+export interface RawClient {
+  socket: WebSocket;
+  frames: ServerFrame[];
+  welcome: Extract<ServerFrame, { type: "welcome" }>;
+  /** Sends a value as JSON text (or a string as is). */
+  send(frame: unknown): void;
+  /** Resolves to the first recorded frame (from `from` on) that matches; rejects after `ms`. */
+  next<T extends ServerFrame>(
+    match: (frame: ServerFrame) => boolean,
+    ms?: number,
+    from?: number,
+  ): Promise<T>;
+  /** Sends a request and waits (up to `ms`) for its ack or error. */
+  request(frame: Record<string, unknown>, ms?: number): Promise<ServerFrame>;
+  /** Resolves when the socket has closed, with its code and reason. */
+  closed: Promise<{ code: number; reason: string }>;
+  close(): Promise<void>;
+}
+
+let nextId = 1_000_000;
+
+/**
+ * Opens a raw WebSocket to `url` and waits for the welcome.
+ *
+ * @example
+ * ```ts ignore
+ * const client = await rawClient(server.url, { name: "Ada" });
+ * await client.request({ type: "join", group: "lobby" });
+ * ```
+ */
+export async function rawClient(
+  url: string,
+  query: Record<string, string> = {},
+  options: { ignoreNotices?: boolean } = {},
+): Promise<RawClient> {
+  const target = new URL(url);
+  for (const [key, value] of Object.entries(query)) target.searchParams.set(key, value);
+  const socket = new WebSocket(target);
+  const frames: ServerFrame[] = [];
+  const waiters = new Set<() => void>();
+  let closeResult: (value: { code: number; reason: string }) => void;
+  const closed = new Promise<{ code: number; reason: string }>((r) => closeResult = r);
+  socket.onmessage = (event) => {
+    // Crowd tests skip the n² notices they do not look at.
+    if (options.ignoreNotices && event.data.startsWith('{"type":"notice"')) return;
+    frames.push(JSON.parse(event.data));
+    for (const wake of [...waiters]) wake();
+  };
+  socket.onclose = (event) => {
+    closeResult({ code: event.code, reason: event.reason });
+    for (const wake of [...waiters]) wake();
+  };
+  const next = <T extends ServerFrame>(
+    match: (frame: ServerFrame) => boolean,
+    ms = 5_000,
+    from = 0,
+  ): Promise<T> =>
+    new Promise((resolve, reject) => {
+      let scanned = from;
+      // Each wake-up looks only at frames that arrived since the last one.
+      const check = () => {
+        for (; scanned < frames.length; scanned++) {
+          if (match(frames[scanned])) {
+            done();
+            return resolve(frames[scanned] as T);
+          }
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(
+          new Error(`No matching frame within ${ms} ms; got ${JSON.stringify(frames.slice(-5))}`),
+        );
+      }, ms);
+      const done = () => {
+        clearTimeout(timer);
+        waiters.delete(check);
+      };
+      waiters.add(check);
+      check();
+    });
+  const welcome = await next<Extract<ServerFrame, { type: "welcome" }>>((f) =>
+    f.type === "welcome"
+  );
+  const send = (frame: unknown) =>
+    socket.send(typeof frame === "string" ? frame : JSON.stringify(frame));
+  return {
+    socket,
+    frames,
+    welcome,
+    send,
+    next,
+    closed,
+    request(frame, ms) {
+      const id = nextId++;
+      send({ ...frame, id });
+      return next((f) => (f.type === "ack" || f.type === "error") && f.id === id, ms);
+    },
+    async close() {
+      if (socket.readyState < 2) socket.close();
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * The in-page harness of the call tests: a page of the app that loads the
+ * real SDK from `/sdk.js` and exposes `window.H` to drive one client.
+ *
+ * @module
+ */
+import type { Browser, Page } from "playwright-core";
+import { newUserPage } from "../_helpers/browser.ts";
+
+/** The module the harness page runs (it imports the SDK bundle as browsers do). */
+const HARNESS = `
+import * as sdk from "/sdk.js";
+const H = window.H = {
+  sdk, client: null, cid: null, incoming: [], closed: [], events: [], messages: [], tracks: [],
+  connector: null, conn: null, settled: false, throwing: false,
+  reset() {
+    Object.assign(H, { incoming: [], closed: [], events: [], messages: [], tracks: [],
+      connector: null, conn: null, settled: false });
+  },
+  async connect(options = {}) {
+    if (H.client) await H.client.closeRealtime();
+    H.reset();
+    H.client = new sdk.RealtimeClient(options);
+    await H.client.connectRealtime((rt) => {
+      if (rt.type === "rtc:incoming") H.incoming.push(rt);
+      if (rt.type === "rtc:closed") H.closed.push(rt.message);
+      if (H.throwing) throw new Error("app bug in the realtime callback");
+    });
+    return H.cid = H.client.user.cid;
+  },
+  onRtc(e) {
+    H.events.push({ type: e.type, label: e.label, state: e.state, candidate: e.candidate, sdpMid: e.sdpMid });
+    if (e.type === "message") H.messages.push(e.data);
+    if (e.type === "track") H.tracks.push(e.track.kind);
+    if (H.throwing) throw new Error("app bug in the RTC callback: " + e.type);
+  },
+  settle(connection) {
+    return connection.then((conn) => { H.conn = conn; H.settled = true; return !!conn; });
+  },
+  async call(cid, params = {}) {
+    H.connector = await H.client.connectRTC({ cid, ...params }, H.onRtc);
+    H.settle(H.connector.connection);
+  },
+  async accept(params = {}) {
+    const incoming = H.incoming.at(-1);
+    return H.settle(incoming.connectRTC(params, H.onRtc));
+  },
+  connected() {
+    return H.conn?.target.connectionState === "connected";
+  },
+  async inbound(kind) {
+    const out = { framesDecoded: 0, packetsReceived: 0 };
+    (await H.conn.target.getStats()).forEach((s) => {
+      if (s.type === "inbound-rtp" && s.kind === kind) {
+        out.framesDecoded += s.framesDecoded ?? 0;
+        out.packetsReceived += s.packetsReceived ?? 0;
+      }
+    });
+    return out;
+  },
+  send(text, label = "default") {
+    H.conn.channels[label].send(text);
+  },
+  openChannel(label = "default") {
+    return H.conn?.channels[label]?.readyState === "open";
+  },
+};
+window.dispatchEvent(new Event("harness-ready"));
+`;
+
+/** A user's page with the harness loaded. */
+export async function harnessPage(browser: Browser, appUrl: string): Promise<Page> {
+  const page = await newUserPage(browser, appUrl);
+  await page.goto("/api/health");
+  await page.setContent("<!doctype html><title>calls</title><body></body>");
+  await page.addScriptTag({ type: "module", content: HARNESS });
+  await page.waitForFunction(() => "H" in globalThis, undefined, { timeout: 10_000 });
+  return page;
+}
+
+/** Evaluates `fn` in the page with `H` in scope. */
+export function h<T>(page: Page, body: string, arg?: unknown): Promise<T> {
+  return page.evaluate(
+    ([body, arg]) =>
+      new Function("H", "arg", `return (async () => { ${body} })()`)(
+        (globalThis as unknown as { H: unknown }).H,
+        arg,
+      ),
+    [body, arg] as const,
+  ) as Promise<T>;
+}
+
+/** Waits until `expression` (with `H` in scope) is truthy in the page. */
+export async function until(page: Page, expression: string, timeout = 15_000): Promise<void> {
+  await page.waitForFunction(
+    (expr) => new Function("H", `return (${expr})`)((globalThis as unknown as { H: unknown }).H),
+    expression,
+    { timeout, polling: 50 },
+  );
+}

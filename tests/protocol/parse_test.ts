@@ -1,0 +1,160 @@
+import assert from "node:assert/strict";
+import {
+  errorCodeOf,
+  LIMITS,
+  parseClientFrame,
+  parseServerFrame,
+  requestIdOf,
+} from "../../lib/protocol/mod.ts";
+
+const uuid = "0b6c5f1e-3f7a-4b8e-9c2d-1a2b3c4d5e6f";
+const cid = "cid:AAAAAAAAAAAAAAAAAAAAAAAA";
+
+Deno.test("parseClientFrame accepts every well-formed request", () => {
+  const frames = [
+    { type: "join", id: 1, group: "team-1.a_b" },
+    { type: "join", id: 2, group: null },
+    { type: "post", id: 3, message: { text: "100% sure" } },
+    { type: "post", id: 4, message: "hi", recipient: uuid },
+    { type: "users", id: 5, group: "lobby", limit: 1000, startKey: "cid:x", ascending: false },
+    { type: "groups", id: 6, searchFor: "number_of_users", value: 2, condition: ">=" },
+    { type: "signal", id: 7, to: cid, signal: { kind: "hangup", call: "c1", reason: "bye" } },
+    { type: "rename", id: 8, name: "Ada" },
+    { type: "pong" },
+    { type: "bye" },
+  ];
+  for (const frame of frames) {
+    assert.deepEqual(parseClientFrame(JSON.stringify(frame)), frame);
+  }
+});
+
+Deno.test("parseClientFrame turns an empty group into a leave", () => {
+  assert.deepEqual(parseClientFrame({ type: "join", id: 1, group: "" }), {
+    type: "join",
+    id: 1,
+    group: null,
+  });
+});
+
+Deno.test("parseClientFrame names the field, its rule and the value", () => {
+  const cases: Array<[unknown, ErrorConstructor, RegExp]> = [
+    ["{not json", SyntaxError, /must be JSON text/],
+    ["[1,2]", SyntaxError, /'frame' must be a JSON object: current value is an array/],
+    [
+      '{"type":"nope","id":1}',
+      SyntaxError,
+      /'type' must be one of join, post.*current value is "nope"/,
+    ],
+    [{ type: "join", id: "1", group: "a" }, TypeError, /'id' must be a non-negative integer/],
+    [{ type: "join", id: 1, group: "bad name!" }, TypeError, /'group' must match/],
+    [{ type: "join", id: 1, group: "x".repeat(65) }, TypeError, /'group' must match/],
+    [{ type: "post", id: 1 }, TypeError, /'message' is required/],
+    [{ type: "post", id: 1, message: "x", sender: uuid }, TypeError, /'sender' is not a field/],
+    [
+      { type: "post", id: 1, message: "x", sender_cid: cid },
+      TypeError,
+      /'sender_cid' is not a field/,
+    ],
+    [
+      { type: "users", id: 1, group: "a", limit: 1001 },
+      TypeError,
+      /'limit' must be an integer from 1 to 1000/,
+    ],
+    [{ type: "groups", id: 1, condition: "~" }, TypeError, /'condition' must be one of/],
+    [
+      { type: "groups", id: 1, searchFor: "number_of_users", value: "2" },
+      TypeError,
+      /'value' must be a number/,
+    ],
+    [
+      { type: "signal", id: 1, to: "someone", signal: { kind: "hangup", call: "c" } },
+      TypeError,
+      /'to' must be a cid/,
+    ],
+    [
+      { type: "signal", id: 1, to: cid, signal: { kind: "boom", call: "c" } },
+      TypeError,
+      /'signal.kind' must be one of/,
+    ],
+    [
+      { type: "signal", id: 1, to: cid, signal: { kind: "hangup", call: "a b" } },
+      TypeError,
+      /'signal.call'/,
+    ],
+    [
+      { type: "signal", id: 1, to: cid, signal: { kind: "call", call: "c", media: { audio: 1 } } },
+      TypeError,
+      /'signal.media'/,
+    ],
+    [
+      {
+        type: "signal",
+        id: 1,
+        to: cid,
+        signal: { kind: "description", call: "c", description: { type: "x" } },
+      },
+      TypeError,
+      /'signal.description.type'/,
+    ],
+    [
+      {
+        type: "signal",
+        id: 1,
+        to: cid,
+        signal: { kind: "candidate", call: "c", candidate: { candidate: 5 } },
+      },
+      TypeError,
+      /'signal.candidate.candidate'/,
+    ],
+    [{ type: "rename", id: 1, name: "   " }, TypeError, /'name' must be a non-empty string/],
+    [{ type: "pong", extra: 1 }, TypeError, /'extra' is not a field/],
+  ];
+  for (const [raw, ErrorType, message] of cases) {
+    assert.throws(() => parseClientFrame(raw), (error: Error) => {
+      assert.ok(error instanceof ErrorType, `${JSON.stringify(raw)} threw ${error.name}`);
+      assert.match(error.message, message);
+      assert.match(error.message, /^Cannot /);
+      return true;
+    });
+  }
+});
+
+Deno.test("parseClientFrame enforces the size and depth limits", () => {
+  const big = JSON.stringify({ type: "post", id: 1, message: "x".repeat(LIMITS.maxFrameBytes) });
+  assert.throws(() => parseClientFrame(big), RangeError);
+  const payload = { type: "post", id: 1, message: "é".repeat(LIMITS.maxPayloadBytes / 2) };
+  assert.throws(() => parseClientFrame(JSON.stringify(payload)), /must be at most 32768 bytes/);
+  let deep: unknown = 1;
+  for (let i = 0; i < LIMITS.maxPayloadDepth + 1; i++) deep = [deep];
+  assert.throws(() => parseClientFrame({ type: "post", id: 1, message: deep }), /nest at most/);
+  const sdp = "v=0\r\n".repeat(LIMITS.maxSdpBytes / 4);
+  const description = { kind: "description", call: "c", description: { type: "offer", sdp } };
+  assert.throws(
+    () => parseClientFrame({ type: "signal", id: 1, to: cid, signal: description }),
+    RangeError,
+  );
+});
+
+Deno.test("a hostile nesting depth fails cleanly instead of overflowing the stack", () => {
+  const text = `{"type":"post","id":1,"message":${"[".repeat(20_000)}${"]".repeat(20_000)}}`;
+  assert.throws(() => parseClientFrame(text), (error: Error) => error instanceof RangeError);
+});
+
+Deno.test("errorCodeOf maps validator errors to wire codes", () => {
+  assert.equal(errorCodeOf(new RangeError("x")), "PAYLOAD_TOO_LARGE");
+  assert.equal(errorCodeOf(new TypeError("x")), "INVALID_PARAMETER");
+  assert.equal(errorCodeOf(new SyntaxError("x")), "INVALID_REQUEST");
+});
+
+Deno.test("requestIdOf finds a usable id in a frame that failed validation", () => {
+  assert.equal(requestIdOf('{"type":"nope","id":7}'), 7);
+  assert.equal(requestIdOf('{"id":-1}'), undefined);
+  assert.equal(requestIdOf("not json"), undefined);
+  assert.equal(requestIdOf({ id: 3 }), 3);
+});
+
+Deno.test("parseServerFrame refuses frames that are not Parley's", () => {
+  assert.equal(parseServerFrame('{"type":"ping"}').type, "ping");
+  assert.throws(() => parseServerFrame('{"type":"hello"}'), SyntaxError);
+  assert.throws(() => parseServerFrame("[]"), SyntaxError);
+});

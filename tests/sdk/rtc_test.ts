@@ -1,0 +1,113 @@
+/**
+ * Units of the calls module that need no browser: channel presets, ICE
+ * option resolution, the ring's channel validation, /api/ice's builder.
+ *
+ * @module
+ */
+import { checkSignal } from "../../lib/protocol/mod.ts";
+import { channelSpecs, iceUrlFor, RealtimeError, resolveIce } from "../../lib/sdk/mod.ts";
+import { iceServers, turnCredential } from "../../lib/server/ice.ts";
+
+function assertEquals(actual: unknown, expected: unknown): void {
+  const [a, e] = [JSON.stringify(actual), JSON.stringify(expected)];
+  if (a !== e) throw new Error(`expected ${e}\n     got ${a}`);
+}
+
+function assertThrows(fn: () => unknown, type: new (...a: never[]) => Error, match: RegExp) {
+  try {
+    fn();
+  } catch (error) {
+    if (!(error instanceof type) || !match.test(error.message)) throw error;
+    return;
+  }
+  throw new Error(`expected a ${type.name} matching ${match}`);
+}
+
+Deno.test("channelSpecs: default, presets, custom, duplicates", () => {
+  assertEquals(channelSpecs(undefined), [{ label: "default", id: 0, ordered: true }]);
+  assertEquals(channelSpecs(["text-chat", "gaming", "voice-chat"]), [
+    { label: "text-chat", id: 0, ordered: true },
+    { label: "gaming", id: 1, ordered: false, maxPacketLifeTime: 100 },
+    { label: "voice-chat", id: 2, ordered: true, maxRetransmits: 2 },
+  ]);
+  assertEquals(channelSpecs([{ label: "moves", ordered: false, maxRetransmits: 0 }]), [
+    { label: "moves", id: 0, ordered: false, maxRetransmits: 0 },
+  ]);
+  assertThrows(() => channelSpecs(["text-chat", "text-chat"]), RealtimeError, /used twice/);
+  assertThrows(() => channelSpecs(["chat" as never]), RealtimeError, /preset must be one of/);
+});
+
+Deno.test("iceUrlFor derives /api/ice from the realtime URL", () => {
+  assertEquals(iceUrlFor("wss://example.com/api/realtime"), "https://example.com/api/ice");
+  assertEquals(iceUrlFor("ws://127.0.0.1:8000/api/realtime?x=1"), "http://127.0.0.1:8000/api/ice");
+});
+
+Deno.test("resolveIce: URL string, server list, configuration, default fetch", async () => {
+  const url = "ws://h/api/realtime";
+  assertEquals(await resolveIce("stun:s:3478", url), { iceServers: [{ urls: "stun:s:3478" }] });
+  assertEquals(
+    await resolveIce(
+      [{ url: "turn:t", username: "u", credential: "c" } as unknown as RTCIceServer],
+      url,
+    ),
+    { iceServers: [{ username: "u", credential: "c", urls: "turn:t" }] },
+  );
+  assertEquals(await resolveIce({ iceTransportPolicy: "relay" }, url), {
+    iceTransportPolicy: "relay",
+    iceServers: [],
+  });
+  let asked = "";
+  const fake = ((input: string) => {
+    asked = input;
+    return Promise.resolve(Response.json({ iceServers: [{ urls: ["stun:x"] }] }));
+  }) as typeof fetch;
+  assertEquals(await resolveIce(undefined, url, fake), { iceServers: [{ urls: ["stun:x"] }] });
+  assertEquals(asked, "http://h/api/ice");
+  const down = (() => Promise.resolve(new Response("", { status: 500 }))) as typeof fetch;
+  await resolveIce(undefined, url, down).then(
+    () => Promise.reject(new Error("should fail")),
+    (error) => assertEquals(error.code, "NOT_FOUND"),
+  );
+});
+
+Deno.test("a ring's channels are validated", () => {
+  checkSignal({ kind: "call", call: "c1", channels: [{ label: "a", id: 0, ordered: true }] });
+  assertThrows(
+    () =>
+      checkSignal({
+        kind: "call",
+        call: "c1",
+        channels: [{ label: "a", id: 0 }, { label: "b", id: 0 }],
+      }),
+    TypeError,
+    /unique integer/,
+  );
+  assertThrows(
+    () => checkSignal({ kind: "call", call: "c1", channels: [{ label: "a", id: 0, x: 1 }] }),
+    TypeError,
+    /not a field/,
+  );
+  assertThrows(
+    () =>
+      checkSignal({
+        kind: "call",
+        call: "c1",
+        channels: [{ label: "a", id: 0, maxRetransmits: 1, maxPacketLifeTime: 1 }],
+      }),
+    TypeError,
+    /cannot be set with/,
+  );
+});
+
+Deno.test("/api/ice: no servers by default, STUN and TURN from the environment", async () => {
+  assertEquals(await iceServers({}), { iceServers: [] });
+  assertEquals(await iceServers({ STUN_URLS: "stun:a:3478, stun:b" }), {
+    iceServers: [{ urls: ["stun:a:3478", "stun:b"] }],
+  });
+  const turn = await iceServers(
+    { TURN_URLS: "turn:t:3478", TURN_SECRET: "s", TURN_TTL: "60" },
+    1e12,
+  );
+  assertEquals(turn.iceServers[0].username, `${1e9 + 60}:parley`);
+  assertEquals(await turnCredential("secret", "1700000000:parley"), "7ZLJDMIc7ct8niNh/B9If+DliRE=");
+});

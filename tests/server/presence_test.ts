@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import type { Page, UserRow } from "../../lib/protocol/mod.ts";
+import { Presence } from "../../lib/server/presence.ts";
+import { rawClient, startHub } from "../_helpers/hub.ts";
+
+const who = (n: number) => ({
+  cid: `cid:${String(n).padStart(22, "0")}`,
+  user_id: crypto.randomUUID(),
+  name: `u${n}`,
+});
+
+Deno.test("2,500 connections in KV list as 3 pages of up to 1,000, each exactly once", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const presence = new Presence(kv, "iso-test");
+  const people = Array.from({ length: 2500 }, (_, n) => who(n));
+  await Promise.all(people.map(async (person) => {
+    await presence.connect(person);
+    await presence.move(person, null, "big");
+  }));
+  const pages = [];
+  let startKey: string | undefined;
+  do {
+    const page = await presence.listUsers({ group: "big", limit: 1000, startKey });
+    pages.push(page);
+    startKey = page.startKey;
+  } while (!pages.at(-1)!.endOfList);
+  assert.deepEqual(pages.map((p) => p.list.length), [1000, 1000, 500]);
+  assert.equal(pages.at(-1)!.startKey, "end");
+  const listed = pages.flatMap((p) => p.list.map((row) => row.cid));
+  assert.deepEqual(listed, people.map((p) => p.cid), "every connection once, in cid order");
+  assert.deepEqual((await presence.listGroups({})).list, [{ group: "big", number_of_users: 2500 }]);
+  kv.close();
+});
+
+Deno.test("users pages through the endpoint: 250 sockets as 100 + 100 + 50", async () => {
+  await using server = await startHub();
+  const clients = await Promise.all(
+    Array.from({ length: 250 }, () => rawClient(server.url, {}, { ignoreNotices: true })),
+  );
+  await Promise.all(clients.map((c) => c.request({ type: "join", group: "big" }, 30_000)));
+  const pages = [];
+  let startKey: string | undefined;
+  do {
+    const ack = await clients[0].request(
+      { type: "users", group: "big", limit: 100, startKey },
+      30_000,
+    );
+    const page = (ack as { result: Page<UserRow> }).result;
+    pages.push(page);
+    startKey = page.startKey;
+  } while (!pages.at(-1)!.endOfList);
+  assert.deepEqual(pages.map((p) => p.list.length), [100, 100, 50]);
+  const listed = new Set(pages.flatMap((p) => p.list.map((row) => row.cid)));
+  assert.deepEqual(listed, new Set(clients.map((c) => c.welcome.cid)));
+  await Promise.all(clients.map((c) => c.close()));
+});
+
+Deno.test("pages run backwards with ascending: false and filter by user_id", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const presence = new Presence(kv, "iso-test");
+  const people = Array.from({ length: 5 }, (_, n) => who(n));
+  for (const person of people) {
+    await presence.connect(person);
+    await presence.move(person, null, "room");
+  }
+  const first = await presence.listUsers({ group: "room", limit: 2, ascending: false });
+  assert.deepEqual(first.list.map((r) => r.name), ["u4", "u3"]);
+  const second = await presence.listUsers({
+    group: "room",
+    limit: 2,
+    ascending: false,
+    startKey: first.startKey,
+  });
+  assert.deepEqual(second.list.map((r) => r.name), ["u2", "u1"]);
+  const only = await presence.listUsers({ group: "room", user_id: people[3].user_id });
+  assert.deepEqual(only, {
+    list: [{ user_id: people[3].user_id, cid: people[3].cid, name: "u3" }],
+    startKey: "end",
+    endOfList: true,
+  });
+  kv.close();
+});
+
+Deno.test("group counts follow joins, switches and disconnects; empty groups vanish", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const presence = new Presence(kv, "iso-test");
+  const [a, b, c] = [who(1), who(2), who(3)];
+  for (const person of [a, b, c]) await presence.connect(person);
+  await presence.move(a, null, "alpha");
+  await presence.move(b, null, "alpha");
+  await presence.move(c, null, "beta");
+  assert.deepEqual((await presence.listGroups({})).list, [
+    { group: "alpha", number_of_users: 2 },
+    { group: "beta", number_of_users: 1 },
+  ]);
+  await presence.move(c, "beta", "alpha");
+  await presence.disconnect(a, "alpha");
+  assert.deepEqual((await presence.listGroups({})).list, [{ group: "alpha", number_of_users: 2 }]);
+  assert.equal((await kv.get(["parley", "group", "beta"])).value, null, "beta's counter is gone");
+  assert.equal(await presence.lookup(a.cid), null);
+  assert.deepEqual(await presence.connectionsOf(b.user_id), [{ cid: b.cid, isolate: "iso-test" }]);
+  kv.close();
+});
+
+Deno.test("groups search by name prefix, comparison and range, and by size", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const presence = new Presence(kv, "iso-test");
+  const sizes: Record<string, number> = { "team-a": 1, "team-b": 3, "zoo": 2 };
+  let n = 0;
+  for (const [group, size] of Object.entries(sizes)) {
+    for (let i = 0; i < size; i++) {
+      const person = who(n++);
+      await presence.connect(person);
+      await presence.move(person, null, group);
+    }
+  }
+  const names = async (query: Parameters<Presence["listGroups"]>[0]) =>
+    (await presence.listGroups(query)).list.map((row) => row.group);
+  assert.deepEqual(await names({ value: "team" }), ["team-a", "team-b"]);
+  assert.deepEqual(await names({ value: "team-b", condition: ">=" }), ["team-b", "zoo"]);
+  assert.deepEqual(await names({ value: "team-a", range: "team-z" }), ["team-a", "team-b"]);
+  assert.deepEqual(
+    await names({ searchFor: "number_of_users", value: 2, condition: "gte" }),
+    ["team-b", "zoo"],
+  );
+  assert.deepEqual(await names({ searchFor: "number_of_users", value: 1 }), ["team-a"]);
+  const page = await presence.listGroups({ limit: 1, value: "team" });
+  assert.deepEqual(page, {
+    list: [{ group: "team-a", number_of_users: 1 }],
+    startKey: "team-a",
+    endOfList: false,
+  });
+  kv.close();
+});
