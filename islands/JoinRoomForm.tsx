@@ -1,31 +1,16 @@
 import { useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
+import { isGroupName } from "../lib/protocol/mod.ts";
 
 /** Where the landing page remembers the visitor's name. */
 export const NAME_STORAGE_KEY = "parley.name";
 
-// TODO: moves to lib/protocol's GROUP_NAME rule
-const ROOM_NAME = /^[A-Za-z0-9._-]{1,64}$/;
-
-/**
- * Whether `name` may name a room: 1–64 letters, digits, `-`, `_` or `.`.
- *
- * @example Usage
- * ```ts
- * import { isValidRoomName } from "./JoinRoomForm.tsx";
- * isValidRoomName("team-standup"); // true
- * ```
- */
-export function isValidRoomName(name: string): boolean {
-  return ROOM_NAME.test(name);
-}
-
 function roomError(room: string): string {
   if (room === "") return "Enter a room name.";
   if (room.length > 64) return "Room names are at most 64 characters.";
-  if (!isValidRoomName(room)) return "Use letters, digits, - _ and . only.";
   // "." and ".." are path segments a URL swallows: /room/.. is just /.
   if (room === "." || room === "..") return "A room name needs more than dots.";
+  if (!isGroupName(room)) return "Use letters, digits, - _ and . only.";
   return "";
 }
 

@@ -53,8 +53,11 @@ export const LIMITS = {
 /** The shape of {@linkcode LIMITS}, with numbers an operator may override. */
 export type Limits = { -readonly [K in keyof typeof LIMITS]: number };
 
-/** Group (room) names: letters, digits, `-`, `_` and `.`, 1–64 characters. */
-export const GROUP_NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+/**
+ * Group (room) names: letters, digits, `-`, `_` and `.`, 1–64 characters —
+ * but not `.` or `..`, which a URL path swallows (`/room/..` is `/`).
+ */
+export const GROUP_NAME_PATTERN = /^(?!\.\.?$)[A-Za-z0-9._-]{1,64}$/;
 
 /** user_ids are UUIDs (any version). */
 export const USER_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

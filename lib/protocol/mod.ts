@@ -20,3 +20,4 @@ export * from "./errors.ts";
 export * from "./frames.ts";
 export * from "./signal.ts";
 export * from "./parse.ts";
+export * from "./payload.ts";

@@ -10,7 +10,6 @@ import {
   CLIENT_FRAME_TYPES,
   type ClientFrame,
   CONDITIONS,
-  type Json,
   SERVER_FRAME_TYPES,
   type ServerFrame,
 } from "./frames.ts";
@@ -21,8 +20,8 @@ import {
   isGroupName,
   LIMITS,
   type Limits,
-  payloadBytes,
 } from "./limits.ts";
+import { checkPayload } from "./payload.ts";
 import { checkSignal } from "./signal.ts";
 import {
   type Fields,
@@ -65,64 +64,6 @@ function groupName(value: unknown, field = "group"): string {
     );
   }
   return value;
-}
-
-/**
- * Throws when `value` nests deeper than `maxDepth` (checked without
- * recursion, so hostile input cannot exhaust the stack).
- */
-function checkDepth(value: unknown, maxDepth: number): void {
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [item, depth] = stack.pop()!;
-    if (item === null || typeof item !== "object") continue;
-    if (depth > maxDepth) {
-      reject(
-        RangeError,
-        "message",
-        `must nest at most ${maxDepth} levels`,
-        item,
-      );
-    }
-    for (const child of Object.values(item)) stack.push([child, depth + 1]);
-  }
-}
-
-/**
- * Checks a post's `message`: JSON, at most `limits.maxPayloadBytes` as UTF-8
- * JSON and `limits.maxPayloadDepth` levels deep. The SDK calls it before
- * sending, so an oversize message fails locally.
- *
- * @throws {RangeError} When the message is too large or too deep.
- * @throws {TypeError} When the message is not JSON (`undefined`, a function…).
- *
- * @example
- * ```ts
- * import { checkPayload } from "./mod.ts";
- * checkPayload({ text: "hello" }); // ok
- * ```
- */
-export function checkPayload(
-  message: unknown,
-  limits: Pick<Limits, "maxPayloadBytes" | "maxPayloadDepth"> = LIMITS,
-): Json {
-  if (
-    message === undefined || typeof message === "function" ||
-    typeof message === "symbol" || typeof message === "bigint"
-  ) {
-    reject(TypeError, "message", "must be a JSON value", message);
-  }
-  checkDepth(message, limits.maxPayloadDepth);
-  const bytes = payloadBytes(message);
-  if (bytes > limits.maxPayloadBytes) {
-    reject(
-      RangeError,
-      "message",
-      `must be at most ${limits.maxPayloadBytes} bytes as JSON`,
-      `${bytes} bytes`,
-    );
-  }
-  return message as Json;
 }
 
 function checkPage(frame: Fields, limits: Limits): void {

@@ -8,8 +8,9 @@ const STORAGE_KEY = "parley.user_id";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * A stable anonymous user_id: kept in `localStorage` where there is one (so
- * a reload is the same user), a fresh UUID elsewhere.
+ * A stable anonymous user_id: kept in a page's `localStorage` (so a reload
+ * is the same user), a fresh UUID per client elsewhere — Deno has a
+ * `localStorage` too, but two bots in one process are two users.
  *
  * @example
  * ```ts
@@ -19,7 +20,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export function anonymousUserId(): string {
   try {
-    const storage = globalThis.localStorage;
+    const storage = "document" in globalThis ? globalThis.localStorage : undefined;
     const kept = storage?.getItem(STORAGE_KEY);
     if (kept && UUID.test(kept)) return kept;
     const fresh = crypto.randomUUID();

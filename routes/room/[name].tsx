@@ -1,6 +1,6 @@
 import type { Handlers, PageProps } from "$fresh/server.ts";
 import { Head } from "$fresh/runtime.ts";
-import { isValidRoomName } from "../../islands/JoinRoomForm.tsx";
+import { isGroupName } from "../../lib/protocol/mod.ts";
 
 interface RoomData {
   name: string;
@@ -9,7 +9,7 @@ interface RoomData {
 export const handler: Handlers<RoomData> = {
   GET(_req, ctx) {
     const { name } = ctx.params;
-    if (!isValidRoomName(name)) return ctx.renderNotFound();
+    if (!isGroupName(name)) return ctx.renderNotFound();
     return ctx.render({ name });
   },
 };

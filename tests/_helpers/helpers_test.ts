@@ -6,7 +6,7 @@
  */
 import { freePort, startApp, waitFor } from "./server.ts";
 
-const fake = { entry: "tests/_helpers/fixtures/fake_app.ts" };
+const fake = { entry: "tests/_helpers/fixtures/fake_app.ts", runner: "run" } as const;
 
 function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(msg);

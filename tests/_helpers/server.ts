@@ -28,9 +28,15 @@ export interface StartAppOptions {
   args?: string[];
   /**
    * `deno serve -A --parallel` (one isolate per core, `DENO_JOBS` via `env`)
-   * instead of `deno run -A main.ts`.
+   * instead of one isolate.
    */
   cluster?: boolean;
+  /**
+   * How the entry runs: `serve` (`deno serve`, which binds the port; main.ts
+   * only exports `{ fetch }`) or `run` (`deno run` with `PORT` set, for
+   * entries that serve themselves). Default `serve`.
+   */
+  runner?: "serve" | "run";
   /**
    * KV file to use, e.g. to restart an app on the same data or to run two
    * processes on one file. Default: a fresh temp file, removed by `stop()`.
@@ -153,9 +159,11 @@ async function startOnce(options: StartAppOptions): Promise<RunningApp> {
   const port = freePort();
   const tempDir = options.kvPath ? undefined : await Deno.makeTempDir({ prefix: "parley-kv-" });
   const kvPath = options.kvPath ?? `${tempDir}/kv.sqlite3`;
-  const denoArgs = options.cluster
-    ? ["serve", "-A", "--parallel", "--host", "127.0.0.1", "--port", String(port)]
+  const serve = options.cluster || options.runner !== "run";
+  const denoArgs = serve
+    ? ["serve", "-A", "--host", "127.0.0.1", "--port", String(port)]
     : ["run", "-A"];
+  if (options.cluster) denoArgs.push("--parallel");
   // Inside the namespace nothing reaches a registry: fail at once on a cold
   // cache instead of hanging on DNS.
   if (Deno.env.get("PARLEY_NETNS") === "1") denoArgs.push("--cached-only");
@@ -166,8 +174,7 @@ async function startOnce(options: StartAppOptions): Promise<RunningApp> {
     cwd: REPO_ROOT,
     env: {
       DENO_NO_UPDATE_CHECK: "1",
-      // `deno serve` binds the port itself; main.ts must not bind it again.
-      ...(options.cluster ? {} : { PORT: String(port) }),
+      ...(serve ? {} : { PORT: String(port) }),
       PARLEY_KV_PATH: kvPath,
       ...options.env,
     },

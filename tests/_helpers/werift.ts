@@ -5,9 +5,13 @@
  *
  * werift already speaks most of the browser API (`addEventListener`,
  * `setLocalDescription()` without arguments, negotiated data channels,
- * `restartIce`); the adapter pins what differs: no public STUN server by
- * default (offline machines), `urls` as werift expects them, and candidates
- * as plain `RTCIceCandidateInit`.
+ * `restartIce`); the adapter pins what differs: `urls` as werift expects
+ * them, candidates as plain `RTCIceCandidateInit`, and never a public STUN
+ * server. werift 0.24.4 queries stun.l.google.com:19302 whenever it is given
+ * no STUN server, even with `iceServers: []`; the adapter then hands it
+ * `stun:127.0.0.1:9` (nothing answers, nothing leaves the host), which costs
+ * werift's 5 s STUN timeout before its offer goes out. Pass a local STUN
+ * server (coturn) to avoid that wait.
  *
  * @example
  * ```ts ignore
@@ -18,6 +22,9 @@
  * @module
  */
 import { RTCPeerConnection as WeriftPeerConnection } from "npm:werift@0.24.4";
+
+/** Where werift's STUN queries go when no STUN server is given: nowhere. */
+const NO_STUN = "stun:127.0.0.1:9";
 
 /** Options of {@linkcode weriftPeerConnection}. */
 export interface WeriftOptions {
@@ -33,13 +40,16 @@ export interface WeriftOptions {
 export function weriftPeerConnection(options: WeriftOptions = {}): typeof RTCPeerConnection {
   class Adapted extends WeriftPeerConnection {
     constructor(config: RTCConfiguration = {}) {
-      const iceServers = (config.iceServers ?? []).flatMap((server) =>
+      let iceServers = (config.iceServers ?? []).flatMap((server) =>
         (Array.isArray(server.urls) ? server.urls : [server.urls]).map((urls) => ({
           urls,
           username: server.username,
           credential: server.credential as string | undefined,
         }))
       );
+      if (!iceServers.some((s) => /^stuns?:/.test(s.urls))) {
+        iceServers = [...iceServers, { urls: NO_STUN, username: undefined, credential: undefined }];
+      }
       super({
         iceServers,
         iceTransportPolicy: config.iceTransportPolicy === "relay" ? "relay" : "all",

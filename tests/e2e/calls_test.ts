@@ -19,6 +19,32 @@ function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(msg);
 }
 
+/**
+ * coturn on 127.0.0.1:`port` (TURN REST secret `secret`), stopped by its pid.
+ * Also the local STUN server of the werift step: werift falls back to
+ * stun.l.google.com when it is given none.
+ */
+function spawnTurn(port: number, secret = "parley-test"): Deno.ChildProcess {
+  return new Deno.Command("turnserver", {
+    args: [
+      "--listening-ip=127.0.0.1",
+      `--listening-port=${port}`,
+      "--relay-ip=127.0.0.1",
+      "--use-auth-secret",
+      `--static-auth-secret=${secret}`,
+      "--realm=parley",
+      "--allow-loopback-peers",
+      "--no-cli",
+      "--no-tls",
+      "--no-dtls",
+      "--log-file=stdout",
+      `--pidfile=/tmp/parley-turn-${port}.pid`,
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
+
 /** SDK warnings that are expected in these scenarios. */
 const EXPECTED = [/app bug/, /RTC callback threw/, /listener threw/, /status of 404/];
 
@@ -271,26 +297,7 @@ Deno.test("calls between browsers (Chromium)", async (t) => {
       timed("ICE restart", async () => {
         const port = freePort();
         const secret = "parley-test";
-        const turn = () =>
-          new Deno.Command("turnserver", {
-            args: [
-              "--listening-ip=127.0.0.1",
-              `--listening-port=${port}`,
-              "--relay-ip=127.0.0.1",
-              "--use-auth-secret",
-              `--static-auth-secret=${secret}`,
-              "--realm=parley",
-              "--allow-loopback-peers",
-              "--no-cli",
-              "--no-tls",
-              "--no-dtls",
-              "--log-file=stdout",
-              `--pidfile=/tmp/parley-turn-${port}.pid`,
-            ],
-            stdout: "null",
-            stderr: "null",
-          }).spawn();
-        let server = turn();
+        let server = spawnTurn(port, secret);
         try {
           const username = `${Math.floor(Date.now() / 1000) + 600}:test`;
           const ice = {
@@ -309,7 +316,7 @@ Deno.test("calls between browsers (Chromium)", async (t) => {
           server.kill("SIGKILL");
           await server.status;
           await until(a, "!H.connected()", 15_000);
-          server = turn();
+          server = spawnTurn(port, secret);
           await Promise.all([until(a, "H.connected()", 25_000), until(b, "H.connected()", 25_000)]);
           await until(a, "H.openChannel()");
           await h(a, "H.send('after restart')");
@@ -338,6 +345,8 @@ Deno.test("calls between browsers (Chromium)", async (t) => {
   await t.step("a werift peer under Deno calls a Chromium page", () =>
     timed("werift", async () => {
       const { cb } = await connectBoth();
+      const stunPort = freePort();
+      const stun = spawnTurn(stunPort);
       const client = new RealtimeClient({
         url: app.wsUrl,
         RTCPeerConnection: weriftPeerConnection(),
@@ -346,14 +355,18 @@ Deno.test("calls between browsers (Chromium)", async (t) => {
         await client.connectRealtime();
         const received: unknown[] = [];
         const connector = await client.connectRTC(
-          { cid: cb, ice: [], channels: ["text-chat"] },
+          { cid: cb, ice: `stun:127.0.0.1:${stunPort}`, channels: ["text-chat"] },
           (e) => {
             if (e.type === "message") received.push(e.data);
           },
         );
         await until(b, "H.incoming.length === 1");
         await h(b, "await H.accept({ ice: [] })");
+        const t0 = performance.now();
+        const phase = (what: string) =>
+          console.log(`      werift ${what}: ${Math.round(performance.now() - t0)} ms`);
         const conn = await connector.connection as RTCConnection;
+        phase("accepted");
         assert(conn, "the werift call was not accepted");
         await waitFor(() => conn.target.connectionState === "connected", {
           timeout: 15_000,
@@ -363,6 +376,7 @@ Deno.test("calls between browsers (Chromium)", async (t) => {
           timeout: 10_000,
           message: "werift channel open",
         });
+        phase("connected, channel open");
         conn.channels["text-chat"].send("from werift");
         await until(b, "H.messages.includes('from werift')");
         await h(b, "H.send('from chromium', 'text-chat')");
@@ -373,6 +387,8 @@ Deno.test("calls between browsers (Chromium)", async (t) => {
         await conn.hangup();
         await until(b, "H.closed.length === 1");
       } finally {
+        stun.kill("SIGKILL");
+        await stun.status;
         await client.closeRealtime();
       }
     }));

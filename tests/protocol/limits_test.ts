@@ -10,7 +10,7 @@ import {
 
 Deno.test("group names: 1–64 letters, digits, '-', '_', '.'", () => {
   for (const good of ["a", "Team-1", "x.y_z", "a".repeat(64)]) assert.ok(isGroupName(good), good);
-  for (const bad of ["", "a b", "a/b", "é", "a".repeat(65), null, 5]) {
+  for (const bad of ["", ".", "..", "a b", "a/b", "é", "a".repeat(65), null, 5]) {
     assert.ok(!isGroupName(bad), String(bad));
   }
 });
