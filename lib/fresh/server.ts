@@ -10,6 +10,7 @@ import type { FreshConfig, Manifest } from "./types.ts";
 
 export { createHandler, type RequestHandler } from "./context.ts";
 export { defineConfig } from "./config.ts";
+export { isRunDirectly } from "./run_mode.ts";
 export type * from "./types.ts";
 
 /**

@@ -45,6 +45,8 @@ export const BUS_LIMITS = {
   commitMutations: 1_000,
   /** What a key and a mutation's bookkeeping cost at most, counted with its value. */
   keyBytes: 256,
+  /** Longest event (in UTF-16 units; up to 3 UTF-8 bytes each, so a few entries at most). */
+  eventChars: 128 * 1024,
   /** Events held per sender that came over the channel ahead of a missing one. */
   bufferedPerSender: 10_000,
   /**
@@ -234,6 +236,11 @@ export class Bus {
     if (line.includes("\n")) {
       throw new TypeError("Cannot publish the event as it contains a newline: send JSON text");
     }
+    if (line.length > BUS_LIMITS.eventChars) {
+      throw new RangeError(
+        `Cannot publish the event as it must be at most ${BUS_LIMITS.eventChars} characters: current length is ${line.length}`,
+      );
+    }
     if (this.#stopped) {
       console.error("bus: event published after close was dropped");
       return;
@@ -301,12 +308,7 @@ export class Bus {
   }
 
   #post(batch: Broadcast): void {
-    if (!this.#channel) {
-      // Started lazily: a sender that never received still broadcasts.
-      if (this.#channelName === null || this.#stopped) return;
-      this.#channel = new BroadcastChannel(this.#channelName);
-      this.#channel.onmessage = (event) => this.#onBroadcast(event.data);
-    }
+    if (!this.#channel) return; // not started, or closed
     try {
       this.#channel.postMessage(batch);
     } catch (error) {
@@ -384,7 +386,10 @@ export class Bus {
           // One large event in parts, all in this commit.
           const parts = Math.ceil(event.byteLength / BUS_LIMITS.entryBytes);
           const open = chunk.length > 0 ? 1 : 0;
-          if (mutations < parts + open || bytes < cost(chunkBytes) + parts * cost(0) + event.byteLength) break;
+          if (
+            mutations < parts + open ||
+            bytes < cost(chunkBytes) + parts * cost(0) + event.byteLength
+          ) break;
           closeChunk();
           for (let part = 0; part < parts; part++) {
             const slice = event.subarray(
@@ -515,8 +520,7 @@ export class Bus {
     /** Senders whose entries wait behind a hole in this listing. */
     const held = new Set<string>();
     /** Parts of a large event being put together. */
-    let parts: { from: string; seq: number; keys: Deno.KvKey[]; bytes: Uint8Array[] } | null =
-      null;
+    let parts: { from: string; seq: number; keys: Deno.KvKey[]; bytes: Uint8Array[] } | null = null;
     const entries = this.kv.list<Uint8Array>({ prefix: BUS_KEYS.inbox(this.isolate) }, {
       batchSize: 500,
     });
@@ -583,12 +587,12 @@ export class Bus {
       this.#deliverNext(from, sender, decoder.decode(joined));
       consumed.push(...whole.keys);
     }
-    // A large event cut off at the end of the listing: its sender is held too.
     for (let i = 0; i < consumed.length; i += BUS_LIMITS.commitMutations) {
       const op = this.kv.atomic();
       for (const key of consumed.slice(i, i + BUS_LIMITS.commitMutations)) op.delete(key);
       await op.commit();
     }
+    // A hole, or a large event cut off at the end of the listing: look again soon.
     if (held.size > 0 || parts !== null) this.#later(20);
   }
 

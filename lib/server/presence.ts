@@ -22,6 +22,7 @@ export interface ConnectionRecord extends Identity {
 /** The KV keys of presence, in one place. */
 export const PRESENCE_KEYS = {
   connection: (cid: string) => ["parley", "conn", cid] as const,
+  connections: ["parley", "conn"] as const,
   member: (group: string, cid: string) => ["parley", "member", group, cid] as const,
   members: (group: string) => ["parley", "member", group] as const,
   userConnection: (userId: string, cid: string) => ["parley", "user", userId, cid] as const,
@@ -132,6 +133,25 @@ export class Presence {
       await op.commit();
       if (group !== null) await this.#dropIfEmpty(group);
     });
+  }
+
+  /**
+   * Removes the connection of another isolate that died, unless its record
+   * changed since `entry` was read; true when this call removed it (so the
+   * caller alone tells its group).
+   */
+  async evict(entry: Deno.KvEntry<ConnectionRecord>): Promise<boolean> {
+    const { cid, user_id, group } = entry.value;
+    const op = this.kv.atomic()
+      .check(entry)
+      .delete(PRESENCE_KEYS.connection(cid))
+      .delete(PRESENCE_KEYS.userConnection(user_id, cid));
+    if (group !== null) {
+      op.delete(PRESENCE_KEYS.member(group, cid)).sum(PRESENCE_KEYS.group(group), MINUS_ONE);
+    }
+    const { ok } = await op.commit();
+    if (ok && group !== null) await this.#dropIfEmpty(group);
+    return ok;
   }
 
   /** Deletes a group's counter once it reaches zero, unless someone joined meanwhile. */
