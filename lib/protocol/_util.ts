@@ -76,3 +76,20 @@ export function optionalString(
     );
   }
 }
+
+/**
+ * Checks that `value` is an object whose `key` is one of `tags`, and
+ * returns both: the shape of every discriminated union on the wire.
+ */
+export function tagged<T extends string>(
+  value: unknown,
+  labels: { object: string; tag: string },
+  key: string,
+  tags: readonly T[],
+  ErrorType: ErrorConstructor | TypeErrorConstructor | SyntaxErrorConstructor,
+): [Fields, T] {
+  if (!isObject(value)) reject(ErrorType, labels.object, "must be a JSON object", value);
+  const tag = value[key] as T;
+  if (!tags.includes(tag)) reject(ErrorType, labels.tag, `must be one of ${tags.join(", ")}`, tag);
+  return [value, tag];
+}

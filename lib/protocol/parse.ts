@@ -31,6 +31,7 @@ import {
   reject,
   requestId,
   show,
+  tagged,
 } from "./_util.ts";
 
 /** The fields each client frame type may have, besides `type`. */
@@ -106,7 +107,7 @@ export function parseClientFrame(
   raw: unknown,
   limits: Limits = LIMITS,
 ): ClientFrame {
-  let frame: unknown = raw;
+  let decoded: unknown = raw;
   if (typeof raw === "string") {
     if (exceedsBytes(raw, limits.maxFrameBytes)) {
       throw new RangeError(
@@ -114,25 +115,20 @@ export function parseClientFrame(
       );
     }
     try {
-      frame = JSON.parse(raw);
+      decoded = JSON.parse(raw);
     } catch {
       throw new SyntaxError(
         `Cannot parse frame as it must be JSON text: current value is ${show(raw)}`,
       );
     }
   }
-  if (!isObject(frame)) {
-    reject(SyntaxError, "frame", "must be a JSON object", frame);
-  }
-  const type = frame.type as ClientFrame["type"];
-  if (!CLIENT_FRAME_TYPES.includes(type)) {
-    reject(
-      SyntaxError,
-      "type",
-      `must be one of ${CLIENT_FRAME_TYPES.join(", ")}`,
-      type,
-    );
-  }
+  const [frame, type] = tagged(
+    decoded,
+    { object: "frame", tag: "type" },
+    "type",
+    CLIENT_FRAME_TYPES,
+    SyntaxError,
+  );
   onlyFields(frame, CLIENT_FIELDS[type], `a '${type}' frame`);
   if (type === "pong" || type === "bye") return frame as unknown as ClientFrame;
   requestId(frame.id);

@@ -5,7 +5,7 @@
  * @module
  */
 import { exceedsBytes, LIMITS, type Limits } from "./limits.ts";
-import { isObject, onlyFields, optionalString, reject } from "./_util.ts";
+import { isObject, onlyFields, optionalString, reject, tagged } from "./_util.ts";
 
 /** The kinds of RTC signal, as a const tuple. */
 export const SIGNAL_KINDS = [
@@ -125,19 +125,15 @@ const MAX_REASON_LENGTH = 256;
  * checkSignal({ kind: "hangup", call: "c1" }); // ok
  * ```
  */
-export function checkSignal(signal: unknown, limits: Limits = LIMITS): asserts signal is Signal {
-  if (!isObject(signal)) {
-    reject(TypeError, "signal", "must be an object", signal);
-  }
-  const kind = signal.kind as Signal["kind"];
-  if (!SIGNAL_KINDS.includes(kind)) {
-    reject(
-      TypeError,
-      "signal.kind",
-      `must be one of ${SIGNAL_KINDS.join(", ")}`,
-      kind,
-    );
-  }
+export function checkSignal(value: unknown, limits: Limits = LIMITS): asserts value is Signal {
+  const [fields, kind] = tagged(
+    value,
+    { object: "signal", tag: "signal.kind" },
+    "kind",
+    SIGNAL_KINDS,
+    TypeError,
+  );
+  const signal = fields;
   onlyFields(
     signal,
     ["call", ...SIGNAL_FIELDS[kind]],

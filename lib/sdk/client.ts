@@ -28,6 +28,7 @@ import {
   type RealtimeEventCallbacks,
 } from "./events.ts";
 import { anonymousUserId, defaultUrl } from "./identity.ts";
+import { type FetchOptions, Pages } from "./pages.ts";
 import { Signaling } from "./signaling.ts";
 import { Calls } from "./rtc/calls.ts";
 import type { CloseRTCParams, ConnectRTCParams, RTCCallback, RTCConnector } from "./rtc/types.ts";
@@ -48,18 +49,6 @@ export interface RealtimeClientOptions {
   RTCPeerConnection?: typeof RTCPeerConnection;
   /** Sugar for `on("connectionstatechange", …)`. */
   onStateChange?: RealtimeEventCallbacks[RealtimeEvent.ConnectionStateChanged];
-}
-
-/** Paging options of the list methods, as in Skapi. */
-export interface FetchOptions {
-  /** Rows per page, at most 1000. @default 100 */
-  limit?: number;
-  /** Continue from where the previous call with the same query ended. */
-  fetchMore?: boolean;
-  /** @default true */
-  ascending?: boolean;
-  /** Start after this key (a page's `startKey`). */
-  startKey?: string;
 }
 
 /** What joins, posts and other actions resolve to, as in Skapi. */
@@ -98,7 +87,7 @@ export class RealtimeClient extends TypedEmitter<RealtimeEventCallbacks> {
   readonly calls: Calls;
   #group: string | null = null;
   #callbackOff: (() => void) | null = null;
-  #cursors = new Map<string, string>();
+  readonly #pages: Pages;
 
   constructor(readonly options: RealtimeClientOptions = {}) {
     super();
@@ -109,6 +98,7 @@ export class RealtimeClient extends TypedEmitter<RealtimeEventCallbacks> {
       );
     }
     this.signaling = new Signaling({ ...options, url, userId: anonymousUserId() });
+    this.#pages = new Pages(this.signaling);
     this.signaling.on("state", (state, previous) => {
       this.emit(RealtimeEvent.ConnectionStateChanged, state, previous);
     });
@@ -301,7 +291,7 @@ export class RealtimeClient extends TypedEmitter<RealtimeEventCallbacks> {
         "Cannot list users as no group is named or joined: pass { group }",
       ));
     }
-    return this.#page("users", { group, user_id: params.user_id }, fetchOptions);
+    return this.#pages.fetch("users", { group, user_id: params.user_id }, fetchOptions);
   }
 
   /** Live groups with their number of users. */
@@ -309,27 +299,6 @@ export class RealtimeClient extends TypedEmitter<RealtimeEventCallbacks> {
     params: Omit<GroupsRequest, "type" | "id" | "limit" | "startKey" | "ascending"> = {},
     fetchOptions: FetchOptions = {},
   ): Promise<Page<GroupRow>> {
-    return this.#page("groups", params, fetchOptions);
-  }
-
-  async #page<T extends "users" | "groups">(
-    type: T,
-    query: object,
-    { limit, fetchMore, ascending, startKey }: FetchOptions,
-  ): Promise<T extends "users" ? Page<UserRow> : Page<GroupRow>> {
-    if (
-      limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= LIMITS.maxPageSize)
-    ) {
-      throw RealtimeError.invalidParameter(
-        `Cannot list as 'limit' must be 1–${LIMITS.maxPageSize}: current value is ${limit}`,
-      );
-    }
-    const key = JSON.stringify([type, query, ascending]);
-    const from = startKey ?? (fetchMore ? this.#cursors.get(key) : undefined);
-    if (from === "end") return { list: [], startKey: "end", endOfList: true } as never;
-    const body = { type, ...query, limit, ascending, startKey: from };
-    const page = await this.signaling.request(body as never, `list ${type}`) as Page<never>;
-    this.#cursors.set(key, page.startKey);
-    return page as never;
+    return this.#pages.fetch("groups", params, fetchOptions);
   }
 }

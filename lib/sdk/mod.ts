@@ -12,12 +12,8 @@
  *
  * @module
  */
-export {
-  type FetchOptions,
-  RealtimeClient,
-  type RealtimeClientOptions,
-  type Success,
-} from "./client.ts";
+export { RealtimeClient, type RealtimeClientOptions, type Success } from "./client.ts";
+export type { FetchOptions } from "./pages.ts";
 export { DEFAULT_TIMEOUTS, type Timeouts } from "./defaults.ts";
 export { RealtimeError } from "./errors.ts";
 export * from "./events.ts";
