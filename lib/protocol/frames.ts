@@ -186,6 +186,17 @@ export interface WelcomeFrame {
   isolate: string;
   /** Milliseconds between the server's pings. */
   heartbeat: number;
+  /**
+   * A secret that lets this client take this cid back after its socket
+   * dropped: reconnect with `?resume=<cid>&session=<secret>` within `grace`.
+   */
+  session: string;
+  /** Milliseconds the server keeps a dropped connection for its client. */
+  grace: number;
+  /** True when this welcome resumes an earlier connection (same cid and group). */
+  resumed: boolean;
+  /** The group this connection is in: null for a new one, kept on resume. */
+  group: string | null;
 }
 
 /** A request succeeded. */

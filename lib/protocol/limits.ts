@@ -42,6 +42,10 @@ export const LIMITS = {
   maxRejectedInARow: 100,
   /** How often the server pings; platforms cut idle sockets at 30–60 s. */
   heartbeatMs: 25_000,
+  /** How long a dropped connection waits for its client to resume it. */
+  resumeGraceMs: 30_000,
+  /** Frames kept for a dropped connection; past that its session ends. */
+  resumeBufferFrames: 1000,
   /** Longest SDP carried by an RTC `description` signal. */
   maxSdpBytes: 60 * 1024,
   /** Longest ICE candidate line. */

@@ -8,6 +8,7 @@
 import {
   type ClientRequest,
   CLOSE,
+  type ErrorCode,
   parseServerFrame,
   PROTOCOL_VERSION,
   type RequestResults,
@@ -18,6 +19,8 @@ import { DEFAULT_TIMEOUTS, type Timeouts } from "./defaults.ts";
 import { TypedEmitter } from "./emitter.ts";
 import { RealtimeError } from "./errors.ts";
 import { ConnectionState } from "./events.ts";
+import { backoffDelay, onPageHide, onWakeUp } from "./reconnect.ts";
+import { PendingRequests } from "./requests.ts";
 
 /** Options of {@linkcode Signaling}. */
 export interface SignalingOptions {
@@ -35,6 +38,38 @@ export interface SignalingOptions {
   WebSocket?: typeof WebSocket;
 }
 
+/** The HTTP statuses the server refuses an upgrade with, and what they mean. */
+const REFUSALS: Record<string, { code: ErrorCode; why: string }> = {
+  "401": {
+    code: "UNAUTHORIZED",
+    why: "the access token is missing, invalid or expired: pass a valid 'token'",
+  },
+  "403": { code: "UNAUTHORIZED", why: "this page's origin is not allowed by the server" },
+  "429": {
+    code: "RATE_LIMITED",
+    why: "this address has too many connections open: close one and retry",
+  },
+};
+
+/** The error of a socket that closed before the welcome. */
+function refusal(event: CloseEvent, failure: string, hasToken: boolean): RealtimeError {
+  const status = failure.match(/status code:? (\d{3})/i)?.[1];
+  const known = status ? REFUSALS[status] : undefined;
+  if (known) {
+    return new RealtimeError(
+      known.code,
+      `Cannot connect as the server refused (${status}): ${known.why}`,
+    );
+  }
+  const why = event.reason ? `: ${event.reason}` : "";
+  const hint = event.code === 1006
+    ? hasToken
+      ? "; the server may be unreachable, or have refused the access token (missing, invalid or expired) or this page's origin"
+      : "; the server may be unreachable, or require an access token, or refuse this page's origin"
+    : "";
+  return RealtimeError.notConnected(`connect (closed with ${event.code}${why}${hint})`);
+}
+
 /** What {@linkcode Signaling} emits. */
 export type SignalingCallbacks = {
   /** The state changed. */
@@ -46,13 +81,6 @@ export type SignalingCallbacks = {
   /** The connection was lost; reconnect attempt `attempt` is scheduled. */
   reconnect: (attempt: number, reason: string) => void;
 };
-
-interface Pending {
-  resolve: (result: never) => void;
-  reject: (error: RealtimeError) => void;
-  timer: ReturnType<typeof setTimeout>;
-  what: string;
-}
 
 /** A request as the caller writes it: the id is the SDK's to assign. */
 export type RequestBody = ClientRequest extends infer R
@@ -75,8 +103,7 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
   #socket: WebSocket | null = null;
   #welcome: WelcomeFrame | null = null;
   #connecting: Promise<WelcomeFrame> | null = null;
-  #pending = new Map<number, Pending>();
-  #nextId = 1;
+  #pending = new PendingRequests();
   #lastFrame = 0;
   #watchdog: ReturnType<typeof setInterval> | undefined;
   #retry: ReturnType<typeof setTimeout> | undefined;
@@ -85,6 +112,21 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
   constructor(readonly options: SignalingOptions) {
     super();
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  }
+
+  /** Browser hooks, live while a connection is wanted. */
+  #unhook: Array<() => void> = [];
+
+  #hook(): void {
+    if (this.#unhook.length > 0) return;
+    this.#unhook = [
+      // The network or the tab is back: no point waiting out the backoff.
+      onWakeUp(() => {
+        if (this.#state === ConnectionState.Reconnecting && !this.#socket) this.#retryNow();
+      }),
+      // Leaving the page: say goodbye so the others see it at once.
+      onPageHide(() => this.close()),
+    ];
   }
 
   /** The connection's state. */
@@ -117,6 +159,7 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
     }
     if (this.#connecting) return this.#connecting;
     this.#setState(ConnectionState.Connecting);
+    this.#hook();
     this.#connecting = this.#open().then((welcome) => {
       this.#connecting = null;
       return welcome;
@@ -134,6 +177,11 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
     url.searchParams.set("user_id", this.options.userId);
     if (this.options.name) url.searchParams.set("name", this.options.name);
     if (this.options.token) url.searchParams.set("token", this.options.token);
+    // After a drop, ask for the same connection back (cid, group, buffered frames).
+    if (this.#state === ConnectionState.Reconnecting && this.#welcome) {
+      url.searchParams.set("resume", this.#welcome.cid);
+      url.searchParams.set("session", this.#welcome.session);
+    }
     return url.href;
   }
 
@@ -151,6 +199,12 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
       }
       this.#socket = socket;
       let welcomed = false;
+      // Deno's WebSocket names the HTTP status of a refused upgrade in its
+      // error event; a browser's tells nothing (close code 1006).
+      let failure = "";
+      socket.onerror = (event) => {
+        failure = (event as ErrorEvent).message ?? "";
+      };
       const timer = setTimeout(() => {
         socket.close();
         fail(RealtimeError.timeout("connect", this.timeouts.connect));
@@ -178,10 +232,7 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
       socket.onclose = (event) => {
         // Before the welcome, every close settles the attempt, even one that
         // close() abandoned, so connect() never hangs.
-        if (!welcomed) {
-          const why = event.reason ? `: ${event.reason}` : "";
-          return fail(RealtimeError.notConnected(`connect (closed with ${event.code}${why})`));
-        }
+        if (!welcomed) return fail(refusal(event, failure, Boolean(this.options.token)));
         if (this.#socket !== socket) return;
         this.#socket = null;
         this.#lost(event.code, event.reason);
@@ -209,16 +260,7 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
       this.#send({ type: "pong" });
       return;
     }
-    if ((frame.type === "ack" || frame.type === "error") && frame.id !== undefined) {
-      const pending = this.#pending.get(frame.id);
-      if (pending) {
-        this.#pending.delete(frame.id);
-        clearTimeout(pending.timer);
-        if (frame.type === "ack") pending.resolve(frame.result as never);
-        else pending.reject(RealtimeError.fromWire(frame));
-        return;
-      }
-    }
+    if ((frame.type === "ack" || frame.type === "error") && this.#pending.settle(frame)) return;
     this.emit("frame", frame);
   }
 
@@ -236,33 +278,19 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
     if (this.#state !== ConnectionState.Connected) {
       return Promise.reject(RealtimeError.notConnected(what));
     }
-    const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(RealtimeError.timeout(what, this.timeouts.request));
-      }, this.timeouts.request);
-      this.#pending.set(id, { resolve, reject, timer, what } as Pending);
-      if (!this.#send({ ...body, id })) {
-        this.#pending.delete(id);
-        clearTimeout(timer);
-        reject(RealtimeError.notConnected(what));
-      }
-    });
-  }
-
-  #rejectPending(): void {
-    for (const pending of this.#pending.values()) {
-      clearTimeout(pending.timer);
-      pending.reject(RealtimeError.cancelled(pending.what));
-    }
-    this.#pending.clear();
+    const id = this.#pending.nextId();
+    return this.#pending.track(
+      id,
+      what,
+      this.timeouts.request,
+      () => this.#send({ ...body, id }),
+    );
   }
 
   /** The socket dropped without our asking: retry with backoff, forever. */
   #lost(code: number, reason: string): void {
     clearInterval(this.#watchdog);
-    this.#rejectPending();
+    this.#pending.cancelAll();
     const final = code === CLOSE.unsupportedVersion;
     if (final || this.#state === ConnectionState.Disconnected) {
       this.#setState(ConnectionState.Disconnected);
@@ -274,29 +302,40 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
 
   #scheduleRetry(reason: string): void {
     const attempt = ++this.#attempt;
-    const ceiling = Math.min(
-      this.timeouts.reconnectMax,
-      this.timeouts.reconnectBase * 2 ** (attempt - 1),
-    );
-    const delay = ceiling / 2 + Math.random() * ceiling / 2;
+    const { reconnectBase, reconnectMax } = this.timeouts;
     this.emit("reconnect", attempt, reason);
-    this.#retry = setTimeout(() => {
+    this.#retry = setTimeout(
+      () => this.#retryNow(),
+      backoffDelay(attempt, reconnectBase, reconnectMax),
+    );
+  }
+
+  /** One reconnect attempt; on failure the next is scheduled. */
+  #retryNow(): void {
+    clearTimeout(this.#retry);
+    if (this.#state !== ConnectionState.Reconnecting || this.#socket) return;
+    this.#open().catch((error: RealtimeError) => {
       if (this.#state !== ConnectionState.Reconnecting) return;
-      this.#open().catch((error: RealtimeError) => {
-        if (this.#state === ConnectionState.Reconnecting) this.#scheduleRetry(error.message);
-      });
-    }, delay);
+      // A refused token stays refused: retrying cannot help without a new one.
+      if (error.code === "UNAUTHORIZED") {
+        console.error(`parley: giving up reconnecting: ${error.message}`);
+        this.#setState(ConnectionState.Disconnected);
+        return;
+      }
+      this.#scheduleRetry(error.message);
+    });
   }
 
   /** Closes on purpose: says goodbye, cancels pending requests. Idempotent. */
   close(): void {
+    for (const unhook of this.#unhook.splice(0)) unhook();
     clearTimeout(this.#retry);
     clearInterval(this.#watchdog);
     const socket = this.#socket;
     this.#socket = null;
     this.#welcome = null;
     this.#setState(ConnectionState.Disconnected);
-    this.#rejectPending();
+    this.#pending.cancelAll();
     if (socket) {
       if (socket.readyState === 1) socket.send(JSON.stringify({ type: "bye" }));
       socket.close(CLOSE.normal, "Goodbye");

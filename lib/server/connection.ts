@@ -5,6 +5,7 @@
  * @module
  */
 import type { ServerFrame, Stamp } from "../protocol/mod.ts";
+import { randomId } from "./ids.ts";
 import { TokenBucket } from "./rate_limit.ts";
 
 /** Who a connection is, as stored in presence and stamped on what it sends. */
@@ -43,6 +44,8 @@ export class Connection implements Identity {
   /** Frames refused in a row by the rate limit. */
   rejectedInARow = 0;
   readonly bucket: TokenBucket;
+  /** The secret its client resumes this connection with after a drop. */
+  readonly session = randomId(16);
   /** Frames of this connection are handled one after another, in order. */
   queue: Promise<void> = Promise.resolve();
   #closed = false;

@@ -18,11 +18,21 @@ import {
   requestIdOf,
   type ServerFrame,
 } from "../protocol/mod.ts";
+import { Cluster } from "./cluster.ts";
+import type { RemoteInfo } from "./abuse.ts";
+import { Admission } from "./admission.ts";
 import { Connection, type Identity, type SocketLike } from "./connection.ts";
+import { randomId } from "./ids.ts";
 import { Presence } from "./presence.ts";
 import { Registry, type Target } from "./registry.ts";
 import { handleRequest, type HubCore, notify, RequestError } from "./requests.ts";
-import { limitsFromEnv } from "./settings.ts";
+import {
+  clusterFromEnv,
+  type ClusterSettings,
+  limitsFromEnv,
+  securityFromEnv,
+  type SecuritySettings,
+} from "./settings.ts";
 
 /** Options of {@linkcode createHub}. */
 export interface HubOptions {
@@ -32,18 +42,15 @@ export interface HubOptions {
   isolate?: string;
   /** Limits to enforce. @default the protocol's, with the environment's overrides */
   limits?: Partial<Limits>;
+  /** How to work with other isolates. @default the defaults, with the environment's overrides */
+  cluster?: Partial<ClusterSettings>;
+  /** Tokens, origins and abuse limits. @default the defaults, with the environment's overrides */
+  security?: Partial<SecuritySettings>;
   /** Closes the hub when aborted. */
   signal?: AbortSignal;
 }
 
 const PONG = '{"type":"pong"}';
-
-/** A random id of `bytes` bytes in base64url. */
-export function randomId(bytes: number): string {
-  const raw = crypto.getRandomValues(new Uint8Array(bytes));
-  return btoa(String.fromCharCode(...raw)).replaceAll("+", "-").replaceAll("/", "_")
-    .replaceAll("=", "");
-}
 
 function displayName(raw: string | null, userId: string): string {
   const name = (raw ?? "").replace(/[\p{Cc}\p{Cf}]/gu, "").trim().slice(0, 64);
@@ -69,6 +76,10 @@ export class Hub implements HubCore {
   readonly limits: Limits;
   readonly presence: Presence;
   readonly registry = new Registry();
+  /** The other isolates: the bus to them and the liveness of all. */
+  readonly cluster: Cluster;
+  /** The checks of upgrades and joins: tokens, origins, abuse limits. */
+  readonly admission: Admission;
   #heartbeat: ReturnType<typeof setInterval>;
   #closing: Promise<void> | null = null;
   #drops = new Set<Promise<void>>();
@@ -77,6 +88,18 @@ export class Hub implements HubCore {
     this.isolate = options.isolate ?? `iso-${randomId(6)}`;
     this.limits = { ...limitsFromEnv(), ...options.limits };
     this.presence = new Presence(options.kv, this.isolate);
+    this.admission = new Admission({ ...securityFromEnv(), ...options.security }, options.kv);
+    this.cluster = new Cluster({
+      kv: options.kv,
+      isolate: this.isolate,
+      presence: this.presence,
+      settings: { ...clusterFromEnv(), ...options.cluster },
+      deliver: (target, text) => {
+        for (const connection of this.registry.resolve(target)) connection.sendText(text);
+      },
+      route: (target, frame) => this.route(target, frame),
+      onEvicted: () => this.#evicted(),
+    });
     this.#heartbeat = setInterval(() => this.#beat(), this.limits.heartbeatMs);
     // The heartbeat alone must not keep a process (a test, a script) alive.
     Deno.unrefTimer(Number(this.#heartbeat));
@@ -90,9 +113,14 @@ export class Hub implements HubCore {
 
   /**
    * Answers `GET /api/realtime`: upgrades to a WebSocket. The query may
-   * carry `user_id` (the client's anonymous UUID), `name` and `v`.
+   * carry `user_id` (the client's anonymous UUID), `name`, `v` and `token`.
+   * Refuses before upgrading (a typed JSON body) a disallowed origin (403),
+   * an address over its socket limit (429) and a missing, bad or expired
+   * token when the server requires one (401). With a token, its `sub` is the
+   * user_id and its `name` the name, whatever the query claims. `info` is
+   * `Deno.serve`'s, for the client's address.
    */
-  handle(req: Request): Response {
+  async handle(req: Request, info?: RemoteInfo): Promise<Response> {
     if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return Response.json({
         code: "INVALID_REQUEST",
@@ -105,16 +133,28 @@ export class Hub implements HubCore {
         status: 503,
       });
     }
+    const ticket = await this.admission.check(req, info);
+    if (ticket instanceof Response) return ticket;
     const params = new URL(req.url).searchParams;
     const version = params.get("v");
     const claimed = params.get("user_id");
-    const user_id = isUserId(claimed) ? claimed.toLowerCase() : crypto.randomUUID();
+    const user_id = ticket.grant?.user_id ??
+      (isUserId(claimed) ? claimed.toLowerCase() : crypto.randomUUID());
     const identity = {
       cid: `cid:${randomId(18)}`,
       user_id,
-      name: displayName(params.get("name"), user_id),
+      name: displayName(ticket.grant?.name ?? params.get("name"), user_id),
     };
-    const { socket, response } = Deno.upgradeWebSocket(req);
+    let upgraded;
+    try {
+      upgraded = Deno.upgradeWebSocket(req);
+    } catch (error) {
+      ticket.release();
+      throw error;
+    }
+    const { socket, response } = upgraded;
+    // Not `onclose`, which accept() takes over: the slot is freed however it ends.
+    socket.addEventListener("close", () => ticket.release());
     socket.onopen = () => {
       if (version !== null && version !== String(PROTOCOL_VERSION)) {
         socket.close(
@@ -123,9 +163,14 @@ export class Hub implements HubCore {
         );
         return;
       }
-      this.accept(socket, identity);
+      this.admission.attach(this.accept(socket, identity), ticket);
     };
     return response;
+  }
+
+  /** Checks a join; see {@linkcode HubCore.admit} and `Admission.admit`. */
+  admit(connection: Connection, group: string): Promise<void> {
+    return this.admission.admit(connection, group);
   }
 
   /** Takes an open socket in: registers it, records presence, welcomes it. */
@@ -140,13 +185,18 @@ export class Hub implements HubCore {
     this.registry.add(connection);
     socket.onmessage = (event) => this.#receive(connection, event.data);
     socket.onclose = () => this.drop(connection);
-    connection.queue = this.presence.connect(connection).then(() => {
+    // Presence is written only once this isolate is recorded as alive.
+    connection.queue = this.cluster.ready.then(() => this.presence.connect(connection)).then(() => {
       connection.send({
         type: "welcome",
         v: PROTOCOL_VERSION,
         ...identity,
         isolate: this.isolate,
         heartbeat: this.limits.heartbeatMs,
+        session: connection.session,
+        grace: this.limits.resumeGraceMs,
+        resumed: false,
+        group: null,
       });
     }, (error) => {
       console.error("presence: cannot record connection", error);
@@ -256,14 +306,27 @@ export class Hub implements HubCore {
     }
   }
 
-  /** Delivers to the local sockets a target names; see {@linkcode HubCore.route}. */
+  /**
+   * Delivers to the local sockets a target names at once, and through the
+   * cluster to the others; see {@linkcode HubCore.route}.
+   */
   route(target: Target, frame: ServerFrame): Promise<number> {
     const recipients = this.registry.resolve(target);
-    if (recipients.size > 0) {
-      const text = JSON.stringify(frame);
-      for (const connection of recipients) connection.sendText(text);
+    const text = JSON.stringify(frame);
+    for (const connection of recipients) connection.sendText(text);
+    return this.cluster.route(target, text, recipients.size);
+  }
+
+  /**
+   * Another isolate took this one for dead and removed its connections from
+   * presence (and told their groups): close them without touching presence
+   * again, so the clients reconnect and are recorded anew.
+   */
+  #evicted(): void {
+    for (const connection of [...this.registry.all()]) {
+      this.registry.remove(connection);
+      connection.close(CLOSE.goingAway, "Server was taken for dead: reconnect");
     }
-    return Promise.resolve(recipients.size);
   }
 
   /** Closes every socket ("going away") and clears their presence. Idempotent. */
@@ -275,6 +338,7 @@ export class Hub implements HubCore {
         this.drop(connection);
       }
       await Promise.all(this.#drops);
+      await this.cluster.close();
     })();
     return this.#closing;
   }
