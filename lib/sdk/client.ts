@@ -116,6 +116,7 @@ export class RealtimeClient extends TypedEmitter<RealtimeEventCallbacks> {
     });
     this.calls = new Calls(this.signaling, {
       url,
+      token: options.token,
       RTCPeerConnection: options.RTCPeerConnection,
     }, {
       incoming: (event) => this.emit(RealtimeEvent.RtcIncoming, event),

@@ -33,6 +33,8 @@ export const BUS_KEYS = {
     ["parley", "inbox", iso, sender, seq, part, parts] as const,
   /** The key isolate `iso` watches; bumped with every commit to its inbox. */
   head: (iso: string) => ["parley", "head", iso] as const,
+  /** Every head. */
+  heads: ["parley", "head"] as const,
 };
 
 /** Sizes the bus keeps to, below Deno KV's limits. */
@@ -126,6 +128,13 @@ function append(runs: Map<string, Run>, target: string, seq: number, line: strin
   const run = runs.get(target);
   if (run) run.lines.push(line);
   else runs.set(target, { first: seq, lines: [line] });
+}
+
+/** How many newline-separated events a chunk holds. */
+function countLines(bytes: Uint8Array): number {
+  let count = 1;
+  for (let at = bytes.indexOf(NEWLINE); at !== -1; at = bytes.indexOf(NEWLINE, at + 1)) count++;
+  return count;
 }
 
 function concat(parts: Uint8Array[], bytes: number): Uint8Array {
@@ -538,17 +547,20 @@ export class Bus {
       const sender = this.#sender(from);
       if (count === 1) {
         parts = null;
-        const lines = decoder.decode(entry.value).split("\n");
-        if (seq + lines.length - 1 <= sender.delivered) {
+        // Delivered already (the channel's copy came first)? Count, don't decode.
+        if (seq + countLines(entry.value) - 1 <= sender.delivered) {
           consumed.push(entry.key);
           continue;
         }
+        const lines = decoder.decode(entry.value).split("\n");
         if (seq > sender.delivered + 1 && !this.#skipHole(from, sender, seq)) {
           held.add(from);
           continue;
         }
         sender.holeSince = 0;
-        for (let i = sender.delivered + 1 - seq; i < lines.length; i++) {
+        // Each delivery may also release events that came ahead over the
+        // channel, so the next line is found from `delivered` every time.
+        for (let i = sender.delivered + 1 - seq; i < lines.length; i = sender.delivered + 1 - seq) {
           this.stats.fromKv++;
           this.#deliverNext(from, sender, lines[i]);
         }

@@ -143,7 +143,6 @@ export class Cluster {
   route(target: Target, text: string, local: number): Promise<number> {
     // A cid lives on one isolate: found here, it is nowhere else.
     if ("cid" in target && local > 0) return Promise.resolve(local);
-    if (this.#closing) return Promise.resolve(local);
     const slot: Slot = { done: false, isolates: [], line: "" };
     this.#queue.push(slot);
     const routed = this.#reach(target, local).then(({ isolates, count }) => {
@@ -215,8 +214,9 @@ export class Cluster {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.#started;
-      while (this.#routes.size > 0) await Promise.all(this.#routes);
+      // Sweeps under way finish first: their notices are routes too.
       await this.liveness.close();
+      while (this.#routes.size > 0) await Promise.all(this.#routes);
       await this.bus.close();
     })();
     return this.#closing;

@@ -2,7 +2,8 @@
  * The hub: this isolate's WebSocket endpoint. It welcomes connections,
  * passes every frame through the protocol's validator and the rate limit,
  * runs requests in each connection's order, delivers to local sockets at
- * once, and keeps presence in KV.
+ * once, reaches the other isolates through the cluster (cluster.ts: KV
+ * inboxes plus a BroadcastChannel), and keeps presence in KV.
  *
  * @module
  */

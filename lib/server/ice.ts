@@ -7,8 +7,11 @@
  *   network; set STUN (and TURN) for calls across NATs.
  * - `TURN_URLS` + `TURN_SECRET`: comma-separated TURN URLs and coturn's
  *   `static-auth-secret`; each answer carries short-lived credentials (TURN
- *   REST API: username `"<expiry>:parley"`, credential base64 HMAC-SHA1).
- *   `TURN_TTL` sets their lifetime in seconds (default 3600).
+ *   REST API: username `"<unix expiry>:<user id>"`, credential
+ *   base64(HMAC-SHA1(TURN_SECRET, username))). `TURN_TTL` sets their
+ *   lifetime in seconds (default 3600). The user id is the access token's
+ *   `sub` when the server requires tokens, else `parley`. coturn checks both
+ *   the HMAC and the expiry, so a leaked credential dies with its TTL.
  *
  * @module
  */
@@ -35,14 +38,15 @@ function list(value: string | undefined): string[] {
 export async function iceServers(
   env: Record<string, string | undefined> = Deno.env.toObject(),
   now: number = Date.now(),
+  userId = "parley",
 ): Promise<IceAnswer> {
   const answer: IceAnswer = { iceServers: [] };
   const stun = list(env.STUN_URLS);
   if (stun.length) answer.iceServers.push({ urls: stun });
   const turn = list(env.TURN_URLS);
   if (turn.length && env.TURN_SECRET) {
-    const ttl = Number(env.TURN_TTL ?? 3600) || 3600;
-    const username = `${Math.floor(now / 1000) + ttl}:parley`;
+    const ttl = turnTtl(env.TURN_TTL);
+    const username = `${Math.floor(now / 1000) + ttl}:${userId}`;
     answer.iceServers.push({
       urls: turn,
       username,
@@ -50,6 +54,18 @@ export async function iceServers(
     });
   }
   return answer;
+}
+
+/** `TURN_TTL` in seconds: a positive integer, default 3600. */
+function turnTtl(raw: string | undefined): number {
+  if (raw === undefined || raw === "") return 3600;
+  const ttl = Number(raw);
+  if (!Number.isInteger(ttl) || ttl < 1) {
+    throw new RangeError(
+      `Cannot read TURN_TTL as it must be a positive number of seconds: current value is "${raw}"`,
+    );
+  }
+  return ttl;
 }
 
 /**

@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { removeInbox } from "./bus.ts";
+import { BUS_KEYS, removeInbox } from "./bus.ts";
+import { retryLocked } from "./kv_retry.ts";
 import { type ConnectionRecord, type Presence, PRESENCE_KEYS } from "./presence.ts";
 
 /** The KV keys of liveness, in one place. */
@@ -113,10 +114,9 @@ export class Liveness {
       await this.#beating;
       await Promise.all(this.#sweeps);
       if (this.#versionstamp !== null) {
-        await this.kv.atomic()
-          .check({ key: LIVENESS_KEYS.isolate(this.isolate), versionstamp: this.#versionstamp })
-          .delete(LIVENESS_KEYS.isolate(this.isolate))
-          .commit();
+        const versionstamp = this.#versionstamp;
+        const key = LIVENESS_KEYS.isolate(this.isolate);
+        await retryLocked(() => this.kv.atomic().check({ key, versionstamp }).delete(key).commit());
       }
       this.#readyNow();
     })();
@@ -134,10 +134,12 @@ export class Liveness {
 
   async #register(): Promise<void> {
     const key = LIVENESS_KEYS.isolate(this.isolate);
-    const result = await this.kv.atomic()
-      .check({ key, versionstamp: null })
-      .set(key, this.#record(), { expireIn: this.#expireIn() })
-      .commit();
+    const result = await retryLocked(() =>
+      this.kv.atomic()
+        .check({ key, versionstamp: null })
+        .set(key, this.#record(), { expireIn: this.#expireIn() })
+        .commit()
+    );
     if (!result.ok) return; // a sweep of an earlier eviction is still running
     this.#versionstamp = result.versionstamp;
     this.#evicted = false;
@@ -161,10 +163,13 @@ export class Liveness {
   async #beat(): Promise<void> {
     if (this.#versionstamp === null) return this.#register();
     const key = LIVENESS_KEYS.isolate(this.isolate);
-    const result = await this.kv.atomic()
-      .check({ key, versionstamp: this.#versionstamp })
-      .set(key, this.#record(), { expireIn: this.#expireIn() })
-      .commit();
+    const versionstamp = this.#versionstamp;
+    const result = await retryLocked(() =>
+      this.kv.atomic()
+        .check({ key, versionstamp })
+        .set(key, this.#record(), { expireIn: this.#expireIn() })
+        .commit()
+    );
     if (result.ok) {
       this.#versionstamp = result.versionstamp;
       return;
@@ -195,14 +200,28 @@ export class Liveness {
 
   /** Claims and sweeps every isolate whose deadline has passed. */
   async #sweepDead(): Promise<void> {
+    // Heads first: an isolate records itself before anyone writes to its
+    // inbox, so a head seen here whose isolate has no record in the later
+    // list belongs to an isolate that closed (a sender's last events raced
+    // its close). Its inbox is removed; no one will read it.
+    const heads = new Set<string>();
+    for await (const entry of this.kv.list({ prefix: BUS_KEYS.heads })) {
+      heads.add(entry.key[2] as string);
+    }
     const now = Date.now();
     for await (const entry of this.kv.list<IsolateRecord>({ prefix: LIVENESS_KEYS.isolates })) {
       const iso = entry.key[2] as string;
+      heads.delete(iso);
       if (iso === this.isolate || entry.value.deadline > now || this.#closing) continue;
       if (this.#sweeping.has(iso)) continue;
       // A sweeper that died mid-sweep lets its claim lapse; the next one resumes.
       const claimed = await this.#claim(iso, entry.versionstamp, entry.value.since);
       if (claimed) this.#track(this.#sweep(iso, claimed));
+    }
+    heads.delete(this.isolate);
+    for (const iso of heads) {
+      if (this.#closing) return;
+      await removeInbox(this.kv, iso);
     }
   }
 
@@ -233,11 +252,17 @@ export class Liveness {
   /** Marks `iso` as being swept by this isolate; the versionstamp of the claim, or null if lost. */
   async #claim(iso: string, versionstamp: string | null, since: number): Promise<string | null> {
     const key = LIVENESS_KEYS.isolate(iso);
-    const claim: IsolateRecord = { deadline: Date.now() + this.ttlMs, since, sweeper: this.isolate };
-    const result = await this.kv.atomic()
-      .check({ key, versionstamp })
-      .set(key, claim, { expireIn: this.#expireIn() })
-      .commit();
+    const claim: IsolateRecord = {
+      deadline: Date.now() + this.ttlMs,
+      since,
+      sweeper: this.isolate,
+    };
+    const result = await retryLocked(() =>
+      this.kv.atomic()
+        .check({ key, versionstamp })
+        .set(key, claim, { expireIn: this.#expireIn() })
+        .commit()
+    );
     return result.ok ? result.versionstamp : null;
   }
 
@@ -261,15 +286,19 @@ export class Liveness {
       if (entry.value.isolate !== iso) continue;
       if (await this.#options.presence.evict(entry)) {
         removed++;
-        told.push(this.#options.onGone(entry.value).catch((error) => {
-          console.error("liveness: cannot tell the group of a dead connection", error);
-        }));
+        told.push(
+          this.#options.onGone(entry.value).catch((error) => {
+            console.error("liveness: cannot tell the group of a dead connection", error);
+          }),
+        );
       }
     }
     await Promise.all(told);
     await removeInbox(this.kv, iso);
     const key = LIVENESS_KEYS.isolate(iso);
-    await this.kv.atomic().check({ key, versionstamp: claim }).delete(key).commit();
+    await retryLocked(() =>
+      this.kv.atomic().check({ key, versionstamp: claim }).delete(key).commit()
+    );
     this.#options.onSwept?.(iso);
     console.log(`liveness: swept dead isolate ${iso} (${removed} connections)`);
   }
@@ -310,4 +339,3 @@ class FreshRead<T> {
     return current;
   }
 }
-

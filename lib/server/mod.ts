@@ -15,4 +15,10 @@ export { createHub, Hub, type HubOptions } from "./hub.ts";
 export { sharedHub } from "./instance.ts";
 export type { ConnectionRecord, GroupsQuery, UsersQuery } from "./presence.ts";
 export type { Target } from "./registry.ts";
-export { limitsFromEnv, SETTINGS_ENV } from "./settings.ts";
+export {
+  CLUSTER_DEFAULTS,
+  clusterFromEnv,
+  type ClusterSettings,
+  limitsFromEnv,
+  SETTINGS_ENV,
+} from "./settings.ts";

@@ -9,6 +9,7 @@
 import type { GroupRow, GroupsRequest, Page, UserRow, UsersRequest } from "../protocol/mod.ts";
 import { LIMITS } from "../protocol/mod.ts";
 import type { Identity } from "./connection.ts";
+import { retryLocked } from "./kv_retry.ts";
 
 /** A connection as presence stores it. */
 export interface ConnectionRecord extends Identity {
@@ -142,14 +143,16 @@ export class Presence {
    */
   async evict(entry: Deno.KvEntry<ConnectionRecord>): Promise<boolean> {
     const { cid, user_id, group } = entry.value;
-    const op = this.kv.atomic()
-      .check(entry)
-      .delete(PRESENCE_KEYS.connection(cid))
-      .delete(PRESENCE_KEYS.userConnection(user_id, cid));
-    if (group !== null) {
-      op.delete(PRESENCE_KEYS.member(group, cid)).sum(PRESENCE_KEYS.group(group), MINUS_ONE);
-    }
-    const { ok } = await op.commit();
+    const { ok } = await retryLocked(() => {
+      const op = this.kv.atomic()
+        .check(entry)
+        .delete(PRESENCE_KEYS.connection(cid))
+        .delete(PRESENCE_KEYS.userConnection(user_id, cid));
+      if (group !== null) {
+        op.delete(PRESENCE_KEYS.member(group, cid)).sum(PRESENCE_KEYS.group(group), MINUS_ONE);
+      }
+      return op.commit();
+    });
     if (ok && group !== null) await this.#dropIfEmpty(group);
     return ok;
   }
@@ -158,7 +161,9 @@ export class Presence {
   async #dropIfEmpty(group: string): Promise<void> {
     const counter = await this.kv.get<Deno.KvU64>(PRESENCE_KEYS.group(group));
     if (counter.value !== null && counter.value.value === 0n) {
-      await this.kv.atomic().check(counter).delete(PRESENCE_KEYS.group(group)).commit();
+      await retryLocked(() =>
+        this.kv.atomic().check(counter).delete(PRESENCE_KEYS.group(group)).commit()
+      );
     }
   }
 

@@ -128,6 +128,103 @@ export function clusterFromEnv(
   return settings;
 }
 
+/**
+ * Who may connect, from where, and how much: access tokens, allowed
+ * origins and the abuse limits. Each field names its variable.
+ */
+export interface SecuritySettings {
+  /**
+   * The HS256 secret access tokens are signed with. Set, every connection
+   * (and `/api/ice`) needs a valid token; unset, Parley is open and
+   * anonymous. `PARLEY_AUTH_SECRET`.
+   * @default null
+   */
+  authSecret: string | null;
+  /**
+   * Origins whose pages may open the WebSocket and read the HTTP API
+   * (`https://app.example.com`, comma-separated); the app's own origin is
+   * always allowed. `ALLOWED_ORIGINS`.
+   * @default null (any origin)
+   */
+  allowedOrigins: string[] | null;
+  /** Open sockets per client address, on each isolate. `PARLEY_MAX_CONNECTIONS_PER_IP`. @default 50 */
+  maxConnectionsPerIp: number;
+  /** Joins per client address per minute, on each isolate. `PARLEY_MAX_JOINS_PER_MINUTE`. @default 120 */
+  maxJoinsPerMinute: number;
+  /** Connections in one room, counted in KV across isolates. `PARLEY_MAX_USERS_PER_ROOM`. @default 500 */
+  maxUsersPerRoom: number;
+  /**
+   * How many proxies in front of Parley append to `X-Forwarded-For`; the
+   * client address is the entry that many places from the right. 0 means
+   * the header is ignored and the socket's address is used.
+   * `PARLEY_TRUST_PROXY`.
+   * @default 0
+   */
+  trustProxy: number;
+}
+
+/** The defaults of {@linkcode SecuritySettings}. */
+export const SECURITY_DEFAULTS: Readonly<SecuritySettings> = {
+  authSecret: null,
+  allowedOrigins: null,
+  maxConnectionsPerIp: 50,
+  maxJoinsPerMinute: 120,
+  maxUsersPerRoom: 500,
+  trustProxy: 0,
+};
+
+/**
+ * The security settings with the environment's overrides applied.
+ *
+ * @throws {RangeError} When a limit is not a positive integer, or an origin is not an origin.
+ *
+ * @example
+ * ```ts
+ * import { securityFromEnv } from "./settings.ts";
+ * const settings = securityFromEnv({ ALLOWED_ORIGINS: "https://a.example, https://b.example" });
+ * console.log(settings.allowedOrigins); // ["https://a.example", "https://b.example"]
+ * ```
+ */
+export function securityFromEnv(
+  env: Record<string, string | undefined> = readEnv(),
+): SecuritySettings {
+  const settings = { ...SECURITY_DEFAULTS };
+  if (env.PARLEY_AUTH_SECRET) settings.authSecret = env.PARLEY_AUTH_SECRET;
+  const origins = (env.ALLOWED_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean);
+  if (origins.length > 0 && !origins.includes("*")) {
+    settings.allowedOrigins = origins.map((origin) => {
+      let parsed: URL | null = null;
+      try {
+        parsed = new URL(origin);
+      } catch { /* reported below */ }
+      if (!parsed || parsed.origin === "null" || parsed.origin !== origin.replace(/\/$/, "")) {
+        throw new RangeError(
+          `Cannot read ALLOWED_ORIGINS as each entry must be an origin like https://app.example.com: current value is "${origin}"`,
+        );
+      }
+      return parsed.origin;
+    });
+  }
+  const integer = (name: string, min: number): number | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return undefined;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min) {
+      throw new RangeError(
+        `Cannot read ${name} as it must be an integer of at least ${min}: current value is "${raw}"`,
+      );
+    }
+    return value;
+  };
+  settings.maxConnectionsPerIp = integer("PARLEY_MAX_CONNECTIONS_PER_IP", 1) ??
+    settings.maxConnectionsPerIp;
+  settings.maxJoinsPerMinute = integer("PARLEY_MAX_JOINS_PER_MINUTE", 1) ??
+    settings.maxJoinsPerMinute;
+  settings.maxUsersPerRoom = integer("PARLEY_MAX_USERS_PER_ROOM", 1) ?? settings.maxUsersPerRoom;
+  settings.trustProxy = integer("PARLEY_TRUST_PROXY", 0) ?? settings.trustProxy;
+  return settings;
+}
+
 function readEnv(): Record<string, string | undefined> {
   try {
     return Deno.env.toObject();

@@ -4,8 +4,21 @@
  *
  * @module
  */
-import { createHub, type Hub } from "../../lib/server/mod.ts";
+import { type ClusterSettings, createHub, type Hub } from "../../lib/server/mod.ts";
+import { SECURITY_DEFAULTS, type SecuritySettings } from "../../lib/server/settings.ts";
 import type { Limits, ServerFrame } from "../../lib/protocol/mod.ts";
+
+/**
+ * The security settings of test hubs: the defaults, but every test client
+ * shares 127.0.0.1, so the per-address and per-room limits are out of the
+ * way unless a test sets them.
+ */
+export const TEST_SECURITY: SecuritySettings = {
+  ...SECURITY_DEFAULTS,
+  maxConnectionsPerIp: 1_000_000,
+  maxJoinsPerMinute: 1_000_000,
+  maxUsersPerRoom: 1_000_000,
+};
 
 /** A hub served on loopback. */
 export interface TestHub extends AsyncDisposable {
@@ -25,13 +38,26 @@ export interface TestHub extends AsyncDisposable {
  * ```
  */
 export async function startHub(
-  options: { limits?: Partial<Limits>; kv?: Deno.Kv } = {},
+  options: {
+    limits?: Partial<Limits>;
+    kv?: Deno.Kv;
+    isolate?: string;
+    cluster?: Partial<ClusterSettings>;
+    /** Tokens, origins, abuse limits; the environment's are ignored unless named here. */
+    security?: Partial<SecuritySettings>;
+  } = {},
 ): Promise<TestHub> {
   const kv = options.kv ?? await Deno.openKv(":memory:");
-  const hub = createHub({ kv, limits: options.limits });
+  const hub = createHub({
+    kv,
+    limits: options.limits,
+    isolate: options.isolate,
+    cluster: options.cluster,
+    security: { ...TEST_SECURITY, ...options.security },
+  });
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
-    (req) => hub.handle(req),
+    (req, info) => hub.handle(req, info),
   );
   let closed: Promise<void> | undefined;
   const close = () =>

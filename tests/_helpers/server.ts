@@ -46,6 +46,12 @@ export interface StartAppOptions {
   timeout?: number;
   /** Module to run, relative to the repository root (default `main.ts`). */
   entry?: string;
+  /**
+   * The app serves HTTPS (set `PARLEY_TLS_CERT` / `PARLEY_TLS_KEY` in `env`
+   * and use `runner: "run"`): the PEM of the CA to trust when checking its
+   * health. `url` and `wsUrl` are then `https://127.0.0.1:…` / `wss://…`.
+   */
+  caCert?: string;
 }
 
 /** A running app. */
@@ -176,6 +182,11 @@ async function startOnce(options: StartAppOptions): Promise<RunningApp> {
       DENO_NO_UPDATE_CHECK: "1",
       ...(serve ? {} : { PORT: String(port) }),
       PARLEY_KV_PATH: kvPath,
+      // Every test client shares 127.0.0.1: the per-address and per-room
+      // limits stay out of the way unless a test sets them.
+      PARLEY_MAX_CONNECTIONS_PER_IP: "1000000",
+      PARLEY_MAX_JOINS_PER_MINUTE: "1000000",
+      PARLEY_MAX_USERS_PER_ROOM: "1000000",
       ...options.env,
     },
     stdin: "null",
@@ -219,7 +230,8 @@ async function startOnce(options: StartAppOptions): Promise<RunningApp> {
       if (tempDir) await Deno.remove(tempDir, { recursive: true }).catch(() => {});
     })();
 
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${options.caCert ? "https" : "http"}://127.0.0.1:${port}`;
+  const client = options.caCert ? Deno.createHttpClient({ caCerts: [options.caCert] }) : undefined;
   const timeout = options.timeout ?? 20_000;
   try {
     const state = await waitFor(async () => {
@@ -227,7 +239,7 @@ async function startOnce(options: StartAppOptions): Promise<RunningApp> {
       const abort = new AbortController();
       const timer = setTimeout(() => abort.abort(), 2_000);
       try {
-        const res = await fetch(`${url}/api/health`, { signal: abort.signal });
+        const res = await fetch(`${url}/api/health`, { signal: abort.signal, client });
         await res.body?.cancel();
         return res.status === 200 && "healthy";
       } finally {
@@ -246,11 +258,13 @@ async function startOnce(options: StartAppOptions): Promise<RunningApp> {
       `startApp: ${why}\n$ deno ${denoArgs.join(" ")}  (cwd ${REPO_ROOT})\n` +
         `--- app output ---\n${output.trimEnd() || "(none)"}\n---`,
     );
+  } finally {
+    client?.close();
   }
 
   return {
     url,
-    wsUrl: `ws://127.0.0.1:${port}/api/realtime`,
+    wsUrl: `${url.replace(/^http/, "ws")}/api/realtime`,
     port,
     pid: child.pid,
     kvPath,

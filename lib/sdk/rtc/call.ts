@@ -29,6 +29,8 @@ export interface CallContext {
   send(to: string, signal: Signal): Promise<unknown>;
   /** The realtime endpoint, to find `/api/ice`. */
   realtimeUrl: string;
+  /** The access token, sent to `/api/ice`. */
+  token?: string;
   env: RtcEnvironment;
   timeouts: { ring: number; connect: number };
   /** The call ended; `message` says why. */
@@ -113,7 +115,7 @@ export class Call {
     this.#emit = shielded(callback);
     const [media, config] = await Promise.allSettled([
       acquireMedia(params.media, this.ctx.env),
-      resolveIce(params.ice, this.ctx.realtimeUrl, this.ctx.env.fetch),
+      resolveIce(params.ice, this.ctx.realtimeUrl, this.ctx.env.fetch, undefined, this.ctx.token),
     ]);
     if (media.status === "fulfilled") this.#media = media.value;
     if (config.status === "fulfilled") this.#config = config.value;

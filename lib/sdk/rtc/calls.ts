@@ -32,6 +32,8 @@ export interface CallsEvents {
 export interface CallsOptions extends RtcEnvironment {
   /** The realtime endpoint (to find `/api/ice`). */
   url: string;
+  /** The access token, sent to `/api/ice`. */
+  token?: string;
 }
 
 /**
@@ -57,6 +59,7 @@ export class Calls {
       send: (to, signal) =>
         signaling.request({ type: "signal", to, signal }, `send a ${signal.kind} signal`),
       realtimeUrl: options.url,
+      token: options.token,
       env: options,
       timeouts: signaling.timeouts,
       onClosed: (call, message) => this.#onClosed(call, message),

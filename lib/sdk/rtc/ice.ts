@@ -34,8 +34,10 @@ function isIceUrl(value: string): boolean {
 
 /**
  * Resolves `ice` into an RTCConfiguration. A string is a STUN/TURN URL, or an
- * http(s) URL answering `{ iceServers }`; nothing means the server's `/api/ice`.
- * Never uses the legacy `url` field: always `urls`.
+ * http(s) URL answering `{ iceServers }`; nothing means the server's `/api/ice`,
+ * asked with `token` as a bearer token when there is one (a server that
+ * requires tokens answers 401 without). Never uses the legacy `url` field:
+ * always `urls`.
  *
  * @throws {RealtimeError} `INVALID_PARAMETER` for a malformed option, `NOT_FOUND` when the list cannot be fetched
  * @example
@@ -49,6 +51,7 @@ export async function resolveIce(
   realtimeUrl: string,
   fetchFn: typeof fetch = globalThis.fetch,
   timeout = 10_000,
+  token?: string,
 ): Promise<RTCConfiguration> {
   if (Array.isArray(ice)) return { iceServers: ice.map(normalizeServer) };
   if (typeof ice === "object" && ice !== null) {
@@ -63,7 +66,9 @@ export async function resolveIce(
   const url = ice ?? iceUrlFor(realtimeUrl);
   const signal = AbortSignal.timeout(timeout);
   try {
-    const response = await fetchFn(url, { signal, headers: { accept: "application/json" } });
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (token) headers.authorization = `Bearer ${token}`;
+    const response = await fetchFn(url, { signal, headers });
     if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
     const body = await response.json() as RTCConfiguration;
     return { ...body, iceServers: (body.iceServers ?? []).map(normalizeServer) };

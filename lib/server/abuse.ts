@@ -1,0 +1,112 @@
+/**
+ * Abuse limits per client address: open sockets, and joins per minute. Both
+ * are counted by this isolate in memory (a flood lands on few isolates and
+ * must be refused without a KV round trip); users per room is counted in KV
+ * (see `admission.ts`).
+ *
+ * @module
+ */
+import { TokenBucket } from "./rate_limit.ts";
+
+/** Where a request came from, as `Deno.serve` tells it. */
+export type RemoteInfo = { remoteAddr?: Deno.Addr } | undefined;
+
+/**
+ * The client's address: the socket's peer, or — behind `trustProxy` proxies
+ * that each append to `X-Forwarded-For` — the entry that many places from
+ * the right (the leftmost ones are the client's to forge).
+ *
+ * @example
+ * ```ts
+ * import { clientAddress } from "./abuse.ts";
+ * const req = new Request("http://x/", { headers: { "x-forwarded-for": "1.2.3.4, 10.0.0.1" } });
+ * clientAddress(req, undefined, 1); // "10.0.0.1"
+ * clientAddress(req, undefined, 2); // "1.2.3.4"
+ * ```
+ */
+export function clientAddress(req: Request, info: RemoteInfo, trustProxy = 0): string {
+  if (trustProxy > 0) {
+    const hops = (req.headers.get("x-forwarded-for") ?? "").split(",").map((s) => s.trim())
+      .filter(Boolean);
+    const entry = hops.at(-trustProxy) ?? hops[0];
+    if (entry) return entry;
+  }
+  const addr = info?.remoteAddr;
+  if (addr && "hostname" in addr) return addr.hostname;
+  return "unknown";
+}
+
+/**
+ * Open sockets per address.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionCounter } from "./abuse.ts";
+ * const counter = new ConnectionCounter(2);
+ * const release = counter.acquire("1.2.3.4");
+ * release?.();
+ * ```
+ */
+export class ConnectionCounter {
+  #open = new Map<string, number>();
+
+  constructor(readonly max: number) {}
+
+  /** How many sockets `address` has open. */
+  count(address: string): number {
+    return this.#open.get(address) ?? 0;
+  }
+
+  /** Counts one more socket of `address`; null when it is at the limit. The release is idempotent. */
+  acquire(address: string): (() => void) | null {
+    const open = this.count(address);
+    if (open >= this.max) return null;
+    this.#open.set(address, open + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = this.count(address) - 1;
+      if (left > 0) this.#open.set(address, left);
+      else this.#open.delete(address);
+    };
+  }
+}
+
+/**
+ * Joins per address per minute: a token bucket of `perMinute` tokens that
+ * refills at `perMinute / 60` a second. Idle addresses are forgotten.
+ *
+ * @example
+ * ```ts
+ * import { JoinLimiter } from "./abuse.ts";
+ * const joins = new JoinLimiter(120);
+ * if (!joins.take("1.2.3.4")) console.log("too many joins");
+ * ```
+ */
+export class JoinLimiter {
+  #buckets = new Map<string, { bucket: TokenBucket; used: number }>();
+  #calls = 0;
+
+  constructor(readonly perMinute: number, private readonly now = () => performance.now()) {}
+
+  /** Takes one join of `address`; false when it must be refused. */
+  take(address: string): boolean {
+    const now = this.now();
+    if (++this.#calls % 1024 === 0) this.#forget(now);
+    let entry = this.#buckets.get(address);
+    if (!entry) {
+      entry = { bucket: new TokenBucket(this.perMinute / 60, this.perMinute, this.now), used: now };
+      this.#buckets.set(address, entry);
+    }
+    entry.used = now;
+    return entry.bucket.take();
+  }
+
+  /** A bucket untouched for a minute is full again: drop it. */
+  #forget(now: number): void {
+    for (const [address, entry] of this.#buckets) {
+      if (now - entry.used > 60_000) this.#buckets.delete(address);
+    }
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * Signed access tokens: HS256 JWTs made with `PARLEY_AUTH_SECRET`. A token
+ * says who the user is (`sub`, a UUID, which becomes the connection's
+ * user_id), what they are called (`name`), which rooms they may join
+ * (`rooms`, with `*` patterns) and until when (`exp`).
+ *
+ * @module
+ */
+import { errors, jwtVerify, SignJWT } from "jose";
+import { isGroupName, isUserId } from "../protocol/mod.ts";
+
+/** What a verified token grants. */
+export interface Grant {
+  /** The user id (the token's `sub`, lower-cased). */
+  user_id: string;
+  /** The display name (`name`), if the token carries one. */
+  name?: string;
+  /** Room patterns (`rooms`): names, or `*` patterns such as `team-*`. */
+  rooms: string[];
+  /** When the token expires (seconds since the epoch). */
+  exp: number;
+}
+
+/** The claims {@linkcode signToken} writes. */
+export interface TokenClaims {
+  /** The user id: a UUID. */
+  sub: string;
+  /** The display name. */
+  name?: string;
+  /** Room names or `*` patterns. @default ["*"] */
+  rooms?: string[];
+}
+
+/**
+ * A token was missing, bad, expired, or does not grant what was asked.
+ *
+ * @example
+ * ```ts
+ * import { AuthError } from "./auth.ts";
+ * const error = new AuthError("Cannot connect as the token has expired: get a new one");
+ * console.log(error.code); // "UNAUTHORIZED"
+ * ```
+ */
+export class AuthError extends Error {
+  readonly code = "UNAUTHORIZED";
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "AuthError";
+  }
+}
+
+/** Room patterns: group-name characters plus `*`. */
+const ROOM_PATTERN = /^[A-Za-z0-9._*-]{1,64}$/;
+
+function keyOf(secret: string): Uint8Array {
+  return new TextEncoder().encode(secret);
+}
+
+/**
+ * Whether one of `patterns` grants `room`. `*` matches any run of
+ * characters (none included); everything else matches itself.
+ *
+ * @example
+ * ```ts
+ * import { roomAllowed } from "./auth.ts";
+ * roomAllowed(["team-*"], "team-a"); // true
+ * roomAllowed(["team-*"], "teams"); // false
+ * ```
+ */
+export function roomAllowed(patterns: readonly string[], room: string): boolean {
+  return patterns.some((pattern) => {
+    if (!pattern.includes("*")) return pattern === room;
+    const parts = pattern.split("*").map((p) => p.replace(/[.]/g, "\\."));
+    return new RegExp(`^${parts.join(".*")}$`).test(room);
+  });
+}
+
+/**
+ * Verifies a token with `secret` (HS256 only) and returns its grant.
+ *
+ * @throws {AuthError} When the token is missing, malformed, signed with another key, expired, or lacks `sub`, `rooms` or `exp`.
+ *
+ * @example
+ * ```ts
+ * import { signToken, verifyToken } from "./auth.ts";
+ * const token = await signToken("s3cret", { sub: crypto.randomUUID(), rooms: ["lobby"] });
+ * const grant = await verifyToken("s3cret", token);
+ * console.log(grant.rooms); // ["lobby"]
+ * ```
+ */
+export async function verifyToken(secret: string, token: string | null): Promise<Grant> {
+  if (!token) {
+    throw new AuthError(
+      "Cannot connect as this server requires an access token: pass the 'token' option",
+    );
+  }
+  let payload;
+  try {
+    ({ payload } = await jwtVerify(token, keyOf(secret), {
+      algorithms: ["HS256"],
+      requiredClaims: ["sub", "exp"],
+    }));
+  } catch (error) {
+    if (error instanceof errors.JWTExpired) {
+      throw new AuthError("Cannot connect as the access token has expired: get a new one", {
+        cause: error,
+      });
+    }
+    const why = error instanceof errors.JWSSignatureVerificationFailed
+      ? "its signature does not match this server's secret"
+      : error instanceof errors.JOSEError
+      ? `it is invalid (${error.message})`
+      : "it is not a JWT";
+    throw new AuthError(`Cannot connect as the access token is rejected: ${why}`, {
+      cause: error,
+    });
+  }
+  const { sub, name, rooms, exp } = payload;
+  if (!isUserId(sub)) {
+    throw new AuthError(
+      `Cannot connect as the token's 'sub' must be a user id (a UUID): current value is ${
+        JSON.stringify(sub)
+      }`,
+    );
+  }
+  if (
+    !Array.isArray(rooms) ||
+    !rooms.every((r) => typeof r === "string" && ROOM_PATTERN.test(r))
+  ) {
+    throw new AuthError(
+      "Cannot connect as the token's 'rooms' must be a list of room names or * patterns",
+    );
+  }
+  return {
+    user_id: sub.toLowerCase(),
+    ...(typeof name === "string" && name.trim() ? { name } : {}),
+    rooms,
+    exp: exp as number,
+  };
+}
+
+/**
+ * Makes a token signed with `secret` that expires in `ttlSeconds`.
+ *
+ * @throws {TypeError} When `sub` is not a UUID or a room pattern is not valid.
+ *
+ * @example
+ * ```ts
+ * import { signToken } from "./auth.ts";
+ * const token = await signToken("s3cret", { sub: crypto.randomUUID(), rooms: ["team-*"] }, 600);
+ * ```
+ */
+export async function signToken(
+  secret: string,
+  claims: TokenClaims,
+  ttlSeconds = 3600,
+  now: number = Date.now(),
+): Promise<string> {
+  if (!isUserId(claims.sub)) {
+    throw new TypeError(
+      `Cannot sign a token as 'sub' must be a UUID: current value is "${claims.sub}"`,
+    );
+  }
+  const rooms = claims.rooms ?? ["*"];
+  for (const room of rooms) {
+    if (!ROOM_PATTERN.test(room) || (!room.includes("*") && !isGroupName(room))) {
+      throw new TypeError(
+        `Cannot sign a token as a room must be a room name or a * pattern: current value is "${room}"`,
+      );
+    }
+  }
+  const issued = Math.floor(now / 1000);
+  return await new SignJWT({ ...(claims.name ? { name: claims.name } : {}), rooms })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setSubject(claims.sub)
+    .setIssuedAt(issued)
+    .setExpirationTime(issued + ttlSeconds)
+    .sign(keyOf(secret));
+}
+
+/**
+ * The token a request carries: `Authorization: Bearer …`, else the `token`
+ * query parameter (a browser WebSocket cannot set headers).
+ *
+ * @example
+ * ```ts
+ * import { tokenOf } from "./auth.ts";
+ * tokenOf(new Request("http://x/api/ice?token=abc")); // "abc"
+ * ```
+ */
+export function tokenOf(req: Request): string | null {
+  const header = req.headers.get("authorization");
+  const bearer = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
+  return bearer ?? new URL(req.url).searchParams.get("token");
+}

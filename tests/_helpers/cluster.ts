@@ -1,0 +1,76 @@
+/**
+ * Clients spread over the isolates of a `deno serve --parallel` app, for
+ * cluster tests.
+ *
+ * @module
+ */
+import { type RawClient, rawClient } from "./hub.ts";
+
+/**
+ * Environment for a two-isolate cluster under test: the per-connection and
+ * per-address limits are lifted (every test socket comes from 127.0.0.1 and
+ * sends as fast as it can).
+ */
+export const CLUSTER_ENV: Record<string, string> = {
+  DENO_JOBS: "2",
+  PARLEY_RATE_LIMIT: "100000",
+  PARLEY_RATE_BURST: "100000",
+  PARLEY_MAX_CONNECTIONS_PER_IP: "100000",
+  PARLEY_MAX_JOINS_PER_MINUTE: "1000000",
+  PARLEY_MAX_USERS_PER_ROOM: "100000",
+};
+
+/**
+ * Opens sockets until two isolates have `perIsolate` each (the kernel
+ * spreads connections over the isolates with SO_REUSEPORT); closes the
+ * extra ones. Resolves to the clients of each of the two isolates.
+ *
+ * @throws {Error} When 20 × `perIsolate` sockets did not reach two isolates.
+ */
+export async function spread(
+  url: string,
+  perIsolate: number,
+  options: { ignoreNotices?: boolean } = {},
+): Promise<[RawClient[], RawClient[]]> {
+  const by = new Map<string, RawClient[]>();
+  const extra: RawClient[] = [];
+  const full = () => [...by.values()].filter((list) => list.length >= perIsolate).length >= 2;
+  for (let opened = 0; !full(); opened += 8) {
+    if (opened > 20 * perIsolate + 40) {
+      throw new Error(`spread: ${opened} sockets reached only ${[...by.keys()].join(", ")}`);
+    }
+    const batch = await Promise.all(
+      Array.from({ length: 8 }, () => rawClient(url, {}, options)),
+    );
+    for (const client of batch) {
+      const list = by.get(client.welcome.isolate) ?? [];
+      if (list.length < perIsolate) {
+        list.push(client);
+        by.set(client.welcome.isolate, list);
+      } else {
+        extra.push(client);
+      }
+    }
+  }
+  const [first, second, ...more] = [...by.values()]
+    .filter((list) => list.length >= perIsolate);
+  for (const list of [...by.values()]) {
+    if (list !== first && list !== second) extra.push(...list);
+  }
+  void more;
+  await Promise.all(extra.map((client) => client.close()));
+  return [first, second];
+}
+
+/** Every entry left under `prefix` in the KV file at `path`. */
+export async function kvEntries(
+  path: string,
+  prefix: Deno.KvKey,
+): Promise<Deno.KvEntry<unknown>[]> {
+  const kv = await Deno.openKv(path);
+  try {
+    return await Array.fromAsync(kv.list({ prefix }));
+  } finally {
+    kv.close();
+  }
+}

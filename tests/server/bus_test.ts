@@ -1,0 +1,160 @@
+import assert from "node:assert/strict";
+import { Bus, BUS_KEYS, type BusOptions } from "../../lib/server/bus.ts";
+import { waitFor } from "../_helpers/server.ts";
+
+/** A KV file of its own, opened once per simulated isolate (as `deno serve --parallel` does). */
+async function kvFile(): Promise<{ open(): Promise<Deno.Kv>; remove(): Promise<void> }> {
+  const dir = await Deno.makeTempDir({ prefix: "parley-bus-" });
+  return {
+    open: () => Deno.openKv(`${dir}/kv.sqlite3`),
+    remove: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
+/** A bus that records what it receives, per sender. */
+function recorder(
+  kv: Deno.Kv,
+  isolate: string,
+  options: Partial<BusOptions> = {},
+): { bus: Bus; got: Map<string, string[]>; count(): number } {
+  const got = new Map<string, string[]>();
+  const bus = new Bus({
+    kv,
+    isolate,
+    channel: `test-${isolate}`, // overridden below for a shared channel
+    ...options,
+    deliver: (line, from) => {
+      const lines = got.get(from) ?? [];
+      lines.push(line);
+      got.set(from, lines);
+    },
+  });
+  bus.start();
+  return { bus, got, count: () => [...got.values()].reduce((n, l) => n + l.length, 0) };
+}
+
+const lines = (from: string, n: number) => Array.from({ length: n }, (_, i) => `${from}#${i}`);
+
+async function inboxLeft(kv: Deno.Kv, iso: string): Promise<number> {
+  return (await Array.fromAsync(kv.list({ prefix: BUS_KEYS.inbox(iso) }))).length;
+}
+
+for (
+  const [name, settings] of [
+    ["broadcast off (KV alone)", { broadcast: false }],
+    ["half the broadcasts dropped", { broadcast: true, broadcastDrop: 0.5 }],
+  ] as const
+) {
+  Deno.test(`bus, ${name}: 5,000 events each way arrive once, in order, and are deleted`, async () => {
+    const file = await kvFile();
+    const [kvA, kvB] = [await file.open(), await file.open()];
+    const channel = `bus-test-${crypto.randomUUID()}`;
+    const a = recorder(kvA, "iso-a", { ...settings, channel });
+    const b = recorder(kvB, "iso-b", { ...settings, channel });
+    // Over several ticks, in bursts, as sockets would.
+    for (let burst = 0; burst < 50; burst++) {
+      for (let i = 0; i < 100; i++) {
+        const n = burst * 100 + i;
+        a.bus.publish(["iso-b", "iso-a"], `iso-a#${n}`); // itself is skipped
+        b.bus.publish(["iso-a"], `iso-b#${n}`);
+      }
+      await new Promise((r) => setTimeout(r, burst % 5 === 0 ? 5 : 0));
+    }
+    await waitFor(() => a.count() === 5000 && b.count() === 5000, {
+      timeout: 20_000,
+      message: `all events (a got ${a.count()}, b got ${b.count()})`,
+    });
+    assert.deepEqual(b.got.get("iso-a"), lines("iso-a", 5000));
+    assert.deepEqual(a.got.get("iso-b"), lines("iso-b", 5000));
+    assert.equal(a.got.has("iso-a"), false);
+    if (settings.broadcast) {
+      assert.ok(b.bus.stats.fromBroadcast > 0, "some came over the channel");
+      assert.ok(a.bus.stats.dropped > 0, "some broadcasts were dropped");
+    } else {
+      assert.equal(b.bus.stats.fromBroadcast, 0);
+    }
+    assert.ok(b.bus.stats.fromKv > 0, "some came from KV");
+    assert.ok(a.bus.stats.commits < 1000, `batched: ${a.bus.stats.commits} commits`);
+    // Consumed entries are deleted, whichever copy was delivered.
+    await waitFor(async () => (await inboxLeft(kvA, "iso-b")) === 0, {
+      message: "b's inbox emptied",
+    });
+    await waitFor(async () => (await inboxLeft(kvA, "iso-a")) === 0, {
+      message: "a's inbox emptied",
+    });
+    await Promise.all([a.bus.close(), a.bus.close(), b.bus.close()]);
+    kvA.close();
+    kvB.close();
+    await file.remove();
+  });
+}
+
+Deno.test("bus: one tick is one commit per KV's limits; large events travel in parts", async () => {
+  const file = await kvFile();
+  const [kvA, kvB, kvC] = [await file.open(), await file.open(), await file.open()];
+  const a = recorder(kvA, "iso-a", { broadcast: false });
+  const b = recorder(kvB, "iso-b", { broadcast: false });
+  const c = recorder(kvC, "iso-c", { broadcast: false });
+  // 2,500 small events to two isolates in one tick: 5,000 entries' worth of
+  // events, packed into 60 KB values, in as few commits as 800 KiB allow.
+  const small = lines("iso-a", 2500);
+  for (const line of small) a.bus.publish(["iso-b", "iso-c"], line);
+  await a.bus.flush();
+  assert.ok(a.bus.stats.commits <= 2, `${a.bus.stats.commits} commits for one tick`);
+  // Large events (over one KV value) between small ones, each whole and in place.
+  const big = (n: number) => `big${n}:` + "é".repeat(50_000) + "x".repeat(n);
+  const mixed = ["s1", big(1), "s2", big(2), big(3), "s3"];
+  for (const line of mixed) a.bus.publish(["iso-b"], line);
+  // A burst larger than one commit may hold (1,000 mutations or 800 KiB).
+  const many = Array.from({ length: 30 }, (_, n) => `m${n}:` + "y".repeat(40_000));
+  for (const line of many) a.bus.publish(["iso-c"], line);
+  await waitFor(() => b.count() === 2500 + mixed.length && c.count() === 2500 + many.length, {
+    timeout: 20_000,
+    message: `all events (b ${b.count()}, c ${c.count()})`,
+  });
+  assert.deepEqual(b.got.get("iso-a"), [...small, ...mixed]);
+  assert.deepEqual(c.got.get("iso-a"), [...small, ...many]);
+  await waitFor(async () =>
+    (await inboxLeft(kvA, "iso-b")) + (await inboxLeft(kvA, "iso-c")) === 0
+  );
+  await Promise.all([a, b, c].map((r) => r.bus.close()));
+  for (const kv of [kvA, kvB, kvC]) kv.close();
+  await file.remove();
+});
+
+Deno.test("bus: the channel copy and the KV copy of an event make one delivery", async () => {
+  const file = await kvFile();
+  const [kvA, kvB] = [await file.open(), await file.open()];
+  const channel = `bus-test-${crypto.randomUUID()}`;
+  const a = recorder(kvA, "iso-a", { channel });
+  const b = recorder(kvB, "iso-b", { channel });
+  for (const line of lines("iso-a", 1000)) a.bus.publish(["iso-b"], line);
+  await waitFor(() => b.count() === 1000, { message: "1,000 events" });
+  await a.bus.flush();
+  // Give the KV copies time to be listed, skipped and deleted.
+  await waitFor(async () => (await inboxLeft(kvA, "iso-b")) === 0);
+  assert.deepEqual(b.got.get("iso-a"), lines("iso-a", 1000));
+  assert.equal(b.bus.stats.fromKv + b.bus.stats.fromBroadcast, 1000);
+  await Promise.all([a.bus.close(), b.bus.close()]);
+  kvA.close();
+  kvB.close();
+  await file.remove();
+});
+
+Deno.test("bus: close() commits what was published, then removes its own inbox", async () => {
+  const file = await kvFile();
+  const kv = await file.open();
+  const a = recorder(kv, "iso-a", { broadcast: false });
+  // No receiver is running: the events stay in iso-b's inbox until it reads them.
+  for (const line of lines("iso-a", 10)) a.bus.publish(["iso-b"], line);
+  await a.bus.close();
+  assert.equal(await inboxLeft(kv, "iso-b"), 1, "ten events, one entry, committed by close()");
+  assert.notEqual((await kv.get(BUS_KEYS.head("iso-b"))).value, null);
+  const b = recorder(kv, "iso-b", { broadcast: false });
+  await waitFor(() => b.count() === 10);
+  await b.bus.close();
+  assert.deepEqual(await Array.fromAsync(kv.list({ prefix: ["parley"] })), []);
+  assert.throws(() => a.bus.publish(["iso-b"], "two\nlines"), TypeError);
+  kv.close();
+  await file.remove();
+});
