@@ -4,28 +4,40 @@
 
 import * as $0 from "./routes/_404.tsx";
 import * as $1 from "./routes/_app.tsx";
-import * as $2 from "./routes/api/health.ts";
-import * as $3 from "./routes/api/ice.ts";
-import * as $4 from "./routes/api/realtime.ts";
-import * as $5 from "./routes/api/rooms.ts";
-import * as $6 from "./routes/index.tsx";
-import * as $7 from "./routes/room/[name].tsx";
-import * as $$0 from "./islands/JoinRoomForm.tsx";
+import * as $2 from "./routes/_middleware.ts";
+import * as $3 from "./routes/api/health.ts";
+import * as $4 from "./routes/api/ice.ts";
+import * as $5 from "./routes/api/realtime.ts";
+import * as $6 from "./routes/api/rooms.ts";
+import * as $7 from "./routes/index.tsx";
+import * as $8 from "./routes/room/[name].tsx";
+import * as $$0 from "./islands/CallDialog.tsx";
+import * as $$1 from "./islands/JoinRoomForm.tsx";
+import * as $$2 from "./islands/Lobby.tsx";
+import * as $$3 from "./islands/MediaViews.tsx";
+import * as $$4 from "./islands/Notices.tsx";
+import * as $$5 from "./islands/RoomList.tsx";
 import type { Manifest } from "$fresh/server.ts";
 
 const manifest = {
   routes: {
     "./routes/_404.tsx": $0,
     "./routes/_app.tsx": $1,
-    "./routes/api/health.ts": $2,
-    "./routes/api/ice.ts": $3,
-    "./routes/api/realtime.ts": $4,
-    "./routes/api/rooms.ts": $5,
-    "./routes/index.tsx": $6,
-    "./routes/room/[name].tsx": $7,
+    "./routes/_middleware.ts": $2,
+    "./routes/api/health.ts": $3,
+    "./routes/api/ice.ts": $4,
+    "./routes/api/realtime.ts": $5,
+    "./routes/api/rooms.ts": $6,
+    "./routes/index.tsx": $7,
+    "./routes/room/[name].tsx": $8,
   },
   islands: {
-    "./islands/JoinRoomForm.tsx": $$0,
+    "./islands/CallDialog.tsx": $$0,
+    "./islands/JoinRoomForm.tsx": $$1,
+    "./islands/Lobby.tsx": $$2,
+    "./islands/MediaViews.tsx": $$3,
+    "./islands/Notices.tsx": $$4,
+    "./islands/RoomList.tsx": $$5,
   },
   baseUrl: import.meta.url,
 } satisfies Manifest;

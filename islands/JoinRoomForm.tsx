@@ -1,9 +1,9 @@
 import { useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
 import { isGroupName } from "../lib/protocol/mod.ts";
+import { randomRoomName, rememberedName, rememberName } from "../lib/ui/names.ts";
 
-/** Where the landing page remembers the visitor's name. */
-export const NAME_STORAGE_KEY = "parley.name";
+export { NAME_STORAGE_KEY } from "../lib/ui/names.ts";
 
 function roomError(room: string): string {
   if (room === "") return "Enter a room name.";
@@ -16,7 +16,8 @@ function roomError(room: string): string {
 
 /**
  * Landing form: your name and a room name; Enter or "Join room" opens
- * `/room/<name>` once the room name is valid. The name is remembered.
+ * `/room/<name>` once the room name is valid, "Create room" opens a new room
+ * with a random readable name. The name is remembered.
  *
  * @example Usage
  * ```tsx
@@ -30,7 +31,7 @@ export default function JoinRoomForm() {
   const error = useSignal("");
 
   useEffect(() => {
-    name.value = localStorage.getItem(NAME_STORAGE_KEY) ?? "";
+    name.value = rememberedName();
   }, []);
 
   const onSubmit = (event: SubmitEvent) => {
@@ -41,9 +42,13 @@ export default function JoinRoomForm() {
       document.getElementById("join-room")?.focus();
       return;
     }
-    const who = name.value.trim();
-    if (who) localStorage.setItem(NAME_STORAGE_KEY, who);
+    rememberName(name.value);
     location.assign(`/room/${encodeURIComponent(roomName)}`);
+  };
+
+  const onCreate = () => {
+    rememberName(name.value);
+    location.assign(`/room/${randomRoomName()}`);
   };
 
   return (
@@ -75,7 +80,10 @@ export default function JoinRoomForm() {
         }}
       />
       {error.value && <p id="join-room-error" class="error" role="alert">{error}</p>}
-      <button type="submit">Join room</button>
+      <div class="actions">
+        <button type="submit">Join room</button>
+        <button type="button" class="secondary" onClick={onCreate}>Create room</button>
+      </div>
     </form>
   );
 }

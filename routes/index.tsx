@@ -1,6 +1,7 @@
 import JoinRoomForm from "../islands/JoinRoomForm.tsx";
+import RoomList from "../islands/RoomList.tsx";
 
-/** Landing: what Parley is, and a form to join a room. */
+/** Landing: what Parley is, a form to create or join a room, and the rooms in use. */
 export default function Home() {
   return (
     <main class="page">
@@ -10,6 +11,7 @@ export default function Home() {
         opens it joins the same call — no accounts, no installs, just a room and the people in it.
       </p>
       <JoinRoomForm />
+      <RoomList />
     </main>
   );
 }

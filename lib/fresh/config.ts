@@ -20,6 +20,31 @@ export function defineConfig(config: FreshConfig): FreshConfig {
 }
 
 /**
+ * The `Deno.serve` options of a resolved config: port, hostname, and — when
+ * `tls` is set — the certificate and key read from their files; plus the URL
+ * to print.
+ *
+ * @throws {Deno.errors.NotFound} when a TLS file is missing
+ * @example Usage
+ * ```ts ignore
+ * import { resolveConfig, serveOptions } from "$fresh/config.ts";
+ * const { options, origin } = await serveOptions(resolveConfig(manifest, config));
+ * ```
+ */
+export async function serveOptions(
+  config: ResolvedFreshConfig,
+): Promise<{ options: Deno.ServeTcpOptions & Partial<Deno.TlsCertifiedKeyPem>; scheme: string }> {
+  const options: Deno.ServeTcpOptions & Partial<Deno.TlsCertifiedKeyPem> = {
+    port: config.port,
+    hostname: config.hostname,
+  };
+  if (!config.tls) return { options, scheme: "http" };
+  options.cert = await Deno.readTextFile(config.tls.certFile);
+  options.key = await Deno.readTextFile(config.tls.keyFile);
+  return { options, scheme: "https" };
+}
+
+/**
  * The folder of a manifest's `baseUrl` (the project root), as a path.
  *
  * @example Usage
@@ -63,6 +88,9 @@ export function resolveConfig(
     hostname: config.hostname ?? "0.0.0.0",
     rootDir,
     staticDir: abs(config.staticDir ?? "static"),
+    tls: config.tls
+      ? { certFile: abs(config.tls.certFile), keyFile: abs(config.tls.keyFile) }
+      : null,
     build: {
       outDir: abs(config.build?.outDir ?? "_fresh"),
       entries,

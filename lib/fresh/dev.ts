@@ -4,7 +4,7 @@
  * @module
  */
 import { build, BUILD_MANIFEST, writeBuild } from "./build.ts";
-import { resolveConfig, rootDirOf } from "./config.ts";
+import { resolveConfig, rootDirOf, serveOptions } from "./config.ts";
 import { writeManifest } from "./manifest.ts";
 import type { FreshConfig } from "./types.ts";
 
@@ -107,6 +107,11 @@ export async function dev(
   if (command === "build") return;
   const entryUrl = new URL(entry, base);
   if (command === "cluster") {
+    if (resolved.tls) {
+      throw new TypeError(
+        "Cannot serve a cluster over TLS as `deno serve` takes no certificate: terminate TLS in a proxy in front of it, or use `start`",
+      );
+    }
     // `deno serve` takes no port from the environment, so pass the resolved one.
     const { code } = await new Deno.Command(Deno.execPath(), {
       args: [
@@ -127,12 +132,12 @@ export async function dev(
   if (typeof app?.fetch !== "function") {
     throw new TypeError(`Cannot serve ${entry} as its default export has no fetch function`);
   }
+  const { options, scheme } = await serveOptions(resolved);
   const server = Deno.serve({
-    port: resolved.port,
-    hostname: resolved.hostname,
+    ...options,
     onListen: ({ hostname, port }) =>
       console.log(
-        `Listening on http://${hostname === "0.0.0.0" ? "localhost" : hostname}:${port}/`,
+        `Listening on ${scheme}://${hostname === "0.0.0.0" ? "localhost" : hostname}:${port}/`,
       ),
   }, app.fetch);
   await server.finished;

@@ -10,7 +10,7 @@ import { type ComponentChildren, type ComponentType, Fragment, h } from "preact"
 import { renderToString } from "preact-render-to-string";
 import { HEAD_CONTEXT } from "./runtime.ts";
 import { collectIslands, type IslandUse } from "./islands.ts";
-import { JS_PREFIX, STATE_SCRIPT_ID } from "./constants.ts";
+import { JS_PREFIX, NONCE_STATE_KEY, STATE_SCRIPT_ID } from "./constants.ts";
 import type { AppProps, PageProps } from "./types.ts";
 
 /**
@@ -60,7 +60,12 @@ function scriptJson(value: unknown): string {
     .replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
 }
 
-function islandScripts(islands: IslandUse[], build: ClientBuild): string {
+/** A nonce may only hold base64 characters: anything else is dropped, not escaped. */
+function nonceAttribute(nonce: unknown): string {
+  return typeof nonce === "string" && /^[A-Za-z0-9+/_=-]+$/.test(nonce) ? ` nonce="${nonce}"` : "";
+}
+
+function islandScripts(islands: IslandUse[], build: ClientBuild, nonce: unknown): string {
   const base = `${JS_PREFIX}/${build.buildId}/`;
   const ids = [...new Set(islands.map((i) => i.id))];
   const imports = ids.map((id, i) => {
@@ -76,9 +81,9 @@ function islandScripts(islands: IslandUse[], build: ClientBuild): string {
   const state = islands.map((i) => i.props);
   return `<script id="${STATE_SCRIPT_ID}" type="application/json">${
     scriptJson(state)
-  }</script><script type="module">import{revive}from${JSON.stringify(base + build.runtime)};${
-    imports.join("")
-  }revive({${registry}},JSON.parse(document.getElementById(${
+  }</script><script type="module"${nonceAttribute(nonce)}>import{revive}from${
+    JSON.stringify(base + build.runtime)
+  };${imports.join("")}revive({${registry}},JSON.parse(document.getElementById(${
     JSON.stringify(STATE_SCRIPT_ID)
   }).textContent),${JSON.stringify(build.buildId)});</script>`;
 }
@@ -91,7 +96,8 @@ function insertBefore(html: string, tag: string, insert: string): string {
 /**
  * Renders a page to a complete HTML document (with `<!DOCTYPE html>`, which
  * JSX cannot express). `<Head>` children go before `</head>`, and a `<title>`
- * among them replaces the app's. Adds no script when the page used no island.
+ * among them replaces the app's. Adds no script when the page used no island;
+ * the boot script carries `props.state.cspNonce` as its nonce when set.
  *
  * @throws {Error} when the page used an island missing from `build`
  * @example Usage
@@ -125,7 +131,8 @@ export function renderPage(options: RenderPageOptions): string {
         "Cannot render islands as no client build is loaded: run `deno task build`",
       );
     }
-    html = insertBefore(html, "</body>", islandScripts(islands, build));
+    const nonce = props.state?.[NONCE_STATE_KEY];
+    html = insertBefore(html, "</body>", islandScripts(islands, build, nonce));
   }
   return "<!DOCTYPE html>" + html;
 }

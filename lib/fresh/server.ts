@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { resolveConfig } from "./config.ts";
+import { resolveConfig, serveOptions } from "./config.ts";
 import { createHandler } from "./context.ts";
 import type { FreshConfig, Manifest } from "./types.ts";
 
@@ -15,7 +15,8 @@ export type * from "./types.ts";
 
 /**
  * Serves the app with `Deno.serve` on `config.port` (default `$PORT`, else
- * 8000), prints its URL, and resolves when the server has shut down.
+ * 8000) — over HTTPS when `config.tls` is set — prints its URL, and resolves
+ * when the server has shut down.
  *
  * @example Usage
  * ```ts ignore
@@ -26,14 +27,13 @@ export type * from "./types.ts";
  * ```
  */
 export async function start(manifest: Manifest, config: FreshConfig = {}): Promise<void> {
-  const { port, hostname } = resolveConfig(manifest, config);
+  const { options, scheme } = await serveOptions(resolveConfig(manifest, config));
   const handler = await createHandler(manifest, config);
   const server = Deno.serve({
-    port,
-    hostname,
+    ...options,
     onListen: ({ hostname, port }) => {
       const host = hostname === "0.0.0.0" ? "localhost" : hostname;
-      console.log(`Listening on http://${host}:${port}/`);
+      console.log(`Listening on ${scheme}://${host}:${port}/`);
     },
   }, handler);
   await server.finished;

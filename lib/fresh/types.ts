@@ -74,6 +74,13 @@ export interface FreshConfig {
   hostname?: string;
   /** Folder of static files, relative to the manifest's folder. @default "static" */
   staticDir?: string;
+  /**
+   * Serve HTTPS (and WSS) with this PEM certificate chain and private key,
+   * paths relative to the manifest's folder. `start` and `dev` honour it;
+   * `deno serve` (cluster) cannot: terminate TLS in front of it.
+   * @default undefined (plain HTTP)
+   */
+  tls?: { certFile: string; keyFile: string };
   /** Client build options. */
   build?: {
     /** Output folder, relative to the manifest's folder. @default "_fresh" */
@@ -104,6 +111,8 @@ export interface ResolvedFreshConfig {
   /** Folder of the manifest (the project root). */
   rootDir: string;
   staticDir: string;
+  /** Absolute paths of the certificate and key, or null for plain HTTP. */
+  tls: { certFile: string; keyFile: string } | null;
   build: { outDir: string; entries: Record<string, string>; minify: boolean };
 }
 
@@ -125,7 +134,10 @@ export interface FreshContext<State = Record<string, unknown>, Data = any> {
   params: Record<string, string>;
   /** The matched route pattern, e.g. `/room/:name` (`""` when none matched). */
   route: string;
-  /** Shared by every middleware and the handler of one request. */
+  /**
+   * Shared by every middleware and the handler of one request. A
+   * `cspNonce` set here goes on the renderer's inline boot script.
+   */
   state: State;
   /** The address of the client. */
   remoteAddr: Deno.NetAddr;

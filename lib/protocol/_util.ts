@@ -38,7 +38,7 @@ export function onlyFields(
   prefix = "",
 ): void {
   for (const key of Object.keys(frame)) {
-    if (key !== "type" && key !== "kind" && !allowed.includes(key)) {
+    if (!allowed.includes(key)) {
       reject(
         TypeError,
         prefix + key,
@@ -49,9 +49,9 @@ export function onlyFields(
   }
 }
 
-export function requestId(value: unknown): number {
+export function nonNegativeInteger(value: unknown, field: string): number {
   if (!Number.isSafeInteger(value) || (value as number) < 0) {
-    reject(TypeError, "id", "must be a non-negative integer", value);
+    reject(TypeError, field, "must be a non-negative integer", value);
   }
   return value as number;
 }

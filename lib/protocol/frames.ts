@@ -124,6 +124,12 @@ export interface RenameRequest {
 /** Answer to the server's `ping`. */
 export interface PongFrame {
   type: "pong";
+  /**
+   * How many frames this client has received on its connection (pings and
+   * welcomes not counted): the server forgets what it kept for a resume up
+   * to there.
+   */
+  received?: number;
 }
 
 /** The client leaves on purpose: no grace period, tell the group at once. */

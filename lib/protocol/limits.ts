@@ -44,8 +44,10 @@ export const LIMITS = {
   heartbeatMs: 25_000,
   /** How long a dropped connection waits for its client to resume it. */
   resumeGraceMs: 30_000,
-  /** Frames kept for a dropped connection; past that its session ends. */
+  /** Frames kept for a resume (unacknowledged by the client); older ones are dropped. */
   resumeBufferFrames: 1000,
+  /** Bytes kept for a resume, at most. */
+  resumeBufferBytes: 256 * 1024,
   /** Longest SDP carried by an RTC `description` signal. */
   maxSdpBytes: 60 * 1024,
   /** Longest ICE candidate line. */

@@ -26,10 +26,10 @@ import { checkSignal } from "./signal.ts";
 import {
   type Fields,
   isObject,
+  nonNegativeInteger,
   onlyFields,
   optionalString,
   reject,
-  requestId,
   show,
   tagged,
 } from "./_util.ts";
@@ -51,7 +51,7 @@ const CLIENT_FIELDS: Record<ClientFrame["type"], readonly string[]> = {
   ],
   signal: ["id", "to", "signal"],
   rename: ["id", "name"],
-  pong: [],
+  pong: ["received"],
   bye: [],
 };
 
@@ -129,9 +129,12 @@ export function parseClientFrame(
     CLIENT_FRAME_TYPES,
     SyntaxError,
   );
-  onlyFields(frame, CLIENT_FIELDS[type], `a '${type}' frame`);
+  onlyFields(frame, ["type", ...CLIENT_FIELDS[type]], `a '${type}' frame`);
+  if (type === "pong" && frame.received !== undefined) {
+    nonNegativeInteger(frame.received, "received");
+  }
   if (type === "pong" || type === "bye") return frame as unknown as ClientFrame;
-  requestId(frame.id);
+  nonNegativeInteger(frame.id, "id");
   switch (type) {
     case "join":
       if (frame.group !== null && frame.group !== "") groupName(frame.group);

@@ -136,7 +136,7 @@ export function checkSignal(value: unknown, limits: Limits = LIMITS): asserts va
   const signal = fields;
   onlyFields(
     signal,
-    ["call", ...SIGNAL_FIELDS[kind]],
+    ["kind", "call", ...SIGNAL_FIELDS[kind]],
     `a '${kind}' signal`,
     "signal.",
   );
@@ -175,7 +175,7 @@ export function checkSignal(value: unknown, limits: Limits = LIMITS): asserts va
     if (!isObject(description)) {
       reject(TypeError, "signal.description", "must be an object", description);
     }
-    onlyFields(description, ["sdp"], "a description", "signal.description.");
+    onlyFields(description, ["type", "sdp"], "a description", "signal.description.");
     if (!SDP_TYPES.includes(description.type as typeof SDP_TYPES[number])) {
       reject(
         TypeError,

@@ -17,6 +17,7 @@ import {
   type Page,
   type ServerFrame,
   type UserRow,
+  type WelcomeFrame,
 } from "../protocol/mod.ts";
 import type { Timeouts } from "./defaults.ts";
 import { TypedEmitter } from "./emitter.ts";
@@ -102,10 +103,7 @@ export class RealtimeClient extends TypedEmitter<RealtimeEventCallbacks> {
     this.signaling.on("state", (state, previous) => {
       this.emit(RealtimeEvent.ConnectionStateChanged, state, previous);
     });
-    this.signaling.on(
-      "welcome",
-      (welcome, reconnected) => this.#onWelcome(welcome.isolate, reconnected),
-    );
+    this.signaling.on("welcome", (welcome, reconnected) => this.#onWelcome(welcome, reconnected));
     this.signaling.on("frame", (frame) => this.#onFrame(frame));
     this.signaling.on("reconnect", (attempt, reason) => {
       this.emit(RealtimeEvent.Reconnect, {
@@ -141,8 +139,9 @@ export class RealtimeClient extends TypedEmitter<RealtimeEventCallbacks> {
     return this.#group;
   }
 
-  async #onWelcome(isolate: string, reconnected: boolean): Promise<void> {
-    if (reconnected && this.#group !== null) {
+  async #onWelcome({ isolate, resumed }: WelcomeFrame, reconnected: boolean): Promise<void> {
+    // A resumed connection is still in its group; a fresh one after a loss joins again.
+    if (reconnected && !resumed && this.#group !== null) {
       try {
         await this.signaling.request({ type: "join", group: this.#group }, "rejoin the group");
       } catch (error) {
@@ -151,7 +150,11 @@ export class RealtimeClient extends TypedEmitter<RealtimeEventCallbacks> {
     }
     this.emit(RealtimeEvent.Success, {
       type: "success",
-      message: reconnected ? "Reconnected to WebSocket server." : "Connected to WebSocket server.",
+      message: resumed
+        ? "Resumed the connection to WebSocket server."
+        : reconnected
+        ? "Reconnected to WebSocket server."
+        : "Connected to WebSocket server.",
       isolate,
     });
   }

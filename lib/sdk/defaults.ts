@@ -16,8 +16,11 @@ export const DEFAULT_TIMEOUTS = {
   ring: 30_000,
   /** First wait before reconnecting; doubles each attempt. */
   reconnectBase: 500,
-  /** Longest wait between reconnect attempts. */
-  reconnectMax: 10_000,
+  /**
+   * Longest wait between reconnect attempts: short enough that clients are
+   * back within 5 s of a restarted server coming up.
+   */
+  reconnectMax: 4_000,
 } as const;
 
 /** Timeouts a client may override. */

@@ -104,6 +104,8 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
   #welcome: WelcomeFrame | null = null;
   #connecting: Promise<WelcomeFrame> | null = null;
   #pending = new PendingRequests();
+  /** Frames received on this connection, across resumes (pings and welcomes not counted). */
+  #received = 0;
   #lastFrame = 0;
   #watchdog: ReturnType<typeof setInterval> | undefined;
   #retry: ReturnType<typeof setTimeout> | undefined;
@@ -181,6 +183,7 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
     if (this.#state === ConnectionState.Reconnecting && this.#welcome) {
       url.searchParams.set("resume", this.#welcome.cid);
       url.searchParams.set("session", this.#welcome.session);
+      url.searchParams.set("received", String(this.#received));
     }
     return url.href;
   }
@@ -242,6 +245,8 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
 
   #onWelcome(welcome: WelcomeFrame): void {
     const reconnected = this.#welcome !== null;
+    // A fresh connection counts from zero; a resumed one goes on counting.
+    if (!welcome.resumed) this.#received = 0;
     this.#welcome = welcome;
     this.#attempt = 0;
     this.#lastFrame = Date.now();
@@ -257,9 +262,10 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
   #onFrame(frame: ServerFrame): void {
     this.#lastFrame = Date.now();
     if (frame.type === "ping") {
-      this.#send({ type: "pong" });
+      this.#send({ type: "pong", received: this.#received });
       return;
     }
+    this.#received++;
     if ((frame.type === "ack" || frame.type === "error") && this.#pending.settle(frame)) return;
     this.emit("frame", frame);
   }

@@ -93,6 +93,22 @@ export class Admission {
   }
 
   /**
+   * Checks that `connection` may list who is in `group`: with a token, only
+   * the rooms it grants (a room one may not join is nobody's business).
+   *
+   * @throws {RequestError} `UNAUTHORIZED`.
+   */
+  mayList(connection: Connection, group: string): void {
+    const grant = this.#tickets.get(connection)?.grant;
+    if (grant && !roomAllowed(grant.rooms, group)) {
+      throw new RequestError(
+        "UNAUTHORIZED",
+        `Cannot list the users of room "${group}" as the access token does not grant it`,
+      );
+    }
+  }
+
+  /**
    * Checks that `connection` may join `group`: the token grants the room and
    * has not expired, the address has joins left this minute, and the room
    * has room (counted in KV, so across isolates; concurrent joins on several

@@ -40,6 +40,13 @@ export interface ClusterOptions {
   route: (target: Target, frame: ServerFrame) => Promise<number>;
   /** This isolate was taken for dead and swept: its sockets must reconnect. */
   onEvicted: () => void;
+  /**
+   * Another isolate resumed connection `cid` for its client, which had
+   * received `received` frames: let it go quietly and send on what it missed.
+   */
+  onRelease?: (cid: string, received: number) => void;
+  /** See `LivenessOptions.resumeGraceMs`. */
+  resumeGraceMs?: number;
   /** Name of the BroadcastChannel. @default "parley-bus" */
   channel?: string;
 }
@@ -110,6 +117,10 @@ export class Cluster {
       inboxExpireMs: settings.inboxExpireMs,
       channel: options.channel,
       deliver: (line) => {
+        if (line[0] === "r") {
+          const [cid, received] = line.slice(1).split("\t");
+          return options.onRelease?.(cid, Number(received));
+        }
         const event = decodeLine(line);
         if (event) options.deliver(event.target, event.text);
       },
@@ -119,6 +130,7 @@ export class Cluster {
       isolate,
       presence: options.presence,
       ttlMs: settings.isolateTtlMs,
+      resumeGraceMs: options.resumeGraceMs,
       onGone: (record) => this.#gone(record),
       onSwept: (iso) => this.bus.forget(iso),
       onEvicted: options.onEvicted,
@@ -162,6 +174,14 @@ export class Cluster {
     this.#routes.add(routed);
     routed.finally(() => this.#routes.delete(routed));
     return routed;
+  }
+
+  /**
+   * Tells `isolate` that connection `cid` was resumed here, its client
+   * having received `received` frames (see `ClusterOptions.onRelease`).
+   */
+  release(isolate: string, cid: string, received: number): void {
+    this.bus.publish([isolate], `r${cid}\t${received}`);
   }
 
   /** Publishes the routes at the head of the queue whose lookups are done. */

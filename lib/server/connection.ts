@@ -6,6 +6,7 @@
  */
 import type { ServerFrame, Stamp } from "../protocol/mod.ts";
 import { randomId } from "./ids.ts";
+import { ReplayLog } from "./replay.ts";
 import { TokenBucket } from "./rate_limit.ts";
 
 /** Who a connection is, as stored in presence and stamped on what it sends. */
@@ -24,13 +25,24 @@ export interface SocketLike {
 
 const OPEN = 1;
 
+/** Where a connection is in its life. */
+export enum ConnectionState {
+  /** Its socket is open. */
+  Open = "open",
+  /** Its socket dropped; it waits (out of sight) for its client to resume it. */
+  Suspended = "suspended",
+  /** Gone for good: closed on purpose, kicked, or its grace ran out. */
+  Closed = "closed",
+}
+
 /**
- * A connection of this isolate.
+ * A connection of this isolate. Its socket may change: a client whose
+ * socket dropped resumes the same connection on a new one.
  *
  * @example
  * ```ts ignore
  * const connection = new Connection(socket, { cid, user_id, name }, { rate: 50, burst: 100 });
- * connection.send({ type: "ping" });
+ * connection.send({ type: "message", … });
  * ```
  */
 export class Connection implements Identity {
@@ -45,20 +57,28 @@ export class Connection implements Identity {
   rejectedInARow = 0;
   readonly bucket: TokenBucket;
   /** The secret its client resumes this connection with after a drop. */
-  readonly session = randomId(16);
+  readonly session: string;
+  /** What was sent and may have to be sent again after a resume. */
+  readonly log: ReplayLog;
   /** Frames of this connection are handled one after another, in order. */
   queue: Promise<void> = Promise.resolve();
-  #closed = false;
+  /** Ends a suspension that is not resumed in time. */
+  graceTimer: ReturnType<typeof setTimeout> | undefined;
+  #state = ConnectionState.Open;
+  #socket: SocketLike;
 
   constructor(
-    readonly socket: SocketLike,
-    identity: Identity,
-    rate: { rate: number; burst: number },
+    socket: SocketLike,
+    identity: Identity & { session?: string },
+    limits: { rate: number; burst: number; replayFrames: number; replayBytes: number },
   ) {
+    this.#socket = socket;
     this.cid = identity.cid;
     this.user_id = identity.user_id;
     this.name = identity.name;
-    this.bucket = new TokenBucket(rate.rate, rate.burst);
+    this.session = identity.session ?? randomId(16);
+    this.bucket = new TokenBucket(limits.rate, limits.burst);
+    this.log = new ReplayLog({ maxFrames: limits.replayFrames, maxBytes: limits.replayBytes });
   }
 
   /** The sender fields the server stamps on what this connection sends. */
@@ -66,32 +86,74 @@ export class Connection implements Identity {
     return { sender: this.user_id, sender_cid: this.cid, name: this.name };
   }
 
-  /** Whether the socket is gone (closed by either side). */
-  get closed(): boolean {
-    return this.#closed || this.socket.readyState > OPEN;
+  /** The connection's state. */
+  get state(): ConnectionState {
+    return this.#state;
   }
 
-  /** Sends a frame; dropped silently when the socket is no longer open. */
+  /** The current socket. */
+  get socket(): SocketLike {
+    return this.#socket;
+  }
+
+  /** Whether it is gone for good. */
+  get closed(): boolean {
+    return this.#state === ConnectionState.Closed;
+  }
+
+  /** Sends a frame the client counts (see {@linkcode ReplayLog}). */
   send(frame: ServerFrame): void {
     this.sendText(JSON.stringify(frame));
   }
 
-  /** Sends an already serialised frame (one `JSON.stringify` per broadcast). */
+  /**
+   * Sends an already serialised, counted frame (one `JSON.stringify` per
+   * broadcast). While suspended it is only kept, for the resume.
+   */
   sendText(text: string): void {
-    if (this.socket.readyState !== OPEN) return;
+    if (this.#state === ConnectionState.Closed) return;
+    this.log.record(text);
+    if (this.#state === ConnectionState.Open) this.sendUncounted(text);
+  }
+
+  /** Sends a frame the client does not count: pings, welcomes, replays. */
+  sendUncounted(text: string): void {
+    if (this.#socket.readyState !== OPEN) return;
     try {
-      this.socket.send(text);
+      this.#socket.send(text);
     } catch {
-      // The socket closed between the check and the send; its close event cleans up.
+      // The socket closed between the check and the send; its close event handles it.
     }
   }
 
-  /** Closes the socket once; later calls do nothing. */
+  /** The socket dropped without a goodbye: keep everything, wait for a resume. */
+  suspend(): void {
+    if (this.#state === ConnectionState.Open) this.#state = ConnectionState.Suspended;
+  }
+
+  /** Continues on `socket`; the old one, if still open, is closed quietly. */
+  resume(socket: SocketLike): void {
+    const old = this.#socket;
+    this.#socket = socket;
+    this.#state = ConnectionState.Open;
+    this.lastSeen = performance.now();
+    clearTimeout(this.graceTimer);
+    if (old !== socket && old.readyState <= OPEN) {
+      try {
+        old.close(1000, "Resumed on another socket");
+      } catch {
+        // Already closing.
+      }
+    }
+  }
+
+  /** Ends the connection for good, closing its socket once. Idempotent. */
   close(code: number, reason: string): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#state === ConnectionState.Closed) return;
+    this.#state = ConnectionState.Closed;
+    clearTimeout(this.graceTimer);
     try {
-      this.socket.close(code, reason);
+      this.#socket.close(code, reason);
     } catch {
       // Already closing.
     }

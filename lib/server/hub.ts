@@ -12,6 +12,7 @@ import {
   CLOSE,
   errorCodeOf,
   exceedsBytes,
+  isCid,
   isUserId,
   type Limits,
   parseClientFrame,
@@ -22,7 +23,8 @@ import {
 import { Cluster } from "./cluster.ts";
 import type { RemoteInfo } from "./abuse.ts";
 import { Admission } from "./admission.ts";
-import { Connection, type Identity, type SocketLike } from "./connection.ts";
+import { Connection, ConnectionState, type Identity, type SocketLike } from "./connection.ts";
+import type { ConnectionRecord } from "./presence.ts";
 import { randomId } from "./ids.ts";
 import { Presence } from "./presence.ts";
 import { Registry, type Target } from "./registry.ts";
@@ -52,6 +54,9 @@ export interface HubOptions {
 }
 
 const PONG = '{"type":"pong"}';
+
+/** A socket whose frames and close the hub can listen to; a `WebSocket` is one. */
+type BindableSocket = SocketLike & Pick<WebSocket, "onmessage" | "onclose">;
 
 function displayName(raw: string | null, userId: string): string {
   const name = (raw ?? "").replace(/[\p{Cc}\p{Cf}]/gu, "").trim().slice(0, 64);
@@ -100,6 +105,8 @@ export class Hub implements HubCore {
       },
       route: (target, frame) => this.route(target, frame),
       onEvicted: () => this.#evicted(),
+      onRelease: (cid, received) => this.#release(cid, received),
+      resumeGraceMs: this.limits.resumeGraceMs,
     });
     this.#heartbeat = setInterval(() => this.#beat(), this.limits.heartbeatMs);
     // The heartbeat alone must not keep a process (a test, a script) alive.
@@ -146,6 +153,7 @@ export class Hub implements HubCore {
       user_id,
       name: displayName(ticket.grant?.name ?? params.get("name"), user_id),
     };
+    const previous = await this.#findSession(params, user_id);
     let upgraded;
     try {
       upgraded = Deno.upgradeWebSocket(req);
@@ -156,6 +164,7 @@ export class Hub implements HubCore {
     const { socket, response } = upgraded;
     // Not `onclose`, which accept() takes over: the slot is freed however it ends.
     socket.addEventListener("close", () => ticket.release());
+    const received = Number(params.get("received") ?? 0);
     socket.onopen = () => {
       if (version !== null && version !== String(PROTOCOL_VERSION)) {
         socket.close(
@@ -164,7 +173,12 @@ export class Hub implements HubCore {
         );
         return;
       }
-      this.admission.attach(this.accept(socket, identity), ticket);
+      const connection = previous instanceof Connection
+        ? this.#resumeHere(previous, socket, received, identity)
+        : previous
+        ? this.#takeOver(previous, socket, received, identity)
+        : this.accept(socket, identity);
+      this.admission.attach(connection, ticket);
     };
     return response;
   }
@@ -174,35 +188,159 @@ export class Hub implements HubCore {
     return this.admission.admit(connection, group);
   }
 
+  /** Checks a users list; see {@linkcode HubCore.mayList} and `Admission.mayList`. */
+  mayList(connection: Connection, group: string): void {
+    this.admission.mayList(connection, group);
+  }
+
   /** Takes an open socket in: registers it, records presence, welcomes it. */
-  accept(
-    socket: SocketLike & Pick<WebSocket, "onmessage" | "onclose">,
-    identity: Identity,
-  ): Connection {
-    const connection = new Connection(socket, identity, {
+  accept(socket: BindableSocket, identity: Identity): Connection {
+    const connection = this.#connection(socket, identity);
+    this.registry.add(connection);
+    this.#bind(connection, socket);
+    // Presence is written only once this isolate is recorded as alive.
+    connection.queue = this.cluster.ready.then(() => this.presence.connect(connection)).then(
+      () => this.#welcome(connection, false),
+      (error) => {
+        console.error("presence: cannot record connection", error);
+        connection.close(CLOSE.internal, "Cannot record presence: try again");
+      },
+    );
+    return connection;
+  }
+
+  #connection(socket: SocketLike, identity: Identity & { session?: string }): Connection {
+    return new Connection(socket, identity, {
       rate: this.limits.rateLimit,
       burst: this.limits.rateBurst,
+      replayFrames: this.limits.resumeBufferFrames,
+      replayBytes: this.limits.resumeBufferBytes,
     });
-    this.registry.add(connection);
-    socket.onmessage = (event) => this.#receive(connection, event.data);
-    socket.onclose = () => this.drop(connection);
-    // Presence is written only once this isolate is recorded as alive.
-    connection.queue = this.cluster.ready.then(() => this.presence.connect(connection)).then(() => {
-      connection.send({
+  }
+
+  /** Frames and the close of `socket` go to `connection` while it is its socket. */
+  #bind(connection: Connection, socket: BindableSocket): void {
+    socket.onmessage = (event) => {
+      if (connection.socket === socket) this.#receive(connection, event.data);
+    };
+    socket.onclose = (event) => {
+      if (connection.socket !== socket) return; // replaced by a resume
+      // A clean close (the client sent a close frame) is a leave; a socket
+      // that just dropped (1006) waits for its client to resume it.
+      if (connection.closed || this.#closing || event.wasClean) this.drop(connection);
+      else this.#suspend(connection);
+    };
+  }
+
+  #welcome(connection: Connection, resumed: boolean): void {
+    connection.sendUncounted(JSON.stringify(
+      {
         type: "welcome",
         v: PROTOCOL_VERSION,
-        ...identity,
+        cid: connection.cid,
+        user_id: connection.user_id,
+        name: connection.name,
         isolate: this.isolate,
         heartbeat: this.limits.heartbeatMs,
         session: connection.session,
         grace: this.limits.resumeGraceMs,
-        resumed: false,
-        group: null,
-      });
-    }, (error) => {
-      console.error("presence: cannot record connection", error);
-      connection.close(CLOSE.internal, "Cannot record presence: try again");
-    });
+        resumed,
+        group: connection.group,
+      } satisfies ServerFrame,
+    ));
+  }
+
+  /**
+   * The session a `?resume=<cid>&session=<secret>` request may continue: a
+   * connection of this isolate, or the record of one whose isolate died.
+   * Null when there is none to continue (a fresh connection follows).
+   */
+  async #findSession(
+    params: URLSearchParams,
+    userId: string,
+  ): Promise<Connection | Deno.KvEntry<ConnectionRecord> | null> {
+    const cid = params.get("resume");
+    const session = params.get("session");
+    if (!isCid(cid) || !session) return null;
+    const local = this.registry.get(cid);
+    if (local) return local.session === session && local.user_id === userId ? local : null;
+    const entry = await this.presence.entry(cid);
+    const record = entry.value;
+    if (!record || record.session !== session || record.user_id !== userId) return null;
+    // Recorded here but not in the registry: it has ended.
+    if (record.isolate === this.isolate) return null;
+    return entry as Deno.KvEntry<ConnectionRecord>;
+  }
+
+  /** The socket dropped without a goodbye: keep the connection for its grace period. */
+  #suspend(connection: Connection): void {
+    if (connection.state !== ConnectionState.Open) return;
+    connection.suspend();
+    connection.graceTimer = setTimeout(() => this.drop(connection), this.limits.resumeGraceMs);
+  }
+
+  /** Continues `connection` on `socket`, replaying what its client missed. */
+  #resumeHere(
+    connection: Connection,
+    socket: BindableSocket,
+    received: number,
+    identity: Identity,
+  ): Connection {
+    const missed = connection.log.since(received);
+    if (missed === null || connection.closed) {
+      // Frames it never got are no longer kept: it cannot continue faithfully.
+      this.drop(connection);
+      return this.accept(socket, identity);
+    }
+    connection.resume(socket);
+    this.#bind(connection, socket);
+    this.#welcome(connection, true);
+    for (const text of missed) connection.sendUncounted(text);
+    return connection;
+  }
+
+  /**
+   * Connection `cid` was resumed on another isolate: drop it here without a
+   * word to its group or presence, and route on what its client missed.
+   */
+  #release(cid: string, received: number): void {
+    const connection = this.registry.get(cid);
+    if (!connection) return;
+    const missed = connection.log.since(received) ?? [];
+    this.registry.remove(connection);
+    connection.close(CLOSE.normal, "Resumed on another server");
+    for (const text of missed) this.cluster.route({ cid }, text, 0);
+  }
+
+  /** Continues here a connection of another isolate: same cid, same group, no churn. */
+  #takeOver(
+    entry: Deno.KvEntry<ConnectionRecord>,
+    socket: BindableSocket,
+    received: number,
+    identity: Identity,
+  ): Connection {
+    const { cid, user_id, name, session, group } = entry.value;
+    const connection = this.#connection(socket, { cid, user_id, name, session });
+    connection.log.restartAt(received);
+    this.registry.add(connection);
+    this.registry.setGroup(connection, group);
+    this.#bind(connection, socket);
+    connection.queue = this.cluster.ready.then(() => this.presence.takeOver(entry)).then(
+      (ok) => {
+        if (ok) {
+          // Its old isolate, if alive, lets it go and sends on what it missed.
+          this.cluster.release(entry.value.isolate, cid, received);
+          return this.#welcome(connection, true);
+        }
+        // Swept or taken meanwhile: start afresh on this socket.
+        this.registry.remove(connection);
+        this.accept(socket, identity);
+      },
+      (error) => {
+        console.error("presence: cannot take over connection", error);
+        connection.close(CLOSE.internal, "Cannot resume: try again");
+      },
+    );
     return connection;
   }
 
@@ -244,7 +382,10 @@ export class Hub implements HubCore {
     } catch (error) {
       return this.#error(connection, requestIdOf(data), error);
     }
-    if (frame.type === "pong") return;
+    if (frame.type === "pong") {
+      if (frame.received !== undefined) connection.log.acknowledge(frame.received);
+      return;
+    }
     if (frame.type === "bye") {
       connection.close(CLOSE.normal, "Goodbye");
       this.drop(connection);
@@ -278,6 +419,7 @@ export class Hub implements HubCore {
   /** Removes a connection that went away; tells its group. Idempotent. */
   drop(connection: Connection): Promise<void> {
     if (!this.registry.has(connection)) return Promise.resolve();
+    connection.close(CLOSE.normal, "Gone");
     const group = connection.group;
     this.registry.remove(connection);
     const gone = group === null
@@ -298,11 +440,20 @@ export class Hub implements HubCore {
     const deadline = performance.now() - 2 * this.limits.heartbeatMs;
     const ping = JSON.stringify({ type: "ping" } satisfies ServerFrame);
     for (const connection of [...this.registry.all()]) {
+      if (connection.state !== ConnectionState.Open) continue;
       if (connection.lastSeen < deadline) {
-        connection.close(CLOSE.heartbeatTimeout, "Heartbeat timeout: no frame for two intervals");
-        this.drop(connection);
+        // Silent: its socket is likely dead. Its client may still resume it.
+        try {
+          connection.socket.close(
+            CLOSE.heartbeatTimeout,
+            "Heartbeat timeout: no frame for two intervals",
+          );
+        } catch {
+          // Already closing.
+        }
+        this.#suspend(connection);
       } else {
-        connection.sendText(ping);
+        connection.sendUncounted(ping);
       }
     }
   }

@@ -36,6 +36,12 @@ export interface LivenessOptions {
   presence: Presence;
   /** How long a beat keeps an isolate alive (ms); it beats every third of this. */
   ttlMs: number;
+  /**
+   * How long after its last beat a dead isolate's connections wait for
+   * their clients to resume them on another isolate before they are removed.
+   * @default ttlMs
+   */
+  resumeGraceMs?: number;
   /** Tells the group of a connection removed because its isolate died. */
   onGone: (record: ConnectionRecord) => Promise<unknown>;
   /** A dead isolate is swept: what it sent ahead will never be completed. */
@@ -212,7 +218,10 @@ export class Liveness {
     for await (const entry of this.kv.list<IsolateRecord>({ prefix: LIVENESS_KEYS.isolates })) {
       const iso = entry.key[2] as string;
       heads.delete(iso);
-      if (iso === this.isolate || entry.value.deadline > now || this.#closing) continue;
+      if (iso === this.isolate || this.#closing) continue;
+      // Dead at its deadline, but its clients may still resume elsewhere.
+      const lastBeat = entry.value.deadline - this.ttlMs;
+      if (lastBeat + Math.max(this.ttlMs, this.#options.resumeGraceMs ?? 0) > now) continue;
       if (this.#sweeping.has(iso)) continue;
       // A sweeper that died mid-sweep lets its claim lapse; the next one resumes.
       const claimed = await this.#claim(iso, entry.versionstamp, entry.value.since);

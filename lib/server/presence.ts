@@ -11,9 +11,14 @@ import { LIMITS } from "../protocol/mod.ts";
 import type { Identity } from "./connection.ts";
 import { retryLocked } from "./kv_retry.ts";
 
+/** Who a connection is, and the secret its client resumes it with. */
+export type Member = Identity & { session?: string };
+
 /** A connection as presence stores it. */
 export interface ConnectionRecord extends Identity {
   group: string | null;
+  /** The secret that lets its client resume it, here or on another isolate. */
+  session: string;
   /** The isolate whose socket this is. */
   isolate: string;
   /** When the connection opened (ms since the epoch). */
@@ -70,19 +75,20 @@ export class Presence {
     return next;
   }
 
-  #record(who: Identity, group: string | null): ConnectionRecord {
+  #record(who: Member, group: string | null): ConnectionRecord {
     return {
       cid: who.cid,
       user_id: who.user_id,
       name: who.name,
       group,
+      session: who.session ?? "",
       isolate: this.isolate,
       since: Date.now(),
     };
   }
 
   /** Records a new connection (in no group yet). */
-  connect(who: Identity): Promise<void> {
+  connect(who: Member): Promise<void> {
     return this.#serial(who.cid, async () => {
       await this.kv.atomic()
         .set(PRESENCE_KEYS.connection(who.cid), this.#record(who, null))
@@ -92,7 +98,7 @@ export class Presence {
   }
 
   /** Moves a connection from group `from` to group `to` (either may be null). */
-  move(who: Identity, from: string | null, to: string | null): Promise<void> {
+  move(who: Member, from: string | null, to: string | null): Promise<void> {
     return this.#serial(who.cid, async () => {
       const op = this.kv.atomic().set(PRESENCE_KEYS.connection(who.cid), this.#record(who, to));
       if (from !== null) {
@@ -109,7 +115,7 @@ export class Presence {
   }
 
   /** Stores a new display name. */
-  rename(who: Identity, group: string | null): Promise<void> {
+  rename(who: Member, group: string | null): Promise<void> {
     return this.#serial(who.cid, async () => {
       const op = this.kv.atomic().set(
         PRESENCE_KEYS.connection(who.cid),
@@ -123,7 +129,7 @@ export class Presence {
   }
 
   /** Removes a connection and its group membership. */
-  disconnect(who: Identity, group: string | null): Promise<void> {
+  disconnect(who: Member, group: string | null): Promise<void> {
     return this.#serial(who.cid, async () => {
       const op = this.kv.atomic()
         .delete(PRESENCE_KEYS.connection(who.cid))
@@ -165,6 +171,26 @@ export class Presence {
         this.kv.atomic().check(counter).delete(PRESENCE_KEYS.group(group)).commit()
       );
     }
+  }
+
+  /**
+   * Moves connection `entry` (of a dead isolate) to this isolate, for its
+   * resuming client. False when the record changed meanwhile (swept, or
+   * taken over by another isolate).
+   */
+  async takeOver(entry: Deno.KvEntry<ConnectionRecord>): Promise<boolean> {
+    const { cid, user_id } = entry.value;
+    const { ok } = await this.kv.atomic()
+      .check(entry)
+      .set(PRESENCE_KEYS.connection(cid), { ...entry.value, isolate: this.isolate })
+      .set(PRESENCE_KEYS.userConnection(user_id, cid), { isolate: this.isolate })
+      .commit();
+    return ok;
+  }
+
+  /** The KV entry of connection `cid`, wherever it is (value null when none). */
+  entry(cid: string): Promise<Deno.KvEntryMaybe<ConnectionRecord>> {
+    return this.kv.get<ConnectionRecord>(PRESENCE_KEYS.connection(cid));
   }
 
   /** The record of connection `cid`, wherever it is, or null. */

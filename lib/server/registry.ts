@@ -50,6 +50,11 @@ export class Registry {
     return this.#byCid.values();
   }
 
+  /** The connection `cid` of this isolate, if any. */
+  get(cid: string): Connection | undefined {
+    return this.#byCid.get(cid);
+  }
+
   /** Whether this very connection is registered. */
   has(connection: Connection): boolean {
     return this.#byCid.get(connection.cid) === connection;

@@ -46,6 +46,8 @@ export interface HubCore {
   route(target: Target, frame: ServerFrame): Promise<number>;
   /** Checks that `connection` may join `group`; throws a RequestError if not. */
   admit?(connection: Connection, group: string): void | Promise<void>;
+  /** Checks that `connection` may list the users of `group`; throws a RequestError if not. */
+  mayList?(connection: Connection, group: string): void;
 }
 
 type Handler<T extends RequestType> = (
@@ -116,7 +118,10 @@ const post: Handler<"post"> = async (core, connection, { message, recipient }) =
   return { delivered };
 };
 
-const users: Handler<"users"> = (core, _connection, request) => core.presence.listUsers(request);
+const users: Handler<"users"> = async (core, connection, request) => {
+  core.mayList?.(connection, request.group);
+  return await core.presence.listUsers(request);
+};
 
 const groups: Handler<"groups"> = (core, _connection, request) => core.presence.listGroups(request);
 

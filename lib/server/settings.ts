@@ -14,6 +14,8 @@ export const SETTINGS_ENV = {
   PARLEY_RATE_BURST: "rateBurst",
   /** Milliseconds between pings. @default 25000 */
   PARLEY_HEARTBEAT_MS: "heartbeatMs",
+  /** Milliseconds a dropped connection waits for its client to resume it. @default 30000 */
+  PARLEY_RESUME_GRACE_MS: "resumeGraceMs",
 } as const satisfies Record<string, keyof Limits>;
 
 /**

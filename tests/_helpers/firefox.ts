@@ -273,7 +273,7 @@ export function firefoxPageErrors(page: Page): PageErrors {
 export async function firefoxScreenshot(page: Page, name: string): Promise<string> {
   await Deno.mkdir(ARTIFACTS_DIR, { recursive: true });
   const path = `${ARTIFACTS_DIR}/${/\.png$/i.test(name) ? name : `${name}.png`}`;
-  const data = await page.screenshot({ type: "png" });
+  const data = await page.screenshot({ type: "png", fullPage: true });
   await Deno.writeFile(path, data);
   return path;
 }

@@ -46,6 +46,8 @@ export interface StartAppOptions {
   timeout?: number;
   /** Module to run, relative to the repository root (default `main.ts`). */
   entry?: string;
+  /** Port to serve on, e.g. to restart an app where its clients left it. Default: a free one. */
+  port?: number;
   /**
    * The app serves HTTPS (set `PARLEY_TLS_CERT` / `PARLEY_TLS_KEY` in `env`
    * and use `runner: "run"`): the PEM of the CA to trust when checking its
@@ -162,7 +164,7 @@ export async function startApp(options: StartAppOptions = {}): Promise<RunningAp
 }
 
 async function startOnce(options: StartAppOptions): Promise<RunningApp> {
-  const port = freePort();
+  const port = options.port ?? freePort();
   const tempDir = options.kvPath ? undefined : await Deno.makeTempDir({ prefix: "parley-kv-" });
   const kvPath = options.kvPath ?? `${tempDir}/kv.sqlite3`;
   const serve = options.cluster || options.runner !== "run";

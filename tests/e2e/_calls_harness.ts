@@ -8,7 +8,7 @@ import type { Browser, Page } from "playwright-core";
 import { newUserPage } from "../_helpers/browser.ts";
 
 /** The module the harness page runs (it imports the SDK bundle as browsers do). */
-const HARNESS = `
+export const HARNESS = `
 import * as sdk from "/sdk.js";
 const H = window.H = {
   sdk, client: null, cid: null, incoming: [], closed: [], events: [], messages: [], tracks: [],

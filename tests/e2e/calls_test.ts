@@ -13,36 +13,11 @@ import { weriftPeerConnection } from "../_helpers/werift.ts";
 import { RealtimeClient } from "../../lib/sdk/mod.ts";
 import type { RTCConnection } from "../../lib/sdk/mod.ts";
 import { turnCredential } from "../../lib/server/ice.ts";
+import { spawnTurn } from "../_helpers/turn.ts";
 import { h, harnessPage, until } from "./_calls_harness.ts";
 
 function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(msg);
-}
-
-/**
- * coturn on 127.0.0.1:`port` (TURN REST secret `secret`), stopped by its pid.
- * Also the local STUN server of the werift step: werift falls back to
- * stun.l.google.com when it is given none.
- */
-function spawnTurn(port: number, secret = "parley-test"): Deno.ChildProcess {
-  return new Deno.Command("turnserver", {
-    args: [
-      "--listening-ip=127.0.0.1",
-      `--listening-port=${port}`,
-      "--relay-ip=127.0.0.1",
-      "--use-auth-secret",
-      `--static-auth-secret=${secret}`,
-      "--realm=parley",
-      "--allow-loopback-peers",
-      "--no-cli",
-      "--no-tls",
-      "--no-dtls",
-      "--log-file=stdout",
-      `--pidfile=/tmp/parley-turn-${port}.pid`,
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
 }
 
 /** SDK warnings that are expected in these scenarios. */

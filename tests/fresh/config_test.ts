@@ -18,6 +18,7 @@ Deno.test("resolveConfig: defaults and absolute paths", () => {
       hostname: "0.0.0.0",
       rootDir: "/app",
       staticDir: "/app/static",
+      tls: null,
       build: { outDir: "/app/_fresh", entries: {}, minify: true },
     });
     Deno.env.set("PORT", "8123");
@@ -28,6 +29,8 @@ Deno.test("resolveConfig: defaults and absolute paths", () => {
     );
     assert.equal(c.port, 0);
     assert.deepEqual(c.build.entries, { sdk: "/app/lib/sdk/browser.ts" });
+    const tls = resolveConfig(manifest, { tls: { certFile: "cert.pem", keyFile: "/etc/key.pem" } });
+    assert.deepEqual(tls.tls, { certFile: "/app/cert.pem", keyFile: "/etc/key.pem" });
   } finally {
     if (previous === undefined) Deno.env.delete("PORT");
     else Deno.env.set("PORT", previous);

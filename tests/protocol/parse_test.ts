@@ -108,6 +108,21 @@ Deno.test("parseClientFrame names the field, its rule and the value", () => {
     ],
     [{ type: "rename", id: 1, name: "   " }, TypeError, /'name' must be a non-empty string/],
     [{ type: "pong", extra: 1 }, TypeError, /'extra' is not a field/],
+    [
+      { type: "signal", id: 1, to: cid, signal: { kind: "accept", call: "c", type: "x" } },
+      TypeError,
+      /'signal.type' is not a field/,
+    ],
+    [
+      {
+        type: "signal",
+        id: 1,
+        to: cid,
+        signal: { kind: "candidate", call: "c", candidate: { candidate: "x", kind: "y" } },
+      },
+      TypeError,
+      /'signal.candidate.kind' is not a field/,
+    ],
   ];
   for (const [raw, ErrorType, message] of cases) {
     assert.throws(() => parseClientFrame(raw), (error: Error) => {

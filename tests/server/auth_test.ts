@@ -138,7 +138,10 @@ Deno.test("auth on: the token's sub is the user; its rooms are the rooms it may 
   assert.equal(refused.type, "error");
   assert.equal((refused as { code: string }).code, "UNAUTHORIZED");
   assert.match((refused as { message: string }).message, /"secret".*team-\*, lobby/);
+  const listed = await a.request({ type: "users", group: "secret" }) as { code?: string };
+  assert.equal(listed.code, "UNAUTHORIZED", "nor may it list who is in a room it may not join");
   assert.equal((await a.request({ type: "join", group: "team-red" })).type, "ack");
+  assert.equal((await a.request({ type: "users", group: "team-red" })).type, "ack");
   assert.equal((await a.request({ type: "join", group: "lobby" })).type, "ack");
   assert.equal((await b.request({ type: "join", group: "lobby" })).type, "ack");
 

@@ -169,7 +169,7 @@ Deno.test("renames are stored and announced", async () => {
 });
 
 Deno.test("a silent connection is closed after two heartbeats and its group told", async () => {
-  await using server = await startHub({ limits: { heartbeatMs: 100 } });
+  await using server = await startHub({ limits: { heartbeatMs: 100, resumeGraceMs: 100 } });
   const watcher = await rawClient(server.url);
   const silent = await rawClient(server.url);
   await watcher.request({ type: "join", group: "g" });

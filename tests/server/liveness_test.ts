@@ -49,8 +49,10 @@ for (const record of [true, false]) {
       // Two live isolates race to sweep it; the watcher must hear each ghost leave once.
       const cluster = { isolateTtlMs: 300 };
       const kvB = await Deno.openKv(path);
-      const a = await startHub({ kv, isolate: "iso-a", cluster });
-      const b = await startHub({ kv: kvB, isolate: "iso-b", cluster });
+      // The dead isolate's clients get no time to resume elsewhere here.
+      const limits = { resumeGraceMs: 300 };
+      const a = await startHub({ kv, isolate: "iso-a", cluster, limits });
+      const b = await startHub({ kv: kvB, isolate: "iso-b", cluster, limits });
       const watcher = await rawClient(b.url);
       await watcher.request({ type: "join", group: "room" });
       const ghosts = await deadIsolate(kv, "iso-dead", "room", 5, record);
@@ -59,7 +61,7 @@ for (const record of [true, false]) {
           f.type === "notice" && f.code === "USER_DISCONNECTED"
         );
       // With a record, within the TTL and a beat; without, at the next start.
-      const c = record ? null : await startHub({ kv, isolate: "iso-c", cluster });
+      const c = record ? null : await startHub({ kv, isolate: "iso-c", cluster, limits });
       await waitFor(() => disconnected().length >= ghosts.length, {
         timeout: 5_000,
         message: "a USER_DISCONNECTED per ghost",

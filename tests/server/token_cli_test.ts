@@ -1,0 +1,42 @@
+import assert from "node:assert/strict";
+import { verifyToken } from "../../lib/server/auth.ts";
+import { REPO_ROOT } from "../_helpers/server.ts";
+
+Deno.test("deno task token mints a token the server accepts", async () => {
+  const sub = crypto.randomUUID();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "task",
+      "-q",
+      "token",
+      "--sub",
+      sub,
+      "--name",
+      "Ada",
+      "--rooms",
+      "team-*,lobby",
+      "--ttl",
+      "600",
+    ],
+    cwd: REPO_ROOT,
+    env: { PARLEY_AUTH_SECRET: "cli-secret" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  const token = new TextDecoder().decode(out.stdout).trim();
+  const grant = await verifyToken("cli-secret", token);
+  assert.equal(grant.user_id, sub);
+  assert.equal(grant.name, "Ada");
+  assert.deepEqual(grant.rooms, ["team-*", "lobby"]);
+  assert.ok(Math.abs(grant.exp - (Date.now() / 1000 + 600)) < 5);
+  const bad = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "-q", "token", "--rooms", "bad room"],
+    cwd: REPO_ROOT,
+    env: { PARLEY_AUTH_SECRET: "cli-secret" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(bad.code, 2);
+  assert.match(new TextDecoder().decode(bad.stderr), /room name or a \* pattern/);
+});
