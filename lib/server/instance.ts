@@ -22,7 +22,28 @@ export function sharedHub(): Promise<Hub> {
   shared ??= (async () => {
     const path = Deno.env.get("PARLEY_KV_PATH") || undefined;
     const kv = await Deno.openKv(path);
-    return createHub({ kv });
+    const hub = createHub({ kv });
+    closeOnSignals(hub);
+    return hub;
   })();
   return shared;
+}
+
+/**
+ * Graceful shutdown: on SIGINT (Deno Deploy's, 5 s before SIGKILL) or
+ * SIGTERM, tell every client to reconnect elsewhere (close 1001), clear this
+ * isolate's presence, then exit. Under `deno serve --parallel` every isolate
+ * hears the signal; the short wait before exiting lets the others finish too.
+ */
+function closeOnSignals(hub: Hub): void {
+  const stop = () => {
+    hub.close().finally(() => setTimeout(() => Deno.exit(0), 250));
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    try {
+      Deno.addSignalListener(signal, stop);
+    } catch {
+      // Not supported here (SIGTERM on Windows): the platform's default applies.
+    }
+  }
 }

@@ -334,7 +334,9 @@ Deno.test({
               );
               console.log(`      ${side.engine}: ${JSON.stringify(seen)}`);
               assert(seen.calls.length === 1, `${side.engine} has ${seen.calls.length} calls`);
-              assert(seen.incoming === 0, `glare rang ${side.engine}'s app`);
+              // A ring that arrives before this side's own dial is shown (it is not
+              // glare yet); the dial then joins that call. Still one call either way.
+              assert(seen.incoming <= 1, `glare rang ${side.engine}'s app ${seen.incoming} times`);
               ids.push(seen.calls[0][0]);
             }
             assert(ids[0] === ids[1], `two call ids: ${ids}`);

@@ -212,7 +212,7 @@ export class Call {
       onError: (what, error) => console.warn(`parley: cannot ${what} (call ${this.id})`, error),
     });
     this.watchdog = new IceWatchdog(pc, {
-      onGiveUp: (reason) => this.end(reason, "hangup"),
+      onGiveUp: (reason) => this.end(reason, "hangup", reason),
     });
     const connected = () => {
       if (pc.connectionState === "connected") clearTimeout(this.#timer);
@@ -256,13 +256,17 @@ export class Call {
     return Promise.resolve();
   }
 
-  /** Ends the call (idempotent), telling the peer with `notify`, and settles everything. */
-  end(message: string, notify: "hangup" | "reject" | false): void {
+  /**
+   * Ends the call (idempotent), telling the peer with `notify` — and `reason`,
+   * when there is one worth its hearing (not this side's own wording) — and
+   * settles everything.
+   */
+  end(message: string, notify: "hangup" | "reject" | false, reason?: string): void {
     if (!this.#setState(CallState.Closed)) return;
     clearTimeout(this.#timer);
     if (notify === "reject") this.#send({ kind: "reject" }, true);
     else if (notify === "hangup") {
-      this.#send({ kind: "hangup", reason: message.slice(0, 200) }, true);
+      this.#send({ kind: "hangup", ...(reason ? { reason: reason.slice(0, 200) } : {}) }, true);
     }
     for (const cleanup of this.#cleanups.splice(0)) cleanup();
     this.negotiation?.close();
