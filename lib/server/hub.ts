@@ -12,7 +12,6 @@ import {
   CLOSE,
   errorCodeOf,
   exceedsBytes,
-  isCid,
   isUserId,
   type Limits,
   parseClientFrame,
@@ -24,10 +23,10 @@ import { Cluster } from "./cluster.ts";
 import type { RemoteInfo } from "./abuse.ts";
 import { Admission } from "./admission.ts";
 import { Connection, ConnectionState, type Identity, type SocketLike } from "./connection.ts";
-import type { ConnectionRecord } from "./presence.ts";
 import { randomId } from "./ids.ts";
 import { Presence } from "./presence.ts";
 import { Registry, type Target } from "./registry.ts";
+import { type BindableSocket, Sessions } from "./sessions.ts";
 import { handleRequest, type HubCore, notify, RequestError } from "./requests.ts";
 import {
   clusterFromEnv,
@@ -55,9 +54,6 @@ export interface HubOptions {
 
 const PONG = '{"type":"pong"}';
 
-/** A socket whose frames and close the hub can listen to; a `WebSocket` is one. */
-type BindableSocket = SocketLike & Pick<WebSocket, "onmessage" | "onclose">;
-
 function displayName(raw: string | null, userId: string): string {
   const name = (raw ?? "").replace(/[\p{Cc}\p{Cf}]/gu, "").trim().slice(0, 64);
   return name || `Guest ${userId.slice(0, 4)}`;
@@ -84,6 +80,8 @@ export class Hub implements HubCore {
   readonly registry = new Registry();
   /** The other isolates: the bus to them and the liveness of all. */
   readonly cluster: Cluster;
+  /** Connections that outlive their sockets: suspend, resume, take over. */
+  readonly sessions: Sessions;
   /** The checks of upgrades and joins: tokens, origins, abuse limits. */
   readonly admission: Admission;
   #heartbeat: ReturnType<typeof setInterval>;
@@ -105,8 +103,19 @@ export class Hub implements HubCore {
       },
       route: (target, frame) => this.route(target, frame),
       onEvicted: () => this.#evicted(),
-      onRelease: (cid, received) => this.#release(cid, received),
+      onRelease: (cid, received) => this.sessions.release(cid, received),
       resumeGraceMs: this.limits.resumeGraceMs,
+    });
+    this.sessions = new Sessions({
+      limits: this.limits,
+      registry: this.registry,
+      presence: this.presence,
+      cluster: this.cluster,
+      accept: (socket, identity) => this.accept(socket, identity),
+      create: (socket, identity) => this.#connection(socket, identity),
+      bind: (connection, socket) => this.#bind(connection, socket),
+      welcome: (connection, resumed) => this.#welcome(connection, resumed),
+      drop: (connection) => this.drop(connection),
     });
     this.#heartbeat = setInterval(() => this.#beat(), this.limits.heartbeatMs);
     // The heartbeat alone must not keep a process (a test, a script) alive.
@@ -153,7 +162,7 @@ export class Hub implements HubCore {
       user_id,
       name: displayName(ticket.grant?.name ?? params.get("name"), user_id),
     };
-    const previous = await this.#findSession(params, user_id);
+    const previous = await this.sessions.find(params, user_id);
     let upgraded;
     try {
       upgraded = Deno.upgradeWebSocket(req);
@@ -174,9 +183,9 @@ export class Hub implements HubCore {
         return;
       }
       const connection = previous instanceof Connection
-        ? this.#resumeHere(previous, socket, received, identity)
+        ? this.sessions.resumeHere(previous, socket, received, identity)
         : previous
-        ? this.#takeOver(previous, socket, received, identity)
+        ? this.sessions.takeOver(previous, socket, received, identity)
         : this.accept(socket, identity);
       this.admission.attach(connection, ticket);
     };
@@ -228,7 +237,7 @@ export class Hub implements HubCore {
       // A clean close (the client sent a close frame) is a leave; a socket
       // that just dropped (1006) waits for its client to resume it.
       if (connection.closed || this.#closing || event.wasClean) this.drop(connection);
-      else this.#suspend(connection);
+      else this.sessions.suspend(connection);
     };
   }
 
@@ -248,100 +257,6 @@ export class Hub implements HubCore {
         group: connection.group,
       } satisfies ServerFrame,
     ));
-  }
-
-  /**
-   * The session a `?resume=<cid>&session=<secret>` request may continue: a
-   * connection of this isolate, or the record of one whose isolate died.
-   * Null when there is none to continue (a fresh connection follows).
-   */
-  async #findSession(
-    params: URLSearchParams,
-    userId: string,
-  ): Promise<Connection | Deno.KvEntry<ConnectionRecord> | null> {
-    const cid = params.get("resume");
-    const session = params.get("session");
-    if (!isCid(cid) || !session) return null;
-    const local = this.registry.get(cid);
-    if (local) return local.session === session && local.user_id === userId ? local : null;
-    const entry = await this.presence.entry(cid);
-    const record = entry.value;
-    if (!record || record.session !== session || record.user_id !== userId) return null;
-    // Recorded here but not in the registry: it has ended.
-    if (record.isolate === this.isolate) return null;
-    return entry as Deno.KvEntry<ConnectionRecord>;
-  }
-
-  /** The socket dropped without a goodbye: keep the connection for its grace period. */
-  #suspend(connection: Connection): void {
-    if (connection.state !== ConnectionState.Open) return;
-    connection.suspend();
-    connection.graceTimer = setTimeout(() => this.drop(connection), this.limits.resumeGraceMs);
-  }
-
-  /** Continues `connection` on `socket`, replaying what its client missed. */
-  #resumeHere(
-    connection: Connection,
-    socket: BindableSocket,
-    received: number,
-    identity: Identity,
-  ): Connection {
-    const missed = connection.log.since(received);
-    if (missed === null || connection.closed) {
-      // Frames it never got are no longer kept: it cannot continue faithfully.
-      this.drop(connection);
-      return this.accept(socket, identity);
-    }
-    connection.resume(socket);
-    this.#bind(connection, socket);
-    this.#welcome(connection, true);
-    for (const text of missed) connection.sendUncounted(text);
-    return connection;
-  }
-
-  /**
-   * Connection `cid` was resumed on another isolate: drop it here without a
-   * word to its group or presence, and route on what its client missed.
-   */
-  #release(cid: string, received: number): void {
-    const connection = this.registry.get(cid);
-    if (!connection) return;
-    const missed = connection.log.since(received) ?? [];
-    this.registry.remove(connection);
-    connection.close(CLOSE.normal, "Resumed on another server");
-    for (const text of missed) this.cluster.route({ cid }, text, 0);
-  }
-
-  /** Continues here a connection of another isolate: same cid, same group, no churn. */
-  #takeOver(
-    entry: Deno.KvEntry<ConnectionRecord>,
-    socket: BindableSocket,
-    received: number,
-    identity: Identity,
-  ): Connection {
-    const { cid, user_id, name, session, group } = entry.value;
-    const connection = this.#connection(socket, { cid, user_id, name, session });
-    connection.log.restartAt(received);
-    this.registry.add(connection);
-    this.registry.setGroup(connection, group);
-    this.#bind(connection, socket);
-    connection.queue = this.cluster.ready.then(() => this.presence.takeOver(entry)).then(
-      (ok) => {
-        if (ok) {
-          // Its old isolate, if alive, lets it go and sends on what it missed.
-          this.cluster.release(entry.value.isolate, cid, received);
-          return this.#welcome(connection, true);
-        }
-        // Swept or taken meanwhile: start afresh on this socket.
-        this.registry.remove(connection);
-        this.accept(socket, identity);
-      },
-      (error) => {
-        console.error("presence: cannot take over connection", error);
-        connection.close(CLOSE.internal, "Cannot resume: try again");
-      },
-    );
-    return connection;
   }
 
   #receive(connection: Connection, data: unknown): void {
@@ -451,7 +366,7 @@ export class Hub implements HubCore {
         } catch {
           // Already closing.
         }
-        this.#suspend(connection);
+        this.sessions.suspend(connection);
       } else {
         connection.sendUncounted(ping);
       }

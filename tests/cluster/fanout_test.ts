@@ -28,11 +28,17 @@ Deno.test("clients on two isolates see each other's joins, leaves, posts, privat
   await b1.next(noticeFrom("USER_JOINED", b2));
   const joins = (c: RawClient) =>
     c.frames.flatMap((f) => f.type === "notice" && f.code === "USER_JOINED" ? [f.sender_cid] : []);
-  await waitFor(() => joins(a1).length === 4 && joins(b1).length === 3);
+  await waitFor(() => joins(a1).length === 4 && joins(b1).length >= 3);
   assert.equal(joins(a1)[0], a1.welcome.cid);
   assert.deepEqual(new Set(joins(a1)), new Set([a1, b1, a2, b2].map((c) => c.welcome.cid)));
-  assert.equal(joins(b1)[0], b1.welcome.cid);
-  assert.deepEqual(new Set(joins(b1)), new Set([b1, a2, b2].map((c) => c.welcome.cid)));
+  // b1 sees every later join. a1's join, sent from the other isolate just
+  // before, may reach b1's isolate after b1 joined and so reach b1 too: order
+  // across isolates is only per sender. Either way, each join at most once.
+  const later = [b1, a2, b2].map((c) => c.welcome.cid);
+  const seenByB1 = joins(b1).filter((cid) => cid !== a1.welcome.cid);
+  assert.equal(seenByB1[0], b1.welcome.cid);
+  assert.deepEqual(new Set(seenByB1), new Set(later));
+  assert.equal(new Set(joins(b1)).size, joins(b1).length, "no join twice");
 
   // A broadcast from one isolate reaches all four, counted cluster-wide.
   const posted = await b1.request({ type: "post", message: { hello: "room" } });
