@@ -43,26 +43,24 @@ export default function Notices() {
       <p class={`status ${state}`} role="status" hidden={!showState}>
         {showState ? STATUS[state] : ""}
       </p>
-      <div role="alert" class="notice-slot">
-        {notice.value?.tone === "error" && (
-          <div class="notice error">
-            <p>{notice.value.text}</p>
-            <button type="button" class="secondary" onClick={() => notice.value = null}>
-              Dismiss
-            </button>
-          </div>
-        )}
-      </div>
-      <div role="status" class="notice-slot">
-        {notice.value?.tone === "info" && (
-          <div class="notice info">
-            <p>{notice.value.text}</p>
-            <button type="button" class="secondary" onClick={() => notice.value = null}>
-              Dismiss
-            </button>
-          </div>
-        )}
-      </div>
+      <NoticeSlot role="alert" tone="error" />
+      <NoticeSlot role="status" tone="info" />
+    </div>
+  );
+}
+
+/** Where a notice of one tone appears; the live region exists before it has anything to say. */
+function NoticeSlot({ role, tone }: { role: "alert" | "status"; tone: "error" | "info" }) {
+  return (
+    <div role={role} class="notice-slot">
+      {notice.value?.tone === tone && (
+        <div class={`notice ${tone}`}>
+          <p>{notice.value.text}</p>
+          <button type="button" class="secondary" onClick={() => notice.value = null}>
+            Dismiss
+          </button>
+        </div>
+      )}
     </div>
   );
 }

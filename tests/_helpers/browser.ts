@@ -186,7 +186,14 @@ export function pageErrors(page: Page): PageErrors {
   page.on("pageerror", (err) => {
     list.push({ kind: "pageerror", text: err.stack ?? String(err) });
   });
-  const collector: PageErrors = {
+  const collector = errorCollector(list);
+  collectors.set(page, collector);
+  return collector;
+}
+
+/** A {@linkcode PageErrors} over `list`, which the caller fills (any browser driver). */
+export function errorCollector(list: PageProblem[]): PageErrors {
+  return {
     list,
     clear: () => void list.splice(0),
     assertNone(ignore: RegExp[] = []) {
@@ -198,8 +205,6 @@ export function pageErrors(page: Page): PageErrors {
       throw new Error(`The page reported ${bad.length} error(s):\n${lines.join("\n")}`);
     },
   };
-  collectors.set(page, collector);
-  return collector;
 }
 
 /**

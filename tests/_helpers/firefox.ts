@@ -23,7 +23,7 @@
  * @module
  */
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
-import { ARTIFACTS_DIR, type PageErrors, type PageProblem } from "./browser.ts";
+import { ARTIFACTS_DIR, errorCollector, type PageErrors, type PageProblem } from "./browser.ts";
 
 /**
  * Where Firefox lives: `PARLEY_FIREFOX`, else `command -v firefox-esr`
@@ -253,18 +253,7 @@ export function firefoxPageErrors(page: Page): PageErrors {
   page.on("pageerror", (err) => {
     list.push({ kind: "pageerror", text: (err as Error)?.stack ?? String(err) });
   });
-  const collector: PageErrors = {
-    list,
-    clear: () => void list.splice(0),
-    assertNone(ignore: RegExp[] = []) {
-      const bad = list.filter((p) => !ignore.some((re) => re.test(p.text)));
-      if (bad.length === 0) return;
-      const lines = bad.map((p) =>
-        `  [${p.kind}] ${p.text}${p.location ? ` (at ${p.location})` : ""}`
-      );
-      throw new Error(`The page reported ${bad.length} error(s):\n${lines.join("\n")}`);
-    },
-  };
+  const collector = errorCollector(list);
   collectors.set(page, collector);
   return collector;
 }
