@@ -79,12 +79,12 @@ export class ConnectionCounter {
  *
  * @example
  * ```ts
- * import { JoinLimiter } from "./abuse.ts";
- * const joins = new JoinLimiter(120);
+ * import { PerMinuteLimiter } from "./abuse.ts";
+ * const joins = new PerMinuteLimiter(120);
  * if (!joins.take("1.2.3.4")) console.log("too many joins");
  * ```
  */
-export class JoinLimiter {
+export class PerMinuteLimiter {
   #buckets = new Map<string, { bucket: TokenBucket; used: number }>();
   #calls = 0;
 

@@ -6,7 +6,7 @@
  * @module
  */
 import { type AuthError, type Grant, roomAllowed, tokenOf, verifyToken } from "./auth.ts";
-import { clientAddress, ConnectionCounter, JoinLimiter, type RemoteInfo } from "./abuse.ts";
+import { clientAddress, ConnectionCounter, PerMinuteLimiter, type RemoteInfo } from "./abuse.ts";
 import type { Connection } from "./connection.ts";
 import { originAllowed, originRefusal } from "./origins.ts";
 import { PRESENCE_KEYS } from "./presence.ts";
@@ -44,12 +44,15 @@ function refuse(
  */
 export class Admission {
   readonly connections: ConnectionCounter;
-  readonly joins: JoinLimiter;
+  readonly joins: PerMinuteLimiter;
+  /** New connections per address per minute: reconnecting must not refill a flooder's burst. */
+  readonly connects: PerMinuteLimiter;
   #tickets = new WeakMap<Connection, Ticket>();
 
   constructor(readonly settings: SecuritySettings, readonly kv: Deno.Kv) {
     this.connections = new ConnectionCounter(settings.maxConnectionsPerIp);
-    this.joins = new JoinLimiter(settings.maxJoinsPerMinute);
+    this.joins = new PerMinuteLimiter(settings.maxJoinsPerMinute);
+    this.connects = new PerMinuteLimiter(settings.maxConnectsPerMinute);
   }
 
   /**
@@ -65,6 +68,14 @@ export class Admission {
       return refuse(403, code, message);
     }
     const address = clientAddress(req, info, settings.trustProxy);
+    if (!this.connects.take(address)) {
+      return refuse(
+        429,
+        "RATE_LIMITED",
+        `Cannot open another connection as this address opened ${settings.maxConnectsPerMinute} in the last minute, the most it may: wait and retry`,
+        { "retry-after": "5" },
+      );
+    }
     const release = this.connections.acquire(address);
     if (!release) {
       return refuse(

@@ -195,12 +195,16 @@ export class Cluster {
   async #reach(target: Target, local: number): Promise<{ isolates: string[]; count: number }> {
     const { presence, isolate, kv } = this.#options;
     if ("cid" in target) {
+      if ((await this.liveness.others()).length === 0) return { isolates: [], count: 0 };
       const record = await presence.lookup(target.cid);
       return record !== null && record.isolate !== isolate
         ? { isolates: [record.isolate], count: 1 }
         : { isolates: [], count: 0 };
     }
     if ("user_id" in target) {
+      // Alone in the cluster (the usual single isolate): no lookup per message.
+      // The read of live isolates is fresh and shared by concurrent routes.
+      if ((await this.liveness.others()).length === 0) return { isolates: [], count: local };
       const remote = (await presence.connectionsOf(target.user_id))
         .filter((row) => row.isolate !== isolate);
       return {

@@ -22,7 +22,13 @@ import {
 import { Cluster } from "./cluster.ts";
 import type { RemoteInfo } from "./abuse.ts";
 import { Admission } from "./admission.ts";
-import { Connection, ConnectionState, type Identity, type SocketLike } from "./connection.ts";
+import {
+  cleanName,
+  Connection,
+  ConnectionState,
+  type Identity,
+  type SocketLike,
+} from "./connection.ts";
 import { randomId } from "./ids.ts";
 import { Presence } from "./presence.ts";
 import { Registry, type Target } from "./registry.ts";
@@ -54,9 +60,19 @@ export interface HubOptions {
 
 const PONG = '{"type":"pong"}';
 
+/** Requests whose successors need not wait for their answer (see #receive). */
+const PIPELINED: ReadonlySet<string> = new Set(["post", "signal"]);
+
+/** Whether a frame (text or binary) is over `limit` bytes. */
+function isOversize(data: unknown, limit: number): boolean {
+  if (typeof data === "string") return exceedsBytes(data, limit);
+  if (data instanceof Blob) return data.size > limit;
+  if (data instanceof ArrayBuffer) return data.byteLength > limit;
+  return false;
+}
+
 function displayName(raw: string | null, userId: string): string {
-  const name = (raw ?? "").replace(/[\p{Cc}\p{Cf}]/gu, "").trim().slice(0, 64);
-  return name || `Guest ${userId.slice(0, 4)}`;
+  return cleanName(raw) || `Guest ${userId.slice(0, 4)}`;
 }
 
 /**
@@ -242,6 +258,7 @@ export class Hub implements HubCore {
   }
 
   #welcome(connection: Connection, resumed: boolean): void {
+    connection.welcomed = true;
     connection.sendUncounted(JSON.stringify(
       {
         type: "welcome",
@@ -262,7 +279,8 @@ export class Hub implements HubCore {
   #receive(connection: Connection, data: unknown): void {
     connection.lastSeen = performance.now();
     if (data === PONG) return;
-    if (typeof data === "string" && exceedsBytes(data, this.limits.maxFrameBytes)) {
+    const oversize = isOversize(data, this.limits.maxFrameBytes);
+    if (oversize) {
       connection.close(CLOSE.tooBig, `Frame too large: at most ${this.limits.maxFrameBytes} bytes`);
       return;
     }
@@ -307,14 +325,16 @@ export class Hub implements HubCore {
       return;
     }
     const request = frame;
-    connection.queue = connection.queue.then(async () => {
+    connection.queue = connection.queue.then(() => {
       if (connection.closed) return;
-      try {
-        const result = await handleRequest(this, connection, request);
-        connection.send({ type: "ack", id: request.id, result } as ServerFrame);
-      } catch (error) {
-        this.#error(connection, request.id, error);
-      }
+      const answered = handleRequest(this, connection, request).then(
+        (result) => connection.send({ type: "ack", id: request.id, result } as ServerFrame),
+        (error) => this.#error(connection, request.id, error),
+      );
+      // A post or signal has routed its frame (in order) before its handler's
+      // first await: the next request need not wait for its count. Joins and
+      // renames change what later requests see, so those are waited for.
+      return PIPELINED.has(request.type) ? undefined : answered;
     });
   }
 
@@ -355,7 +375,7 @@ export class Hub implements HubCore {
     const deadline = performance.now() - 2 * this.limits.heartbeatMs;
     const ping = JSON.stringify({ type: "ping" } satisfies ServerFrame);
     for (const connection of [...this.registry.all()]) {
-      if (connection.state !== ConnectionState.Open) continue;
+      if (connection.state !== ConnectionState.Open || !connection.welcomed) continue;
       if (connection.lastSeen < deadline) {
         // Silent: its socket is likely dead. Its client may still resume it.
         try {

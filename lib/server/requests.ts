@@ -15,7 +15,7 @@ import {
   type RequestType,
   type ServerFrame,
 } from "../protocol/mod.ts";
-import type { Connection } from "./connection.ts";
+import { cleanName, type Connection } from "./connection.ts";
 import type { Presence } from "./presence.ts";
 import type { Registry, Target } from "./registry.ts";
 
@@ -84,7 +84,8 @@ const join: Handler<"join"> = async (core, connection, { group }) => {
 
 const post: Handler<"post"> = async (core, connection, { message, recipient }) => {
   if (recipient !== undefined && isUserId(recipient)) {
-    const delivered = await core.route({ user_id: recipient }, {
+    // user_ids are stored lowercased; a UUID is the same in any case.
+    const delivered = await core.route({ user_id: recipient.toLowerCase() }, {
       type: "private",
       message,
       ...connection.stamp,
@@ -142,7 +143,14 @@ const signal: Handler<"signal"> = async (core, connection, { to, signal }) => {
 };
 
 const rename: Handler<"rename"> = async (core, connection, { name }) => {
-  connection.name = name.trim();
+  const cleaned = cleanName(name);
+  if (!cleaned) {
+    throw new RequestError(
+      "INVALID_PARAMETER",
+      "Cannot rename as 'name' has no visible characters: choose a name people can read",
+    );
+  }
+  connection.name = cleaned;
   await core.presence.rename(connection, connection.group);
   if (connection.group !== null) await notify(core, connection, connection.group, "USER_RENAMED");
   return { name: connection.name };

@@ -153,6 +153,12 @@ export interface SecuritySettings {
   maxConnectionsPerIp: number;
   /** Joins per client address per minute, on each isolate. `PARLEY_MAX_JOINS_PER_MINUTE`. @default 120 */
   maxJoinsPerMinute: number;
+  /**
+   * New connections (resumes included) per client address per minute, on
+   * each isolate. `PARLEY_MAX_CONNECTS_PER_MINUTE`.
+   * @default 60
+   */
+  maxConnectsPerMinute: number;
   /** Connections in one room, counted in KV across isolates. `PARLEY_MAX_USERS_PER_ROOM`. @default 500 */
   maxUsersPerRoom: number;
   /**
@@ -171,6 +177,7 @@ export const SECURITY_DEFAULTS: Readonly<SecuritySettings> = {
   allowedOrigins: null,
   maxConnectionsPerIp: 50,
   maxJoinsPerMinute: 120,
+  maxConnectsPerMinute: 60,
   maxUsersPerRoom: 500,
   trustProxy: 0,
 };
@@ -222,6 +229,8 @@ export function securityFromEnv(
     settings.maxConnectionsPerIp;
   settings.maxJoinsPerMinute = integer("PARLEY_MAX_JOINS_PER_MINUTE", 1) ??
     settings.maxJoinsPerMinute;
+  settings.maxConnectsPerMinute = integer("PARLEY_MAX_CONNECTS_PER_MINUTE", 1) ??
+    settings.maxConnectsPerMinute;
   settings.maxUsersPerRoom = integer("PARLEY_MAX_USERS_PER_ROOM", 1) ?? settings.maxUsersPerRoom;
   settings.trustProxy = integer("PARLEY_TRUST_PROXY", 0) ?? settings.trustProxy;
   return settings;

@@ -17,6 +17,7 @@ export const CLUSTER_ENV: Record<string, string> = {
   PARLEY_RATE_BURST: "100000",
   PARLEY_MAX_CONNECTIONS_PER_IP: "100000",
   PARLEY_MAX_JOINS_PER_MINUTE: "1000000",
+  PARLEY_MAX_CONNECTS_PER_MINUTE: "1000000",
   PARLEY_MAX_USERS_PER_ROOM: "100000",
   // Dead isolates are swept at once here; resume has its own tests.
   PARLEY_RESUME_GRACE_MS: "1000",

@@ -17,6 +17,7 @@ export const TEST_SECURITY: SecuritySettings = {
   ...SECURITY_DEFAULTS,
   maxConnectionsPerIp: 1_000_000,
   maxJoinsPerMinute: 1_000_000,
+  maxConnectsPerMinute: 1_000_000,
   maxUsersPerRoom: 1_000_000,
 };
 

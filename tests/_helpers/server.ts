@@ -188,6 +188,7 @@ async function startOnce(options: StartAppOptions): Promise<RunningApp> {
       // limits stay out of the way unless a test sets them.
       PARLEY_MAX_CONNECTIONS_PER_IP: "1000000",
       PARLEY_MAX_JOINS_PER_MINUTE: "1000000",
+      PARLEY_MAX_CONNECTS_PER_MINUTE: "1000000",
       PARLEY_MAX_USERS_PER_ROOM: "1000000",
       ...options.env,
     },

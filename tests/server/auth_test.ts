@@ -8,9 +8,9 @@ import { SignJWT } from "jose";
 import type { ServerFrame } from "../../lib/protocol/mod.ts";
 import { RealtimeClient, RealtimeError } from "../../lib/sdk/mod.ts";
 import { roomAllowed, signToken, verifyToken } from "../../lib/server/auth.ts";
-import { clientAddress, JoinLimiter } from "../../lib/server/abuse.ts";
+import { clientAddress, PerMinuteLimiter } from "../../lib/server/abuse.ts";
 import { securityFromEnv } from "../../lib/server/settings.ts";
-import { rawClient, startHub } from "../_helpers/hub.ts";
+import { rawClient, startHub, TEST_SECURITY } from "../_helpers/hub.ts";
 
 const SECRET = "test-secret-of-32-bytes-or-more-0000";
 
@@ -288,7 +288,7 @@ Deno.test("client address: the socket's, or X-Forwarded-For only behind trusted 
   assert.equal(clientAddress(req, info, 2), "1.2.3.4");
   assert.equal(clientAddress(new Request("http://x/"), info, 1), "10.0.0.1");
   let now = 0;
-  const joins = new JoinLimiter(60, () => now);
+  const joins = new PerMinuteLimiter(60, () => now);
   for (let i = 0; i < 60; i++) assert.ok(joins.take("a"));
   assert.ok(!joins.take("a"));
   assert.ok(joins.take("b"));
@@ -303,6 +303,7 @@ Deno.test("security settings: defaults and the environment", () => {
     allowedOrigins: null,
     maxConnectionsPerIp: 50,
     maxJoinsPerMinute: 120,
+    maxConnectsPerMinute: 60,
     maxUsersPerRoom: 500,
     trustProxy: 0,
   });
@@ -311,6 +312,7 @@ Deno.test("security settings: defaults and the environment", () => {
     ALLOWED_ORIGINS: "https://a.example, http://localhost:8000/",
     PARLEY_MAX_CONNECTIONS_PER_IP: "5",
     PARLEY_MAX_JOINS_PER_MINUTE: "6",
+    PARLEY_MAX_CONNECTS_PER_MINUTE: "8",
     PARLEY_MAX_USERS_PER_ROOM: "7",
     PARLEY_TRUST_PROXY: "1",
   });
@@ -319,6 +321,7 @@ Deno.test("security settings: defaults and the environment", () => {
     allowedOrigins: ["https://a.example", "http://localhost:8000"],
     maxConnectionsPerIp: 5,
     maxJoinsPerMinute: 6,
+    maxConnectsPerMinute: 8,
     maxUsersPerRoom: 7,
     trustProxy: 1,
   });
@@ -327,4 +330,19 @@ Deno.test("security settings: defaults and the environment", () => {
   assert.throws(() => securityFromEnv({ ALLOWED_ORIGINS: "https://a.example/path" }), RangeError);
   assert.throws(() => securityFromEnv({ PARLEY_MAX_USERS_PER_ROOM: "0" }), RangeError);
   assert.throws(() => securityFromEnv({ PARLEY_TRUST_PROXY: "yes" }), RangeError);
+});
+
+Deno.test("new connections per address per minute are limited: reconnecting refills no burst", async () => {
+  await using server = await startHub({ security: { ...TEST_SECURITY, maxConnectsPerMinute: 3 } });
+  const clients = [];
+  for (let i = 0; i < 3; i++) clients.push(await rawClient(server.url));
+  const refused = await server.hub.handle(
+    new Request(server.url.replace("ws:", "http:"), { headers: { upgrade: "websocket" } }),
+    { remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 } } as Deno.ServeHandlerInfo,
+  );
+  assert.equal(refused.status, 429);
+  const body = await refused.json();
+  assert.equal(body.code, "RATE_LIMITED");
+  assert.match(body.message, /opened 3 in the last minute/);
+  await Promise.all(clients.map((c) => c.close()));
 });

@@ -156,3 +156,20 @@ Deno.test("plain HTTP to the endpoint gets 426 with a typed error", async () => 
   assert.equal(response.status, 426);
   assert.deepEqual((await response.json()).code, "INVALID_REQUEST");
 });
+
+Deno.test("an oversize binary frame closes that socket with 1009 too", async () => {
+  await using server = await startHub();
+  const attacker = await rawClient(server.url);
+  attacker.socket.send(new Uint8Array(200 * 1024));
+  assert.equal((await attacker.closed).code, 1009);
+});
+
+Deno.test("a name of only control or format characters is refused; others are cleaned", async () => {
+  await using server = await startHub();
+  const client = await rawClient(server.url);
+  const refused = await client.request({ type: "rename", name: "\u202e\u200b" });
+  assert.equal((refused as { code: string }).code, "INVALID_PARAMETER");
+  const renamed = await client.request({ type: "rename", name: "Ada\u202e\u200b" });
+  assert.deepEqual((renamed as { result: unknown }).result, { name: "Ada" });
+  await client.close();
+});

@@ -105,6 +105,12 @@ Deno.test("private messages reach every connection of the user; NOT_FOUND when n
     assert.equal((got as { message: string }).message, "psst");
     assert.equal((got as { sender_cid: string }).sender_cid, sender.welcome.cid);
   }
+  const shouting = await sender.request({
+    type: "post",
+    message: "psst",
+    recipient: userId.toUpperCase(),
+  });
+  assert.deepEqual((shouting as { result: unknown }).result, { delivered: 2 }, "any case");
   const missing = await sender.request({
     type: "post",
     message: "x",
