@@ -181,3 +181,29 @@ export async function rawClient(
     },
   };
 }
+
+/**
+ * Opens a raw WebSocket (Deno's takes headers) and resolves to how the
+ * attempt ended: "welcome", or Deno's error, which names the HTTP status of
+ * a refused upgrade.
+ *
+ * @example
+ * ```ts ignore
+ * assert.equal(await upgradeAttempt(server.url), "welcome");
+ * ```
+ */
+export function upgradeAttempt(url: string, headers: Record<string, string> = {}): Promise<string> {
+  return new Promise((resolve) => {
+    // @ts-ignore Deno's WebSocket takes headers
+    const socket = new WebSocket(url, { headers });
+    let error = "";
+    socket.onerror = (e) => error = (e as ErrorEvent).message;
+    socket.onmessage = (e) => {
+      if (String(e.data).includes('"welcome"')) {
+        socket.close();
+        resolve("welcome");
+      }
+    };
+    socket.onclose = () => resolve(error || "closed");
+  });
+}

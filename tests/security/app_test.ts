@@ -8,6 +8,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { upgradeAttempt as attempt } from "../_helpers/hub.ts";
 import { RealtimeClient, type RealtimeError } from "../../lib/sdk/mod.ts";
 import { signToken } from "../../lib/server/auth.ts";
 import { turnCredential } from "../../lib/server/ice.ts";
@@ -16,23 +17,6 @@ import { startApp } from "../_helpers/server.ts";
 const SECRET = "app-test-secret-0123456789abcdef";
 const TURN_SECRET = "turn-test-secret";
 const ALLOWED = "https://app.example";
-
-/** How a raw WebSocket attempt ended: "welcome", or Deno's error (naming the HTTP status). */
-function attempt(url: string, headers: Record<string, string> = {}): Promise<string> {
-  return new Promise((resolve) => {
-    // @ts-ignore Deno's WebSocket takes headers
-    const socket = new WebSocket(url, { headers });
-    let error = "";
-    socket.onerror = (e) => error = (e as ErrorEvent).message;
-    socket.onmessage = (e) => {
-      if (String(e.data).includes('"welcome"')) {
-        socket.close();
-        resolve("welcome");
-      }
-    };
-    socket.onclose = () => resolve(error || "closed");
-  });
-}
 
 Deno.test("security of the app: tokens, TURN credentials, origins, headers", async (t) => {
   await using app = await startApp({

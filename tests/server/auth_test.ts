@@ -10,7 +10,7 @@ import { RealtimeClient, RealtimeError } from "../../lib/sdk/mod.ts";
 import { roomAllowed, signToken, verifyToken } from "../../lib/server/auth.ts";
 import { clientAddress, PerMinuteLimiter } from "../../lib/server/abuse.ts";
 import { securityFromEnv } from "../../lib/server/settings.ts";
-import { rawClient, startHub, TEST_SECURITY } from "../_helpers/hub.ts";
+import { rawClient, startHub, TEST_SECURITY, upgradeAttempt as attempt } from "../_helpers/hub.ts";
 
 const SECRET = "test-secret-of-32-bytes-or-more-0000";
 
@@ -26,23 +26,6 @@ async function refusal(
     }),
   );
   return { status: res.status, body: await res.json() };
-}
-
-/** Opens a raw socket and resolves to how the attempt ended (Deno names the HTTP status). */
-function attempt(url: string, headers: Record<string, string> = {}): Promise<string> {
-  return new Promise((resolve) => {
-    // @ts-ignore Deno's WebSocket takes headers
-    const socket = new WebSocket(url, { headers });
-    let error = "";
-    socket.onerror = (e) => error = (e as ErrorEvent).message;
-    socket.onmessage = (e) => {
-      if (String(e.data).includes('"welcome"')) {
-        socket.close();
-        resolve("welcome");
-      }
-    };
-    socket.onclose = () => resolve(error || "closed");
-  });
 }
 
 Deno.test("room patterns: names, prefixes, *", () => {
