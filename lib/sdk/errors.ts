@@ -6,6 +6,20 @@
  */
 import type { ErrorCode, WireError } from "../protocol/mod.ts";
 
+/** What an HTTP status of a refused upgrade means, and what to do. */
+const REFUSALS: Record<string, { code: ErrorCode; why: string }> = {
+  "401": {
+    code: "UNAUTHORIZED",
+    why: "the access token is missing, invalid or expired: pass a valid 'token'",
+  },
+  "403": { code: "UNAUTHORIZED", why: "this page's origin is not allowed by the server" },
+  "429": {
+    code: "RATE_LIMITED",
+    why:
+      "this address has too many connections open, or opened too many in the last minute: wait and retry",
+  },
+};
+
 /**
  * An SDK failure. Branch on `code`.
  *
@@ -49,6 +63,29 @@ export class RealtimeError extends Error implements WireError {
       "CANCELLED",
       `Cannot ${what} as the connection closed before the server answered`,
     );
+  }
+
+  /**
+   * A connect attempt closed before the welcome. Deno's WebSocket names the
+   * HTTP status of a refused upgrade in its error (`failure`); a browser's
+   * only says 1006, so the message then lists the likely causes.
+   */
+  static refused(event: CloseEvent, failure: string, hasToken: boolean): RealtimeError {
+    const status = failure.match(/status code:? (\d{3})/i)?.[1];
+    const known = status ? REFUSALS[status] : undefined;
+    if (known) {
+      return new RealtimeError(
+        known.code,
+        `Cannot connect as the server refused (${status}): ${known.why}`,
+      );
+    }
+    const why = event.reason ? `: ${event.reason}` : "";
+    const hint = event.code === 1006
+      ? hasToken
+        ? "; the server may be unreachable, or have refused the access token (missing, invalid or expired) or this page's origin"
+        : "; the server may be unreachable, or require an access token, or refuse this page's origin"
+      : "";
+    return RealtimeError.notConnected(`connect (closed with ${event.code}${why}${hint})`);
   }
 
   /** A bad argument, refused before anything is sent. */

@@ -8,7 +8,6 @@
 import {
   type ClientRequest,
   CLOSE,
-  type ErrorCode,
   parseServerFrame,
   PROTOCOL_VERSION,
   type RequestResults,
@@ -36,38 +35,6 @@ export interface SignalingOptions {
   timeouts?: Partial<Timeouts>;
   /** The WebSocket constructor. @default globalThis.WebSocket */
   WebSocket?: typeof WebSocket;
-}
-
-/** The HTTP statuses the server refuses an upgrade with, and what they mean. */
-const REFUSALS: Record<string, { code: ErrorCode; why: string }> = {
-  "401": {
-    code: "UNAUTHORIZED",
-    why: "the access token is missing, invalid or expired: pass a valid 'token'",
-  },
-  "403": { code: "UNAUTHORIZED", why: "this page's origin is not allowed by the server" },
-  "429": {
-    code: "RATE_LIMITED",
-    why: "this address has too many connections open: close one and retry",
-  },
-};
-
-/** The error of a socket that closed before the welcome. */
-function refusal(event: CloseEvent, failure: string, hasToken: boolean): RealtimeError {
-  const status = failure.match(/status code:? (\d{3})/i)?.[1];
-  const known = status ? REFUSALS[status] : undefined;
-  if (known) {
-    return new RealtimeError(
-      known.code,
-      `Cannot connect as the server refused (${status}): ${known.why}`,
-    );
-  }
-  const why = event.reason ? `: ${event.reason}` : "";
-  const hint = event.code === 1006
-    ? hasToken
-      ? "; the server may be unreachable, or have refused the access token (missing, invalid or expired) or this page's origin"
-      : "; the server may be unreachable, or require an access token, or refuse this page's origin"
-    : "";
-  return RealtimeError.notConnected(`connect (closed with ${event.code}${why}${hint})`);
 }
 
 /** What {@linkcode Signaling} emits. */
@@ -235,7 +202,9 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
       socket.onclose = (event) => {
         // Before the welcome, every close settles the attempt, even one that
         // close() abandoned, so connect() never hangs.
-        if (!welcomed) return fail(refusal(event, failure, Boolean(this.options.token)));
+        if (!welcomed) {
+          return fail(RealtimeError.refused(event, failure, Boolean(this.options.token)));
+        }
         if (this.#socket !== socket) return;
         this.#socket = null;
         this.#lost(event.code, event.reason);

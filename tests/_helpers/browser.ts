@@ -164,17 +164,31 @@ export interface PageErrors {
   assertNone(ignore?: RegExp[]): void;
 }
 
-const collectors = new WeakMap<Page, PageErrors>();
+const collectors = new WeakMap<Page | DriverPage, PageErrors>();
+
+/** A console message as playwright and puppeteer both give it. */
+interface ConsoleMessageLike {
+  type(): string;
+  text(): string;
+  location(): { url?: string; lineNumber?: number; columnNumber?: number };
+}
+
+/** A page of either driver (playwright or puppeteer): both emit these events alike. */
+export interface DriverPage {
+  // deno-lint-ignore no-explicit-any
+  on(event: "console" | "pageerror", listener: (arg: any) => void): unknown;
+}
 
 /**
  * The collector of console errors and page errors of `page`, attached on the
  * first call (pages made by {@linkcode newUserPage} have one from the start).
  */
-export function pageErrors(page: Page): PageErrors {
+export function pageErrors(page: Page | DriverPage): PageErrors {
   const existing = collectors.get(page);
   if (existing) return existing;
   const list: PageProblem[] = [];
-  page.on("console", (msg) => {
+  const source = page as DriverPage;
+  source.on("console", (msg: ConsoleMessageLike) => {
     if (msg.type() !== "error") return;
     const loc = msg.location();
     list.push({
@@ -183,8 +197,8 @@ export function pageErrors(page: Page): PageErrors {
       location: loc.url ? `${loc.url}:${loc.lineNumber}:${loc.columnNumber}` : undefined,
     });
   });
-  page.on("pageerror", (err) => {
-    list.push({ kind: "pageerror", text: err.stack ?? String(err) });
+  source.on("pageerror", (err: unknown) => {
+    list.push({ kind: "pageerror", text: (err as Error)?.stack ?? String(err) });
   });
   const collector = errorCollector(list);
   collectors.set(page, collector);
@@ -192,7 +206,7 @@ export function pageErrors(page: Page): PageErrors {
 }
 
 /** A {@linkcode PageErrors} over `list`, which the caller fills (any browser driver). */
-export function errorCollector(list: PageProblem[]): PageErrors {
+function errorCollector(list: PageProblem[]): PageErrors {
   return {
     list,
     clear: () => void list.splice(0),

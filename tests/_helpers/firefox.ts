@@ -23,7 +23,7 @@
  * @module
  */
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
-import { ARTIFACTS_DIR, errorCollector, type PageErrors, type PageProblem } from "./browser.ts";
+import { ARTIFACTS_DIR, type DriverPage, type PageErrors, pageErrors } from "./browser.ts";
 
 /**
  * Where Firefox lives: `PARLEY_FIREFOX`, else `command -v firefox-esr`
@@ -234,28 +234,9 @@ export async function firefoxUserPage(browser: Browser, _baseUrl?: string): Prom
   return page;
 }
 
-const collectors = new WeakMap<Page, PageErrors>();
-
 /** The collector of console errors and page errors of a puppeteer `page`. */
 export function firefoxPageErrors(page: Page): PageErrors {
-  const existing = collectors.get(page);
-  if (existing) return existing;
-  const list: PageProblem[] = [];
-  page.on("console", (msg) => {
-    if (msg.type() !== "error") return;
-    const loc = msg.location();
-    list.push({
-      kind: "console",
-      text: msg.text(),
-      location: loc.url ? `${loc.url}:${loc.lineNumber}:${loc.columnNumber}` : undefined,
-    });
-  });
-  page.on("pageerror", (err) => {
-    list.push({ kind: "pageerror", text: (err as Error)?.stack ?? String(err) });
-  });
-  const collector = errorCollector(list);
-  collectors.set(page, collector);
-  return collector;
+  return pageErrors(page as unknown as DriverPage);
 }
 
 /** Saves a PNG of a puppeteer `page` as `tests/_artifacts/<name>.png`; returns its path. */
