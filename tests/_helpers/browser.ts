@@ -66,6 +66,14 @@ export interface LaunchChromiumOptions {
    * are merged into one, which replaces Playwright's own list.
    */
   args?: string[];
+  /**
+   * Whether Chromium offers loopback (127.0.0.1) ICE candidates. Calls with
+   * Firefox turn this off: Firefox ignores loopback, and a pair Chromium
+   * nominates there (after an ICE restart) never carries anything. Inside
+   * the namespace the veth host gives both real host candidates.
+   * @default true
+   */
+  loopbackCandidates?: boolean;
   /** Headless (default `true`; `PARLEY_HEADED=1` shows the window). */
   headless?: boolean;
   /** Launch timeout in ms (default 30 000). */
@@ -97,7 +105,10 @@ export async function launchChromium(
         "accept running without isolation).",
     );
   }
-  const args = mergeDisableFeatures([...CHROMIUM_ARGS, ...(options.args ?? [])]);
+  const base = options.loopbackCandidates === false
+    ? CHROMIUM_ARGS.filter((arg) => arg !== "--allow-loopback-in-peer-connection")
+    : CHROMIUM_ARGS;
+  const args = mergeDisableFeatures([...base, ...(options.args ?? [])]);
   return await chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: options.headless ?? Deno.env.get("PARLEY_HEADED") !== "1",

@@ -81,7 +81,7 @@ Deno.test({
   async fn(t) {
     await using app = await startApp({ cluster: true, env: { DENO_JOBS: "1" } });
     const [chromium, firefox] = await Promise.all([
-      launchChromium(),
+      launchChromium({ loopbackCandidates: false }),
       launchFirefox(),
     ]);
     await using _c = chromium;

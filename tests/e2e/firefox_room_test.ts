@@ -192,7 +192,10 @@ Deno.test({
   async fn(t) {
     const t0 = performance.now();
     await using app = await startApp();
-    const [chromium, firefox] = await Promise.all([launchChromium(), launchFirefox()]);
+    const [chromium, firefox] = await Promise.all([
+      launchChromium({ loopbackCandidates: false }),
+      launchFirefox(),
+    ]);
     console.log(
       `    app + browsers ready in ${
         Math.round(performance.now() - t0)
