@@ -113,6 +113,7 @@ export class Hub implements HubCore {
       kv: options.kv,
       isolate: this.isolate,
       presence: this.presence,
+      registry: this.registry,
       settings: { ...clusterFromEnv(), ...options.cluster },
       deliver: (target, text) => {
         for (const connection of this.registry.resolve(target)) connection.sendText(text);

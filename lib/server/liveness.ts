@@ -47,6 +47,16 @@ export interface LivenessOptions {
   /** A dead isolate is swept: what it sent ahead will never be completed. */
   onSwept?: (isolate: string) => void;
   /**
+   * This isolate's record was just written (at start, or again after an
+   * eviction); `ready` waits for it, so nothing is accepted before it is done.
+   */
+  onRegistered?: () => Promise<void>;
+  /**
+   * The other live isolates as a beat just read them, in a read that started
+   * at `startedAt` (`performance.now()`).
+   */
+  onLive?: (live: string[], startedAt: number) => void;
+  /**
    * Another isolate took this one for dead (it missed its deadline, e.g. a
    * stalled event loop) and swept its connections: they must reconnect.
    */
@@ -60,7 +70,7 @@ export interface LivenessOptions {
  * ```ts ignore
  * const liveness = new Liveness({ kv, isolate, presence, ttlMs: 15_000, onGone });
  * await liveness.start();
- * await liveness.others(); // the other live isolates, read fresh
+ * await liveness.liveIsolates(); // the other live isolates, read now
  * await liveness.close();
  * ```
  */
@@ -80,7 +90,6 @@ export class Liveness {
   #readyNow: () => void = () => {};
   #evicted = false;
   #closing: Promise<void> | null = null;
-  readonly #others: FreshRead<string[]>;
 
   constructor(options: LivenessOptions) {
     this.kv = options.kv;
@@ -88,7 +97,6 @@ export class Liveness {
     this.ttlMs = options.ttlMs;
     this.#options = options;
     this.#ready = new Promise((resolve) => (this.#readyNow = resolve));
-    this.#others = new FreshRead(() => this.#readOthers());
   }
 
   /** Resolves once this isolate's record is in KV (and again after an eviction). */
@@ -105,12 +113,19 @@ export class Liveness {
     this.#track(this.#sweepOrphans());
   }
 
-  /**
-   * The other live isolates, from a read that started after this call (so a
-   * route never misses an isolate that registered before it was called).
-   */
-  others(): Promise<string[]> {
-    return this.#others.get();
+  /** The other live isolates, read from KV now (to start up; routing asks the directory). */
+  async liveIsolates(): Promise<string[]> {
+    const now = Date.now();
+    const live = [];
+    for await (const entry of this.kv.list<IsolateRecord>({ prefix: LIVENESS_KEYS.isolates })) {
+      if (this.#isLive(entry, now)) live.push(entry.key[2] as string);
+    }
+    return live;
+  }
+
+  #isLive(entry: Deno.KvEntry<IsolateRecord>, now: number): boolean {
+    const iso = entry.key[2] as string;
+    return iso !== this.isolate && entry.value.sweeper === undefined && entry.value.deadline > now;
   }
 
   /** Stops beating and sweeping, and deletes this isolate's record. Idempotent. */
@@ -149,6 +164,11 @@ export class Liveness {
     if (!result.ok) return; // a sweep of an earlier eviction is still running
     this.#versionstamp = result.versionstamp;
     this.#evicted = false;
+    try {
+      await this.#options.onRegistered?.();
+    } catch (error) {
+      console.error("liveness: cannot announce this isolate", error);
+    }
     this.#readyNow();
   }
 
@@ -192,18 +212,6 @@ export class Liveness {
     }
   }
 
-  async #readOthers(): Promise<string[]> {
-    const now = Date.now();
-    const live = [];
-    for await (const entry of this.kv.list<IsolateRecord>({ prefix: LIVENESS_KEYS.isolates })) {
-      const iso = entry.key[2] as string;
-      if (iso !== this.isolate && entry.value.sweeper === undefined && entry.value.deadline > now) {
-        live.push(iso);
-      }
-    }
-    return live;
-  }
-
   /** Claims and sweeps every isolate whose deadline has passed. */
   async #sweepDead(): Promise<void> {
     // Heads first: an isolate records itself before anyone writes to its
@@ -214,10 +222,13 @@ export class Liveness {
     for await (const entry of this.kv.list({ prefix: BUS_KEYS.heads })) {
       heads.add(entry.key[2] as string);
     }
+    const startedAt = performance.now();
     const now = Date.now();
+    const live = [];
     for await (const entry of this.kv.list<IsolateRecord>({ prefix: LIVENESS_KEYS.isolates })) {
       const iso = entry.key[2] as string;
       heads.delete(iso);
+      if (this.#isLive(entry, now)) live.push(iso);
       if (iso === this.isolate || this.#closing) continue;
       // Dead at its deadline, but its clients may still resume elsewhere.
       const lastBeat = entry.value.deadline - this.ttlMs;
@@ -227,6 +238,7 @@ export class Liveness {
       const claimed = await this.#claim(iso, entry.versionstamp, entry.value.since);
       if (claimed) this.#track(this.#sweep(iso, claimed));
     }
+    this.#options.onLive?.(live, startedAt);
     heads.delete(this.isolate);
     for (const iso of heads) {
       if (this.#closing) return;
@@ -316,35 +328,5 @@ export class Liveness {
     const tracked = sweep.catch((error) => console.error("liveness: sweep failed", error));
     this.#sweeps.add(tracked);
     tracked.finally(() => this.#sweeps.delete(tracked));
-  }
-}
-
-/**
- * A read shared by every caller that asked while it had not yet started: a
- * caller never gets a read that began before its call.
- */
-class FreshRead<T> {
-  #current: Promise<T> | null = null;
-  #next: Promise<T> | null = null;
-
-  constructor(readonly read: () => Promise<T>) {}
-
-  get(): Promise<T> {
-    if (this.#current === null) return this.#start();
-    this.#next ??= this.#current.then(() => {}, () => {}).then(() => {
-      this.#next = null;
-      return this.#start();
-    });
-    return this.#next;
-  }
-
-  #start(): Promise<T> {
-    const current = this.read();
-    this.#current = current;
-    const clear = () => {
-      if (this.#current === current) this.#current = null;
-    };
-    current.then(clear, clear);
-    return current;
   }
 }

@@ -39,6 +39,11 @@ export class Registry {
   readonly #byCid = new Map<string, Connection>();
   readonly #byUser = new Map<string, Set<Connection>>();
   readonly #byGroup = new Map<string, Set<Connection>>();
+  /**
+   * Told of every connection added or moved (`present` true) and removed
+   * (false): the cluster announces them to the other isolates.
+   */
+  onChange: ((connection: Connection, present: boolean) => void) | null = null;
 
   /** How many sockets and groups this isolate holds. */
   get counts(): { sockets: number; groups: number } {
@@ -63,6 +68,7 @@ export class Registry {
   add(connection: Connection): void {
     this.#byCid.set(connection.cid, connection);
     addTo(this.#byUser, connection.user_id, connection);
+    this.onChange?.(connection, true);
   }
 
   remove(connection: Connection): void {
@@ -70,6 +76,7 @@ export class Registry {
     this.#byCid.delete(connection.cid);
     removeFrom(this.#byUser, connection.user_id, connection);
     if (connection.group !== null) removeFrom(this.#byGroup, connection.group, connection);
+    this.onChange?.(connection, false);
   }
 
   /** Moves a connection to `group` (null: out of every group). */
@@ -77,6 +84,7 @@ export class Registry {
     if (connection.group !== null) removeFrom(this.#byGroup, connection.group, connection);
     connection.group = group;
     if (group !== null) addTo(this.#byGroup, group, connection);
+    if (this.has(connection)) this.onChange?.(connection, true);
   }
 
   /** The local connections a target names. */
