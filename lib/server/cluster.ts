@@ -38,7 +38,7 @@ import type { ServerFrame } from "../protocol/mod.ts";
 import { Bus } from "./bus.ts";
 import type { Connection } from "./connection.ts";
 import { Directory } from "./directory.ts";
-import { decodeLine, encodeLine, type Line } from "./lines.ts";
+import { decodeLine, encodeLine } from "./lines.ts";
 import { Liveness } from "./liveness.ts";
 import type { ConnectionRecord, Presence } from "./presence.ts";
 import type { Registry, Target } from "./registry.ts";
