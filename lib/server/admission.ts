@@ -9,7 +9,7 @@ import { type AuthError, type Grant, roomAllowed, tokenOf, verifyToken } from ".
 import { clientAddress, ConnectionCounter, PerMinuteLimiter, type RemoteInfo } from "./abuse.ts";
 import type { Connection } from "./connection.ts";
 import { originAllowed, originRefusal } from "./origins.ts";
-import { PRESENCE_KEYS } from "./presence.ts";
+import { groupSize } from "./presence.ts";
 import { RequestError } from "./requests.ts";
 import type { SecuritySettings } from "./settings.ts";
 
@@ -152,8 +152,7 @@ export class Admission {
         `Cannot join as this address made ${this.settings.maxJoinsPerMinute} joins in the last minute, the most it may: wait and retry`,
       );
     }
-    const counter = await this.kv.get<Deno.KvU64>(PRESENCE_KEYS.group(group));
-    const members = Number(counter.value?.value ?? 0n);
+    const members = await groupSize(this.kv, group);
     // A counter that wrapped below zero (a lost race of removals) reads huge: ignore it.
     if (members >= this.settings.maxUsersPerRoom && members < 2 ** 53) {
       throw new RequestError(

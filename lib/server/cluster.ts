@@ -1,3 +1,4 @@
+// Over 300 lines: the routing and the directory upkeep share one ordered queue, and the why is long.
 /**
  * The hub's reach beyond its isolate: the bus that carries frames to the
  * other isolates, the liveness that keeps presence free of the connections
@@ -35,7 +36,7 @@
  * @module
  */
 import type { ServerFrame } from "../protocol/mod.ts";
-import { Bus } from "./bus.ts";
+import { Bus } from "./bus/mod.ts";
 import type { Connection } from "./connection.ts";
 import { Directory } from "./directory.ts";
 import { decodeLine, encodeLine } from "./lines.ts";

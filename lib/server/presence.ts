@@ -198,6 +198,11 @@ export class Presence {
     return (await this.kv.get<ConnectionRecord>(PRESENCE_KEYS.connection(cid))).value;
   }
 
+  /** Every connection record of every isolate, as KV entries (for the sweeps of dead isolates). */
+  allConnections(): Deno.KvListIterator<ConnectionRecord> {
+    return this.kv.list<ConnectionRecord>({ prefix: PRESENCE_KEYS.connections });
+  }
+
   /** The connections of user `userId` across every isolate. */
   async connectionsOf(userId: string): Promise<Array<{ cid: string; isolate: string }>> {
     const rows = [];
@@ -260,6 +265,21 @@ export class Presence {
     }
     return { list, startKey: "end", endOfList: true };
   }
+}
+
+/**
+ * How many connections group `group` has across isolates, from its counter
+ * (0 when none; a counter that wrapped below zero in a lost race of
+ * removals reads as 2^64 minus a few).
+ *
+ * @example
+ * ```ts ignore
+ * const members = await groupSize(kv, "lobby");
+ * ```
+ */
+export async function groupSize(kv: Deno.Kv, group: string): Promise<number> {
+  const counter = await kv.get<Deno.KvU64>(PRESENCE_KEYS.group(group));
+  return Number(counter.value?.value ?? 0n);
 }
 
 /** Skapi's group search: a name prefix, a comparison, or a range. */

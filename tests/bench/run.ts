@@ -701,12 +701,12 @@ async function stormSection(): Promise<void> {
 async function clusterSection(): Promise<void> {
   let busExists = true;
   try {
-    Deno.statSync(`${REPO_ROOT}lib/server/bus.ts`);
+    Deno.statSync(`${REPO_ROOT}lib/server/bus/mod.ts`);
   } catch {
     busExists = false;
   }
   if (!busExists) {
-    notMeasured("cluster", "Cross-isolate round trip", "lib/server/bus.ts does not exist yet");
+    notMeasured("cluster", "Cross-isolate round trip", "lib/server/bus/mod.ts does not exist yet");
     return;
   }
   const results: Record<string, unknown> = {};

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { ServerFrame } from "../../lib/protocol/mod.ts";
-import { BUS_KEYS } from "../../lib/server/bus.ts";
+import { BUS_KEYS } from "../../lib/server/bus/mod.ts";
 import { rawClient, startHub } from "../_helpers/hub.ts";
 import { waitFor } from "../_helpers/server.ts";
 
