@@ -211,14 +211,16 @@ export class Cluster {
     target: { cid: string } | { user_id: string },
   ): Promise<{ isolates: string[]; count: number }> {
     const { presence, isolate } = this.#options;
+    // A record whose end the bus has already told is a stale read: not there.
+    const there = (cid: string, where: string) => where !== isolate && !this.directory.isGone(cid);
     if ("cid" in target) {
       const record = await presence.lookup(target.cid);
       return this.#cidReach(
-        record !== null && record.isolate !== isolate ? record.isolate : undefined,
+        record !== null && there(target.cid, record.isolate) ? record.isolate : undefined,
       );
     }
     const remote = (await presence.connectionsOf(target.user_id))
-      .filter((row) => row.isolate !== isolate);
+      .filter((row) => there(row.cid, row.isolate));
     return { isolates: [...new Set(remote.map((row) => row.isolate))], count: remote.length };
   }
 

@@ -32,6 +32,11 @@ function removeFrom(index: Map<string, Set<string>>, key: string, cid: string): 
 
 const NO_ISOLATES: readonly string[] = [];
 
+/** How long an ended connection is remembered as ended (ms). */
+const GONE_MS = 60_000;
+/** Most ended connections remembered. */
+const GONE_MAX = 100_000;
+
 /**
  * The other isolates of the deployment and their connections, as this
  * isolate knows them.
@@ -54,6 +59,12 @@ export class Directory {
   readonly #byUser = new Map<string, Set<string>>();
   readonly #byGroup = new Map<string, Set<string>>();
   readonly #byIsolate = new Map<string, Set<string>>();
+  /**
+   * Connections their isolate said ended, and when (ms, `performance.now()`):
+   * a presence record read in a repair may lag behind the bus, and must not
+   * bring one back.
+   */
+  readonly #gone = new Map<string, number>();
 
   constructor(readonly isolate: string) {}
 
@@ -110,6 +121,7 @@ export class Directory {
     // An announcement of the isolate it was taken from may arrive late.
     if (known && known.isolate !== iso && known.since > where.since) return;
     if (known) this.#remove(cid);
+    this.#gone.delete(cid);
     const connection = { isolate: iso, ...where };
     this.#connections.set(cid, connection);
     addTo(this.#byUser, connection.user_id, cid);
@@ -119,7 +131,21 @@ export class Directory {
 
   /** Isolate `iso` says connection `cid` ended there (ignored if it is elsewhere now). */
   remove(iso: string, cid: string): void {
-    if (this.#connections.get(cid)?.isolate === iso) this.#remove(cid);
+    if (this.#connections.get(cid)?.isolate !== iso) return;
+    this.#remove(cid);
+    const now = performance.now();
+    this.#gone.set(cid, now);
+    // Oldest first (a Map keeps insertion order): drop what is old or too many.
+    for (const [old, at] of this.#gone) {
+      if (at > now - GONE_MS && this.#gone.size <= GONE_MAX) break;
+      this.#gone.delete(old);
+    }
+  }
+
+  /** Whether connection `cid` was said to have ended (within the last minute) and not come back. */
+  isGone(cid: string): boolean {
+    const at = this.#gone.get(cid);
+    return at !== undefined && at > performance.now() - GONE_MS;
   }
 
   #remove(cid: string): void {
