@@ -60,6 +60,14 @@ export interface HubOptions {
 
 const PONG = '{"type":"pong"}';
 
+/**
+ * The application-level ping (whose pong carries the client's resume
+ * counter) goes out once per this many heartbeats. The heartbeat itself is
+ * Deno's own WebSocket ping (`idleTimeout`): nothing per socket in JS, and
+ * only on a socket that has been silent for a heartbeat.
+ */
+export const APP_PING_HEARTBEATS = 4;
+
 /** Requests whose successors need not wait for their answer (see #receive). */
 const PIPELINED: ReadonlySet<string> = new Set(["post", "signal"]);
 
@@ -134,10 +142,15 @@ export class Hub implements HubCore {
       welcome: (connection, resumed) => this.#welcome(connection, resumed),
       drop: (connection) => this.drop(connection),
     });
-    this.#heartbeat = setInterval(() => this.#beat(), this.limits.heartbeatMs);
+    this.#heartbeat = setInterval(() => this.#beat(), this.#appPingMs);
     // The heartbeat alone must not keep a process (a test, a script) alive.
     Deno.unrefTimer(Number(this.#heartbeat));
     options.signal?.addEventListener("abort", () => this.close(), { once: true });
+  }
+
+  /** Milliseconds between application-level pings (see {@linkcode APP_PING_HEARTBEATS}). */
+  get #appPingMs(): number {
+    return this.limits.heartbeatMs * APP_PING_HEARTBEATS;
   }
 
   /** How many sockets and groups this isolate serves. */
@@ -182,7 +195,9 @@ export class Hub implements HubCore {
     const previous = await this.sessions.find(params, user_id);
     let upgraded;
     try {
-      upgraded = Deno.upgradeWebSocket(req);
+      // Deno pings a socket silent for a heartbeat and closes it (1001, not
+      // clean: it may resume) when no pong follows within another.
+      upgraded = Deno.upgradeWebSocket(req, { idleTimeout: (2 * this.limits.heartbeatMs) / 1000 });
     } catch (error) {
       ticket.release();
       throw error;
@@ -268,7 +283,7 @@ export class Hub implements HubCore {
         user_id: connection.user_id,
         name: connection.name,
         isolate: this.isolate,
-        heartbeat: this.limits.heartbeatMs,
+        heartbeat: this.#appPingMs,
         session: connection.session,
         grace: this.limits.resumeGraceMs,
         resumed,
@@ -371,9 +386,14 @@ export class Hub implements HubCore {
     return dropped;
   }
 
-  /** Pings every socket; closes those silent for two intervals. */
+  /**
+   * Pings every socket at the application level (its pong says how much the
+   * client received, so its resume log can shrink); closes those whose
+   * client sent nothing for two of these intervals — a socket whose peer
+   * answers Deno's pings but whose app is gone.
+   */
   #beat(): void {
-    const deadline = performance.now() - 2 * this.limits.heartbeatMs;
+    const deadline = performance.now() - 2 * this.#appPingMs;
     const ping = JSON.stringify({ type: "ping" } satisfies ServerFrame);
     for (const connection of [...this.registry.all()]) {
       if (connection.state !== ConnectionState.Open || !connection.welcomed) continue;
