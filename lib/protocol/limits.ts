@@ -6,8 +6,18 @@
  * @module
  */
 
-/** Version of the wire protocol, sent in the welcome frame and the URL. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Version of the wire protocol, sent in the URL (`v`) and in the welcome
+ * frame. v2 adds the `notices` frame: the notices a socket gets within one
+ * tick, in one frame.
+ */
+export const PROTOCOL_VERSION = 2;
+
+/**
+ * The versions a server speaks: a client that names none speaks v1 (no
+ * `notices` frame); one that names another is refused (close 4002).
+ */
+export const PROTOCOL_VERSIONS: readonly number[] = [1, 2];
 
 /**
  * The defaults of every limit. The ones an operator may change are read

@@ -262,5 +262,8 @@ export function parseServerFrame(raw: string): ServerFrame {
       }: current value is ${show(isObject(frame) ? frame.type : frame)}`,
     );
   }
+  if (frame.type === "notices" && !Array.isArray(frame.runs)) {
+    throw new SyntaxError("Cannot parse a notices frame as 'runs' must be an array");
+  }
   return frame as unknown as ServerFrame;
 }

@@ -12,6 +12,7 @@ import {
   PROTOCOL_VERSION,
   type RequestResults,
   type ServerFrame,
+  unpackNotices,
   type WelcomeFrame,
 } from "../protocol/mod.ts";
 import { DEFAULT_TIMEOUTS, type Timeouts } from "./defaults.ts";
@@ -236,6 +237,11 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
     }
     this.#received++;
     if ((frame.type === "ack" || frame.type === "error") && this.#pending.settle(frame)) return;
+    // One frame on the wire (and in `received`); each notice on its own for the app.
+    if (frame.type === "notices") {
+      for (const notice of unpackNotices(frame)) this.emit("frame", notice);
+      return;
+    }
     this.emit("frame", frame);
   }
 

@@ -35,7 +35,7 @@
  *
  * @module
  */
-import type { ServerFrame } from "../protocol/mod.ts";
+import { noticeFrame, type ServerFrame } from "../protocol/mod.ts";
 import { Bus } from "./bus/mod.ts";
 import type { Connection } from "./connection.ts";
 import { Directory } from "./directory.ts";
@@ -311,14 +311,14 @@ export class Cluster {
   /** Tells the group of a connection whose isolate died. */
   #gone(record: ConnectionRecord): Promise<unknown> {
     if (record.group === null) return Promise.resolve();
-    return this.#options.route({ group: record.group }, {
-      type: "notice",
-      code: "USER_DISCONNECTED",
-      sender_rid: record.group,
-      sender: record.user_id,
-      sender_cid: record.cid,
-      name: record.name,
-    });
+    return this.#options.route(
+      { group: record.group },
+      noticeFrame("USER_DISCONNECTED", record.group, {
+        sender: record.user_id,
+        sender_cid: record.cid,
+        name: record.name,
+      }),
+    );
   }
 
   /**

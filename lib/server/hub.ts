@@ -14,8 +14,10 @@ import {
   exceedsBytes,
   isUserId,
   type Limits,
+  type NoticeFrame,
   parseClientFrame,
   PROTOCOL_VERSION,
+  PROTOCOL_VERSIONS,
   requestIdOf,
   type ServerFrame,
 } from "../protocol/mod.ts";
@@ -59,6 +61,8 @@ export interface HubOptions {
 }
 
 const PONG = '{"type":"pong"}';
+/** How every notice's JSON text begins (`JSON.stringify` keeps the order its fields were made). */
+const NOTICE_PREFIX = '{"type":"notice",';
 
 /**
  * The application-level ping (whose pong carries the client's resume
@@ -123,9 +127,7 @@ export class Hub implements HubCore {
       presence: this.presence,
       registry: this.registry,
       settings: { ...clusterFromEnv(), ...options.cluster },
-      deliver: (target, text) => {
-        for (const connection of this.registry.resolve(target)) connection.sendText(text);
-      },
+      deliver: (target, text) => this.#deliver(this.registry.resolve(target), text),
       route: (target, frame) => this.route(target, frame),
       onEvicted: () => this.#evicted(),
       onRelease: (cid, received) => this.sessions.release(cid, received),
@@ -207,7 +209,7 @@ export class Hub implements HubCore {
     socket.addEventListener("close", () => ticket.release());
     const received = Number(params.get("received") ?? 0);
     socket.onopen = () => {
-      if (version !== null && version !== String(PROTOCOL_VERSION)) {
+      if (version !== null && !PROTOCOL_VERSIONS.map(String).includes(version)) {
         socket.close(
           CLOSE.unsupportedVersion,
           `Protocol v${version} is not spoken here: use v${PROTOCOL_VERSION}`,
@@ -219,6 +221,8 @@ export class Hub implements HubCore {
         : previous
         ? this.sessions.takeOver(previous, socket, received, identity)
         : this.accept(socket, identity);
+      // v2 clients read `notices` frames; a client that names no version speaks v1.
+      connection.batchNotices = Number(version ?? 1) >= 2;
       this.admission.attach(connection, ticket);
     };
     return response;
@@ -278,7 +282,7 @@ export class Hub implements HubCore {
     connection.sendUncounted(JSON.stringify(
       {
         type: "welcome",
-        v: PROTOCOL_VERSION,
+        v: connection.batchNotices ? PROTOCOL_VERSION : 1,
         cid: connection.cid,
         user_id: connection.user_id,
         name: connection.name,
@@ -421,8 +425,19 @@ export class Hub implements HubCore {
   route(target: Target, frame: ServerFrame): Promise<number> {
     const recipients = this.registry.resolve(target);
     const text = JSON.stringify(frame);
-    for (const connection of recipients) connection.sendText(text);
+    this.#deliver(recipients, text, frame);
     return this.cluster.route(target, text, recipients.size);
+  }
+
+  /** Sends a frame's text to local sockets; notices go with the others of this tick. */
+  #deliver(recipients: ReadonlySet<Connection>, text: string, frame?: ServerFrame): void {
+    if (recipients.size === 0) return;
+    if (frame?.type === "notice" || (frame === undefined && text.startsWith(NOTICE_PREFIX))) {
+      const notice = (frame ?? JSON.parse(text)) as NoticeFrame;
+      for (const connection of recipients) connection.sendNotice(notice, text);
+      return;
+    }
+    for (const connection of recipients) connection.sendText(text);
   }
 
   /**

@@ -11,6 +11,7 @@ import {
   isGroupName,
   isUserId,
   type NoticeCode,
+  noticeFrame,
   type RequestResults,
   type RequestType,
   type ServerFrame,
@@ -63,7 +64,7 @@ export function notify(
   group: string,
   code: NoticeCode,
 ): Promise<number> {
-  return core.route({ group }, { type: "notice", code, sender_rid: group, ...connection.stamp });
+  return core.route({ group }, noticeFrame(code, group, connection.stamp));
 }
 
 const join: Handler<"join"> = async (core, connection, { group }) => {

@@ -147,7 +147,7 @@ Deno.test("a client speaking another protocol version is told so", async () => {
   const socket = new WebSocket(server.url + "?v=99");
   const closed = await new Promise<CloseEvent>((resolve) => socket.onclose = resolve);
   assert.equal(closed.code, 4002);
-  assert.match(closed.reason, /v99 is not spoken here: use v1/);
+  assert.match(closed.reason, /v99 is not spoken here: use v2/);
 });
 
 Deno.test("plain HTTP to the endpoint gets 426 with a typed error", async () => {
