@@ -24,7 +24,7 @@
 
 import { BUS_KEYS, BUS_LIMITS, removeInbox } from "./keys.ts";
 import { packCommit, type Run } from "./pack.ts";
-import { drainInbox } from "./inbox.ts";
+import { deleteEntries, drainInbox } from "./inbox.ts";
 import { Sequencer } from "./sequencer.ts";
 
 /** Options of {@linkcode Bus}. */
@@ -123,6 +123,9 @@ export class Bus {
   // Receiving.
   readonly #senders = new Map<string, Sequencer>();
   #draining: Promise<void> | null = null;
+  /** Consumed entries whose delete is yet to commit, by their key's text. */
+  readonly #consumed = new Map<string, Deno.KvKey>();
+  #deleting: Promise<void> | null = null;
   #again = false;
   #retry: ReturnType<typeof setTimeout> | undefined;
 
@@ -228,6 +231,7 @@ export class Bus {
       await this.#watch?.cancel().catch(() => {});
       await this.#watching;
       await this.#draining;
+      await this.#deleting;
       if (this.#started) await removeInbox(this.kv, this.isolate);
     })();
     return this.#closing;
@@ -377,8 +381,37 @@ export class Bus {
   }
 
   async #drainOnce(): Promise<void> {
-    const again = await drainInbox(this.kv, this.isolate, (from) => this.#sender(from));
+    const { again, consumed } = await drainInbox(
+      this.kv,
+      this.isolate,
+      (from) => this.#sender(from),
+    );
+    for (const key of consumed) this.#consumed.set(key.join("\0"), key);
+    this.#deleteConsumed();
     // A hole, or a large event cut off at the end of the listing: look again soon.
     if (again) this.#later(20);
+  }
+
+  /**
+   * Deletes what was consumed, one commit at a time, beside the drains: a
+   * drain does not wait for the last one's deletes (a listing that still
+   * sees them skips them: their seqs are delivered).
+   */
+  #deleteConsumed(): void {
+    if (this.#deleting || this.#consumed.size === 0) return;
+    this.#deleting = (async () => {
+      while (this.#consumed.size > 0) {
+        const batch = [...this.#consumed].slice(0, BUS_LIMITS.commitMutations);
+        try {
+          await deleteEntries(this.kv, batch.map(([, key]) => key));
+        } catch (error) {
+          // The entries stay; the next drain consumes them again.
+          if (!this.#stopped) console.error("bus: cannot delete consumed entries", error);
+          this.#consumed.clear();
+          return;
+        }
+        for (const [id] of batch) this.#consumed.delete(id);
+      }
+    })().finally(() => (this.#deleting = null));
   }
 }

@@ -1,7 +1,8 @@
 /**
- * One drain of an isolate's inbox: list it, hand each sender's entries to
- * that sender's {@linkcode Sequencer} (putting large events back together
- * from their parts), and delete what was consumed.
+ * One drain of an isolate's inbox: list it, and hand each sender's entries
+ * to that sender's {@linkcode Sequencer} (putting large events back
+ * together from their parts); then the consumed entries are deleted, off
+ * the path of the next drain.
  *
  * @module
  */
@@ -30,22 +31,29 @@ function join(parts: Uint8Array[]): Uint8Array {
 
 type EntryKey = [string, string, string, string, number, number, number];
 
+/** What one drain did. */
+export interface Drained {
+  /** Some entries wait (behind a hole, or a large event cut off by the listing): drain again soon. */
+  again: boolean;
+  /** The entries whose events are all delivered: delete them ({@linkcode deleteEntries}). */
+  consumed: Deno.KvKey[];
+}
+
 /**
- * Lists `iso`'s inbox once, delivers what is new through each sender's
- * sequencer, and deletes the entries consumed. Resolves to true when some
- * entries wait (behind a hole, or a large event cut off by the listing):
- * drain again soon.
+ * Lists `iso`'s inbox once and delivers what is new through each sender's
+ * sequencer.
  *
  * @example
  * ```ts ignore
- * const again = await drainInbox(kv, "iso-b", (sender) => sequencers.get(sender)!);
+ * const { again, consumed } = await drainInbox(kv, "iso-b", (sender) => sequencers.get(sender)!);
+ * await deleteEntries(kv, consumed);
  * ```
  */
 export async function drainInbox(
   kv: Deno.Kv,
   iso: string,
   sequencerOf: (sender: string) => Sequencer,
-): Promise<boolean> {
+): Promise<Drained> {
   const consumed: Deno.KvKey[] = [];
   /** Senders whose entries wait behind a hole in this listing. */
   const held = new Set<string>();
@@ -86,10 +94,21 @@ export async function drainInbox(
       held.add(from);
     }
   }
-  for (let i = 0; i < consumed.length; i += BUS_LIMITS.commitMutations) {
+  return { again: held.size > 0 || parts !== null, consumed };
+}
+
+/**
+ * Deletes inbox entries, as few commits as KV's limits allow.
+ *
+ * @example
+ * ```ts ignore
+ * await deleteEntries(kv, consumed);
+ * ```
+ */
+export async function deleteEntries(kv: Deno.Kv, keys: readonly Deno.KvKey[]): Promise<void> {
+  for (let i = 0; i < keys.length; i += BUS_LIMITS.commitMutations) {
     const op = kv.atomic();
-    for (const key of consumed.slice(i, i + BUS_LIMITS.commitMutations)) op.delete(key);
+    for (const key of keys.slice(i, i + BUS_LIMITS.commitMutations)) op.delete(key);
     await op.commit();
   }
-  return held.size > 0 || parts !== null;
 }
