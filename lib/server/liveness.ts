@@ -5,45 +5,18 @@
  *
  * @module
  */
-import type { ConnectionRecord, Presence } from "./presence.ts";
-import { Beat, isAlive, isolateRecords } from "./liveness/beat.ts";
-import { Sweeper } from "./liveness/sweeper.ts";
+import { Beat, type BeatOptions, isAlive, isolateRecords } from "./liveness/beat.ts";
+import { Sweeper, type SweeperOptions } from "./liveness/sweeper.ts";
 
 export { type IsolateRecord, LIVENESS_KEYS } from "./liveness/beat.ts";
 
-/** Options of {@linkcode Liveness}. */
-export interface LivenessOptions {
-  kv: Deno.Kv;
-  /** This isolate's id. */
-  isolate: string;
-  presence: Presence;
-  /** How long a beat keeps an isolate alive (ms); it beats every third of this. */
-  ttlMs: number;
-  /**
-   * How long after its last beat a dead isolate's connections wait for
-   * their clients to resume them on another isolate before they are removed.
-   * @default ttlMs
-   */
-  resumeGraceMs?: number;
-  /** Tells the group of a connection removed because its isolate died. */
-  onGone: (record: ConnectionRecord) => Promise<unknown>;
-  /** A dead isolate is swept: what it sent ahead will never be completed. */
-  onSwept?: (isolate: string) => void;
-  /**
-   * This isolate's record was just written (at start, or again after an
-   * eviction); `ready` waits for it, so nothing is accepted before it is done.
-   */
-  onRegistered?: () => Promise<void>;
+/** Options of {@linkcode Liveness}: the beat's and the sweeper's, and what a beat read. */
+export interface LivenessOptions extends BeatOptions, SweeperOptions {
   /**
    * The other live isolates as a beat just read them, in a read that started
    * at `startedAt` (`performance.now()`).
    */
   onLive?: (live: string[], startedAt: number) => void;
-  /**
-   * Another isolate took this one for dead (it missed its deadline, e.g. a
-   * stalled event loop) and swept its connections: they must reconnect.
-   */
-  onEvicted?: () => void;
 }
 
 /**

@@ -38,11 +38,16 @@ export function recordExpireIn(ttlMs: number): number {
 export interface BeatOptions {
   kv: Deno.Kv;
   isolate: string;
-  /** How long a beat keeps the isolate alive (ms). */
   ttlMs: number;
-  /** Runs after each registration, before `ready` resolves (see `LivenessOptions`). */
+  /**
+   * This isolate's record was just written (at start, or again after an
+   * eviction); `ready` waits for it, so nothing is accepted before it is done.
+   */
   onRegistered?: () => Promise<void>;
-  /** This isolate was taken for dead (see `LivenessOptions`). */
+  /**
+   * Another isolate took this one for dead (it missed its deadline, e.g. a
+   * stalled event loop) and swept its connections: they must reconnect.
+   */
   onEvicted?: () => void;
 }
 

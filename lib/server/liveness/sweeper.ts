@@ -22,12 +22,20 @@ import {
 /** Options of {@linkcode Sweeper}. */
 export interface SweeperOptions {
   kv: Deno.Kv;
+  /** This isolate's id. */
   isolate: string;
   presence: Presence;
+  /** How long a beat keeps an isolate alive (ms); it beats every third of this. */
   ttlMs: number;
-  /** See `LivenessOptions.resumeGraceMs`. */
+  /**
+   * How long after its last beat a dead isolate's connections wait for
+   * their clients to resume them on another isolate before they are removed.
+   * @default ttlMs
+   */
   resumeGraceMs?: number;
+  /** Tells the group of a connection removed because its isolate died. */
   onGone: (record: ConnectionRecord) => Promise<unknown>;
+  /** A dead isolate is swept: what it sent ahead will never be completed. */
   onSwept?: (isolate: string) => void;
 }
 
