@@ -29,7 +29,9 @@ for (const broadcast of [true, false]) {
     );
     assert.equal(joined.name, "Bob");
 
-    // A broadcast reaches both isolates; the count spans the cluster.
+    // A broadcast reaches both isolates; the count spans the cluster, as far
+    // as B's directory knows it (A's announcement of Ada's join is on its way).
+    await waitFor(() => hubB.hub.cluster.directory.groupSize("g") === 1);
     const posted = await b.request({ type: "post", message: { n: 1 } });
     assert.deepEqual((posted as { result: unknown }).result, { delivered: 2 });
     for (const client of [a, b]) {

@@ -123,6 +123,9 @@ export class Bus {
   // Receiving.
   readonly #senders = new Map<string, Sequencer>();
   #draining: Promise<void> | null = null;
+  /** Whether the last listing delivered anything (the channel had missed it). */
+  #kvDelivered = true;
+  #cleanup: ReturnType<typeof setTimeout> | undefined;
   /** Consumed entries whose delete is yet to commit, by their key's text. */
   readonly #consumed = new Map<string, Deno.KvKey>();
   #deleting: Promise<void> | null = null;
@@ -157,7 +160,7 @@ export class Bus {
     this.#watching = (async () => {
       try {
         // Fires once at once (the current head), then on every change, coalesced.
-        while (!(await reader.read()).done) this.#drain();
+        while (!(await reader.read()).done) this.#doorbell();
       } catch (error) {
         if (!this.#stopped) console.error("bus: the inbox watch failed", error);
       }
@@ -226,6 +229,7 @@ export class Bus {
       this.#stopped = true;
       clearInterval(this.#poll);
       clearTimeout(this.#retry);
+      clearTimeout(this.#cleanup);
       this.#channel?.close();
       this.#channel = null;
       await this.#watch?.cancel().catch(() => {});
@@ -380,12 +384,31 @@ export class Bus {
     }, ms);
   }
 
+  /**
+   * The head changed. While the channel delivers everything, a listing only
+   * finds entries to delete: it waits a little, so one serves many commits.
+   * Once a listing delivers something (the channel dropped it, or there is
+   * no channel), each doorbell lists at once.
+   */
+  #doorbell(): void {
+    if (this.#kvDelivered) return this.#drain();
+    this.#cleanup ??= setTimeout(() => {
+      this.#cleanup = undefined;
+      this.#drain();
+    }, BUS_LIMITS.cleanupDelayMs);
+  }
+
   async #drainOnce(): Promise<void> {
+    const before = this.stats.fromKv;
     const { again, consumed } = await drainInbox(
       this.kv,
       this.isolate,
       (from) => this.#sender(from),
     );
+    // Only entries the channel had already delivered, and nothing held back:
+    // the next doorbells can wait for one cleanup listing.
+    this.#kvDelivered = this.#channel === null || consumed.length === 0 ||
+      this.stats.fromKv > before || again;
     for (const key of consumed) this.#consumed.set(key.join("\0"), key);
     this.#deleteConsumed();
     // A hole, or a large event cut off at the end of the listing: look again soon.

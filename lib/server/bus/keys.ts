@@ -45,6 +45,12 @@ export const BUS_LIMITS = {
   holeMs: 10_000,
   /** How often the inbox is listed even when the watch says nothing (a safety net). */
   pollMs: 1_000,
+  /**
+   * How long a doorbell waits to list the inbox when the last listing found
+   * nothing the channel had not already delivered: the listing is then only
+   * cleanup, and one can serve many doorbells.
+   */
+  cleanupDelayMs: 10,
 } as const;
 
 /**
