@@ -5,7 +5,7 @@
  * @module
  */
 import { type NoticeFrame, packNotices, type ServerFrame, type Stamp } from "../protocol/mod.ts";
-import { noticeBatcher } from "./notices.ts";
+import { noticeBatcher, noticesKey, type NoticeTexts } from "./notices.ts";
 import { randomId } from "./ids.ts";
 import { ReplayLog } from "./replay.ts";
 import { TokenBucket } from "./rate_limit.ts";
@@ -158,17 +158,25 @@ export class Connection implements Identity {
     this.#notices.push([frame, text]);
   }
 
-  /** Sends the notices queued this tick: one alone as it is, several as one `notices` frame. */
-  flushNotices(): void {
+  /**
+   * Sends the notices queued this tick: one alone as it is, several as one
+   * `notices` frame (its text shared through `texts` with the connections
+   * that got the same notices).
+   */
+  flushNotices(texts?: NoticeTexts): void {
     const notices = this.#notices;
     if (notices === null) return;
     this.#notices = null;
     if (this.#state === ConnectionState.Closed) return;
-    this.#record(
-      notices.length === 1
-        ? notices[0][1]
-        : JSON.stringify(packNotices(notices.map(([frame]) => frame))),
-    );
+    if (notices.length === 1) return this.#record(notices[0][1]);
+    const frames = notices.map(([frame]) => frame);
+    const key = noticesKey(frames);
+    let text = texts?.get(key);
+    if (text === undefined) {
+      text = JSON.stringify(packNotices(frames));
+      texts?.set(key, text);
+    }
+    this.#record(text);
   }
 
   /** Sends a frame the client does not count: pings, welcomes, replays. */

@@ -8,10 +8,41 @@
  * @module
  */
 
+/**
+ * The texts of the `notices` frames of one flush, by the notices they
+ * carry: the members of a room get the same notices, and so share one text
+ * (one `JSON.stringify`, and one string in every resume log).
+ */
+export type NoticeTexts = Map<string, string>;
+
 /** A connection whose queued notices wait for the end of the tick. */
 export interface NoticeHolder {
-  /** Sends what is queued (one frame), if anything. */
-  flushNotices(): void;
+  /** Sends what is queued (one frame), if anything; `texts` is this flush's cache. */
+  flushNotices(texts?: NoticeTexts): void;
+}
+
+let lastId = 0;
+const ids = new WeakMap<object, number>();
+
+/**
+ * A key for a list of notices: the same key for the same notice objects in
+ * the same order.
+ *
+ * @example
+ * ```ts
+ * import { noticesKey } from "./notices.ts";
+ * const a = {}, b = {};
+ * noticesKey([a, b]) === noticesKey([a, b]); // true
+ * ```
+ */
+export function noticesKey(notices: readonly object[]): string {
+  let key = "";
+  for (const notice of notices) {
+    let id = ids.get(notice);
+    if (id === undefined) ids.set(notice, id = ++lastId);
+    key += `${id},`;
+  }
+  return key;
 }
 
 /** How many microtask hops a flush waits at most for more notices of this task. */
@@ -54,7 +85,8 @@ export class NoticeBatcher {
     this.#scheduled = false;
     const holders = this.#holders;
     this.#holders = new Set();
-    for (const holder of holders) holder.flushNotices();
+    const texts: NoticeTexts = new Map();
+    for (const holder of holders) holder.flushNotices(texts);
   }
 }
 

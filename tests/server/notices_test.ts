@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { type ServerFrame, unpackNotices } from "../../lib/protocol/mod.ts";
 import { rawClient, startHub } from "../_helpers/hub.ts";
 import { waitFor } from "../_helpers/server.ts";
+import { noticesKey } from "../../lib/server/notices.ts";
 
 type Notice = Extract<ServerFrame, { type: "notice" }>;
 
@@ -40,4 +41,11 @@ Deno.test("a notice queued in a tick goes out before a later frame of the same t
   assert.deepEqual(kinds.slice(-2), ["notice", "message"]);
   await watcher.close();
   await other.close();
+});
+
+Deno.test("the same notices in the same order make the same key; others another", () => {
+  const [a, b, c] = [{}, {}, {}];
+  assert.equal(noticesKey([a, b]), noticesKey([a, b]));
+  assert.notEqual(noticesKey([a, b]), noticesKey([b, a]));
+  assert.notEqual(noticesKey([a, b]), noticesKey([a, b, c]));
 });
