@@ -212,7 +212,8 @@ export class Cluster {
   ): Promise<{ isolates: string[]; count: number }> {
     const { presence, isolate } = this.#options;
     // A record whose end the bus has already told is a stale read: not there.
-    const there = (cid: string, where: string) => where !== isolate && !this.directory.isGone(cid);
+    const there = (cid: string, where: string) =>
+      where !== isolate && !this.directory.isGone(cid, where);
     if ("cid" in target) {
       const record = await presence.lookup(target.cid);
       return this.#cidReach(

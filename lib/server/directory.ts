@@ -60,11 +60,11 @@ export class Directory {
   readonly #byGroup = new Map<string, Set<string>>();
   readonly #byIsolate = new Map<string, Set<string>>();
   /**
-   * Connections their isolate said ended, and when (ms, `performance.now()`):
-   * a presence record read in a repair may lag behind the bus, and must not
-   * bring one back.
+   * Connections their isolate said ended: which isolate, and when (ms,
+   * `performance.now()`). A presence record read in a repair may lag behind
+   * the bus, and must not bring one back there.
    */
-  readonly #gone = new Map<string, number>();
+  readonly #gone = new Map<string, { isolate: string; at: number }>();
 
   constructor(readonly isolate: string) {}
 
@@ -134,18 +134,23 @@ export class Directory {
     if (this.#connections.get(cid)?.isolate !== iso) return;
     this.#remove(cid);
     const now = performance.now();
-    this.#gone.set(cid, now);
+    this.#gone.delete(cid);
+    this.#gone.set(cid, { isolate: iso, at: now });
     // Oldest first (a Map keeps insertion order): drop what is old or too many.
-    for (const [old, at] of this.#gone) {
+    for (const [old, { at }] of this.#gone) {
       if (at > now - GONE_MS && this.#gone.size <= GONE_MAX) break;
       this.#gone.delete(old);
     }
   }
 
-  /** Whether connection `cid` was said to have ended (within the last minute) and not come back. */
-  isGone(cid: string): boolean {
-    const at = this.#gone.get(cid);
-    return at !== undefined && at > performance.now() - GONE_MS;
+  /**
+   * Whether isolate `iso` said connection `cid` ended there (within the last
+   * minute), and it has not been placed anywhere since. A record that puts
+   * it on another isolate (it was taken over) is not contradicted.
+   */
+  isGone(cid: string, iso: string): boolean {
+    const gone = this.#gone.get(cid);
+    return gone !== undefined && gone.isolate === iso && gone.at > performance.now() - GONE_MS;
   }
 
   #remove(cid: string): void {

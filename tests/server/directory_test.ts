@@ -22,7 +22,8 @@ Deno.test("the directory places remote connections by cid, user and group", () =
   assert.equal(directory.groupSize("hall"), 1);
   directory.remove("iso-b", "cid:1");
   assert.equal(directory.isolateOf("cid:1"), undefined);
-  assert.equal(directory.isGone("cid:1"), true, "a stale presence read cannot bring it back");
+  assert.equal(directory.isGone("cid:1", "iso-b"), true, "a stale read cannot bring it back");
+  assert.equal(directory.isGone("cid:1", "iso-c"), false, "a record elsewhere is a takeover");
   assert.equal(directory.groupSize("lobby"), 0);
   assert.deepEqual(directory.userReach("u1"), { isolates: ["iso-c"], count: 1 });
 });
@@ -34,7 +35,7 @@ Deno.test("a takeover wins over the late lines of the isolate it was taken from"
   directory.place("iso-b", "cid:1", { user_id: "u1", group: "h", since: 10 }); // late, stale
   directory.remove("iso-b", "cid:1"); // the release's end, late
   assert.equal(directory.isolateOf("cid:1"), "iso-c");
-  assert.equal(directory.isGone("cid:1"), false, "ended on iso-b, but alive on iso-c");
+  assert.equal(directory.isGone("cid:1", "iso-c"), false, "alive on iso-c");
   assert.equal(directory.groupSize("g"), 1);
   assert.equal(directory.groupSize("h"), 0);
   assert.equal(directory.size, 1);
