@@ -13,7 +13,7 @@ Deno.test("beat: registers, pushes its deadline on, and removes its record", asy
     kv,
     isolate: "iso-a",
     ttlMs: 1_000,
-    onRegistered: async () => void announced++,
+    onRegistered: () => Promise.resolve(void announced++),
   });
   await beat.register();
   await beat.ready;
