@@ -60,7 +60,7 @@ function groupName(value: unknown, field = "group"): string {
     reject(
       TypeError,
       field,
-      `must match ${GROUP_NAME_PATTERN} (1–64 letters, digits, '-', '_', '.')`,
+      `must be 1–64 characters without control characters (${GROUP_NAME_PATTERN})`,
       value,
     );
   }

@@ -262,16 +262,21 @@ export class Presence {
   }
 }
 
-/** Skapi's group search: a name prefix, a comparison, or a range. */
+/**
+ * Skapi's group search: without a value (or with Skapi's default `" "`)
+ * every group; a value without a condition is an exact match; `>=` on a
+ * name means "starts with"; `range` means from `value` to `range`.
+ */
 function groupFilter(query: GroupsQuery): (row: GroupRow) => boolean {
-  const { searchFor = "group", value, condition, range } = query;
-  if (value === undefined) return () => true;
+  const { searchFor = "group", value, range } = query;
+  if (value === undefined || (searchFor === "group" && value.toString().trim() === "")) {
+    return () => true;
+  }
   const pick = (row: GroupRow) => searchFor === "group" ? row.group : row.number_of_users;
   if (range !== undefined) return (row) => pick(row) >= value && pick(row) <= range;
-  if (condition === undefined) {
-    return searchFor === "group"
-      ? (row) => row.group.startsWith(String(value))
-      : (row) => row.number_of_users === value;
+  const condition = query.condition ?? "=";
+  if (searchFor === "group" && (condition === ">=" || condition === "gte")) {
+    return (row) => row.group.startsWith(String(value));
   }
   const compare: Record<string, (a: string | number, b: string | number) => boolean> = {
     ">": (a, b) => a > b,

@@ -20,6 +20,7 @@ export const handler: Handlers = {
       limit,
       startKey: params.get("startKey") ?? undefined,
       value: prefix,
+      condition: ">=",
     });
     return Response.json(page, { headers: { "cache-control": "no-store" } });
   },

@@ -327,24 +327,18 @@ export function validSignal(rng: Rng): Record<string, Json> {
 /** Group names the protocol refuses ("" and null mean "leave" in a join, so not here). */
 function badGroupName(rng: Rng): Json {
   return rng.pick<() => Json>([
-    () => ".",
-    () => "..",
-    () => "a b",
-    () => "a/b",
-    () => "ä",
-    () => "room!",
-    () => "<script>",
     () => "grp\n",
+    () => "tab\there",
+    () => "\u007f",
     () => "x".repeat(65),
     () => "x".repeat(rng.range(66, 40_000)),
-    () => " lobby",
     () => "lobby\u0000",
     () => 42,
     () => true,
     () => [],
     () => ["alpha"],
     () => ({ group: "alpha" }),
-    () => randomString(rng, 30) + "!",
+    () => randomString(rng, 30) + "\u0001",
   ])();
 }
 
