@@ -9,8 +9,9 @@ import * as $3 from "./routes/api/health.ts";
 import * as $4 from "./routes/api/ice.ts";
 import * as $5 from "./routes/api/realtime.ts";
 import * as $6 from "./routes/api/rooms.ts";
-import * as $7 from "./routes/index.tsx";
-import * as $8 from "./routes/room/[name].tsx";
+import * as $7 from "./routes/api/rooms/[group].ts";
+import * as $8 from "./routes/index.tsx";
+import * as $9 from "./routes/room/[name].tsx";
 import * as $$0 from "./islands/CallDialog.tsx";
 import * as $$1 from "./islands/JoinRoomForm.tsx";
 import * as $$2 from "./islands/Lobby.tsx";
@@ -28,8 +29,9 @@ const manifest = {
     "./routes/api/ice.ts": $4,
     "./routes/api/realtime.ts": $5,
     "./routes/api/rooms.ts": $6,
-    "./routes/index.tsx": $7,
-    "./routes/room/[name].tsx": $8,
+    "./routes/api/rooms/[group].ts": $7,
+    "./routes/index.tsx": $8,
+    "./routes/room/[name].tsx": $9,
   },
   islands: {
     "./islands/CallDialog.tsx": $$0,

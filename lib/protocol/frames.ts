@@ -177,7 +177,8 @@ export interface RequestResults {
   post: { delivered: number };
   users: Page<UserRow>;
   groups: Page<GroupRow>;
-  signal: Record<string, never>;
+  /** A ring's ack names the callee's user_id when the server knows it at once. */
+  signal: { user_id?: string };
   rename: { name: string };
 }
 

@@ -47,6 +47,14 @@ export type SignalingCallbacks = {
   frame: (frame: ServerFrame) => void;
   /** The connection was lost; reconnect attempt `attempt` is scheduled. */
   reconnect: (attempt: number, reason: string) => void;
+  /** The socket reported an error (a browser's says nothing more). */
+  socketerror: (detail: string) => void;
+  /** An open connection closed without our asking (`reconnect` follows unless it is final). */
+  lost: (code: number, reason: string) => void;
+  /** Reconnecting stopped for good: retrying cannot help. */
+  gaveup: (error: RealtimeError) => void;
+  /** close() is about to say goodbye: the last moment to send on this connection. */
+  closing: () => void;
 };
 
 /** A request as the caller writes it: the id is the SDK's to assign. */
@@ -174,6 +182,7 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
       let failure = "";
       socket.onerror = (event) => {
         failure = (event as ErrorEvent).message ?? "";
+        if (this.#socket === socket) this.emit("socketerror", failure);
       };
       const timer = setTimeout(() => {
         socket.close();
@@ -249,12 +258,14 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
    * Sends a request and resolves to its ack's result; rejects with the
    * server's typed error, `NOT_CONNECTED`, `TIMEOUT` or `CANCELLED`.
    */
-  request<B extends RequestBody>(body: B, what: string): Promise<RequestResults[B["type"]]> {
-    if (this.#state !== ConnectionState.Connected) {
-      return Promise.reject(RealtimeError.notConnected(what));
+  async request<B extends RequestBody>(body: B, what: string): Promise<RequestResults[B["type"]]> {
+    // As in Skapi, a request made while the socket is still opening waits for it.
+    if (this.#state === ConnectionState.Connecting && this.#connecting) {
+      await this.#connecting.catch(() => {});
     }
+    if (this.#state !== ConnectionState.Connected) throw RealtimeError.notConnected(what);
     const id = this.#pending.nextId();
-    return this.#pending.track(
+    return await this.#pending.track(
       id,
       what,
       this.timeouts.request,
@@ -267,8 +278,11 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
     clearInterval(this.#watchdog);
     this.#pending.cancelAll();
     const final = code === CLOSE.unsupportedVersion;
-    if (final || this.#state === ConnectionState.Disconnected) {
+    if (this.#state === ConnectionState.Disconnected) return;
+    this.emit("lost", code, reason);
+    if (final) {
       this.#setState(ConnectionState.Disconnected);
+      this.emit("gaveup", new RealtimeError("INVALID_REQUEST", `Cannot reconnect: ${reason}`));
       return;
     }
     this.#setState(ConnectionState.Reconnecting);
@@ -293,8 +307,8 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
       if (this.#state !== ConnectionState.Reconnecting) return;
       // A refused token stays refused: retrying cannot help without a new one.
       if (error.code === "UNAUTHORIZED") {
-        console.error(`parley: giving up reconnecting: ${error.message}`);
         this.#setState(ConnectionState.Disconnected);
+        this.emit("gaveup", error);
         return;
       }
       this.#scheduleRetry(error.message);
@@ -303,6 +317,7 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
 
   /** Closes on purpose: says goodbye, cancels pending requests. Idempotent. */
   close(): void {
+    if (this.#state === ConnectionState.Connected) this.emit("closing");
     for (const unhook of this.#unhook.splice(0)) unhook();
     clearTimeout(this.#retry);
     clearInterval(this.#watchdog);

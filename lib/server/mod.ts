@@ -13,6 +13,7 @@
  */
 export { createHub, Hub, type HubOptions } from "./hub.ts";
 export { sharedHub } from "./instance.ts";
+export { listRooms, listRoomUsers } from "./http_lists.ts";
 export type { ConnectionRecord, GroupsQuery, UsersQuery } from "./presence.ts";
 export type { Target } from "./registry.ts";
 export {

@@ -139,7 +139,10 @@ const signal: Handler<"signal"> = async (core, connection, { to, signal }) => {
       `Cannot relay the ${signal.kind} signal as connection "${to}" is not connected`,
     );
   }
-  return {};
+  // The caller learns who it rings (for its rtc:closed) when the callee is
+  // here; elsewhere it would cost a KV read on the message path, so not.
+  const here = signal.kind === "call" ? core.registry.get(to) : undefined;
+  return here ? { user_id: here.user_id } : {};
 };
 
 const rename: Handler<"rename"> = async (core, connection, { name }) => {

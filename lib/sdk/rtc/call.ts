@@ -11,15 +11,29 @@ import { DEFAULT_CHANNEL, openChannels } from "./channels.ts";
 import { resolveIce } from "./ice.ts";
 import { acquireMedia, type CallMedia, mediaKinds, releaseMedia } from "./media.ts";
 import { Negotiation, type OutSignal } from "./negotiation.ts";
-import { forwardPeerEvents, shielded } from "./peer_events.ts";
+import { closedEvent, forwardPeerEvents, shielded } from "./peer_events.ts";
 import { IceWatchdog } from "./restart.ts";
 import {
   type AcceptRTCParams,
   CallState,
   type RTCCallback,
+  type RtcClosedCode,
   type RTCConnection,
   type RtcEnvironment,
 } from "./types.ts";
+
+/**
+ * Who ended a call: this side (no `rtc:closed`), the other side (`code`
+ * null), or nobody (`code` says what happened).
+ */
+export type Ending = { by: "local" } | { by: "remote" } | { by: "none"; code: RtcClosedCode };
+
+/** How often a ringing caller checks that the callee is still connected. */
+export const RING_PROBE_MS = 1_000;
+
+const LOCAL: Ending = { by: "local" };
+const REMOTE: Ending = { by: "remote" };
+const ending = (code: RtcClosedCode): Ending => ({ by: "none", code });
 
 /** What a call needs from its registry. */
 export interface CallContext {
@@ -33,8 +47,8 @@ export interface CallContext {
   token?: string;
   env: RtcEnvironment;
   timeouts: { ring: number; connect: number };
-  /** The call ended; `message` says why. */
-  onClosed(call: Call, message: string): void;
+  /** The call ended; `message` says why, `how` who ended it. */
+  onClosed(call: Call, message: string, how: Ending): void;
 }
 
 /** Who is on the other end. */
@@ -66,6 +80,8 @@ export class Call {
   #config: RTCConfiguration = {};
   #emit: RTCCallback = () => {};
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** While ringing out: re-sends the ring, so a callee that is gone is noticed at once (NOT_FOUND). */
+  #probe: ReturnType<typeof setInterval> | undefined;
   #cleanups: (() => void)[] = [];
   #pc: RTCPeerConnection | null = null;
   #settle!: (connection: RTCConnection | null) => void;
@@ -105,9 +121,9 @@ export class Call {
     return true;
   }
 
-  #arm(ms: number, message: string, notify: "hangup" | false): void {
+  #arm(ms: number, message: string, notify: "hangup" | false, how: Ending): void {
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.end(message, notify), ms);
+    this.#timer = setTimeout(() => this.end(message, notify, how), ms);
   }
 
   /** Gets media and ICE servers ready; releases both if either fails. */
@@ -136,13 +152,26 @@ export class Call {
     if (this.#adopted) return void this.#answer();
     this.#setState(CallState.Ringing);
     const seconds = Math.round(this.ctx.timeouts.ring / 1000);
-    this.#arm(this.ctx.timeouts.ring, `No answer within ${seconds} s.`, "hangup");
+    this.#arm(
+      this.ctx.timeouts.ring,
+      `No answer within ${seconds} s.`,
+      "hangup",
+      ending("TIMEOUT"),
+    );
     const ring: Omit<CallSignal, "call"> = {
       kind: "call",
       media: mediaKinds(this.#media.stream ?? false),
       channels: this.#specs,
     };
-    this.#send(ring);
+    this.#send(ring, false, (result) => {
+      const named = (result as { user_id?: unknown } | undefined)?.user_id;
+      if (typeof named === "string" && !this.peer.user_id) this.peer.user_id = named;
+    });
+    // A repeated ring is ignored by the callee; the server answers NOT_FOUND
+    // once the callee's connection is gone, which ends the ring then and there.
+    this.#probe = setInterval(() => {
+      if (this.#state === CallState.Ringing) this.#send(ring);
+    }, RING_PROBE_MS);
   }
 
   /**
@@ -151,6 +180,7 @@ export class Call {
    */
   adopt(signal: CallSignal): void {
     clearTimeout(this.#timer);
+    clearInterval(this.#probe);
     this.id = signal.call;
     this.role = CallRole.Callee;
     this.#specs = signal.channels ?? [DEFAULT_CHANNEL];
@@ -172,7 +202,11 @@ export class Call {
     try {
       await this.prepare(params ?? {}, callback);
     } catch (error) {
-      this.end(`The call could not be accepted: ${(error as Error)?.message ?? error}`, "hangup");
+      this.end(
+        `The call could not be accepted: ${(error as Error)?.message ?? error}`,
+        "hangup",
+        LOCAL,
+      );
       throw error;
     }
     this.#answer();
@@ -184,7 +218,12 @@ export class Call {
     this.announced = signal.media ?? { audio: false, video: false };
     this.#specs = signal.channels ?? [DEFAULT_CHANNEL];
     this.#setState(CallState.Ringing);
-    this.#arm(this.ctx.timeouts.ring + 5_000, "The call was not answered.", false);
+    this.#arm(
+      this.ctx.timeouts.ring + 5_000,
+      "The call was not answered.",
+      false,
+      ending("TIMEOUT"),
+    );
   }
 
   #answer(): void {
@@ -195,9 +234,10 @@ export class Call {
 
   #activate(offerFirst: boolean): void {
     if (!this.#setState(CallState.Active)) return;
+    clearInterval(this.#probe);
     const Peer = this.ctx.env.RTCPeerConnection ?? globalThis.RTCPeerConnection;
     if (typeof Peer !== "function") {
-      return this.end("This environment has no RTCPeerConnection: inject one.", "hangup");
+      return this.end("This environment has no RTCPeerConnection: inject one.", "hangup", LOCAL);
     }
     const pc = this.#pc = new Peer(this.#config);
     this.#cleanups.push(forwardPeerEvents(pc, this.#emit));
@@ -212,7 +252,7 @@ export class Call {
       onError: (what, error) => console.warn(`parley: cannot ${what} (call ${this.id})`, error),
     });
     this.watchdog = new IceWatchdog(pc, {
-      onGiveUp: (reason) => this.end(reason, "hangup", reason),
+      onGiveUp: (reason) => this.end(reason, "hangup", ending("ICE_FAILED"), reason),
     });
     const connected = () => {
       if (pc.connectionState === "connected") clearTimeout(this.#timer);
@@ -220,7 +260,8 @@ export class Call {
     pc.addEventListener("connectionstatechange", connected);
     this.#cleanups.push(() => pc.removeEventListener("connectionstatechange", connected));
     const seconds = Math.round(this.ctx.timeouts.connect / 1000);
-    this.#arm(this.ctx.timeouts.connect, `Could not connect within ${seconds} s.`, "hangup");
+    const late = `Could not connect within ${seconds} s.`;
+    this.#arm(this.ctx.timeouts.connect, late, "hangup", ending("ICE_FAILED"));
     this.#settle({ target: pc, channels, media: stream, hangup: () => this.hangup() });
   }
 
@@ -233,11 +274,11 @@ export class Call {
         }
         return;
       case "reject":
-        return this.end(signal.reason ?? "The call was rejected.", false);
+        return this.end(signal.reason ?? "The call was rejected.", false, REMOTE);
       case "hangup": {
         const ringing = this.#state !== CallState.Active;
         const text = ringing ? "The caller cancelled the call." : "The other side hung up.";
-        return this.end(signal.reason ? `${text} (${signal.reason})` : text, false);
+        return this.end(signal.reason ? `${text} (${signal.reason})` : text, false, REMOTE);
       }
       case "description":
       case "candidate":
@@ -250,20 +291,27 @@ export class Call {
   hangup(): Promise<void> {
     if (this.#state === CallState.Closed) return Promise.resolve();
     const rejecting = this.role === CallRole.Callee && this.#state === CallState.Ringing;
-    if (rejecting) this.end("You rejected the call.", "reject");
-    else if (this.#state === CallState.Active) this.end("You hung up.", "hangup");
-    else this.end("You cancelled the call.", "hangup");
+    if (rejecting) this.end("You rejected the call.", "reject", LOCAL);
+    else if (this.#state === CallState.Active) this.end("You hung up.", "hangup", LOCAL);
+    else this.end("You cancelled the call.", "hangup", LOCAL);
     return Promise.resolve();
+  }
+
+  /** The other side's connection is gone (it left, or the server cannot reach it). */
+  peerGone(): void {
+    this.end("The other side is not connected.", false, ending("NOT_FOUND"));
   }
 
   /**
    * Ends the call (idempotent), telling the peer with `notify` — and `reason`,
    * when there is one worth its hearing (not this side's own wording) — and
-   * settles everything.
+   * settles everything. The callback's last event is `connectionstatechange:
+   * closed`; the registry tells the app `rtc:closed` unless this side ended it.
    */
-  end(message: string, notify: "hangup" | "reject" | false, reason?: string): void {
+  end(message: string, notify: "hangup" | "reject" | false, how: Ending, reason?: string): void {
     if (!this.#setState(CallState.Closed)) return;
     clearTimeout(this.#timer);
+    clearInterval(this.#probe);
     if (notify === "reject") this.#send({ kind: "reject" }, true);
     else if (notify === "hangup") {
       this.#send({ kind: "hangup", ...(reason ? { reason: reason.slice(0, 200) } : {}) }, true);
@@ -276,15 +324,15 @@ export class Call {
     } catch { /* already closed */ }
     releaseMedia(this.#media);
     this.#settle(null);
-    this.ctx.onClosed(this, message);
+    this.#emit(closedEvent(this.#pc));
+    this.ctx.onClosed(this, message, how);
   }
 
-  #send(signal: OutSignal, final = false): void {
-    this.ctx.send(this.peer.cid, { ...signal, call: this.id } as Signal).catch((error) => {
+  #send(signal: OutSignal, final = false, acked?: (result: unknown) => void): void {
+    this.ctx.send(this.peer.cid, { ...signal, call: this.id } as Signal).then(acked, (error) => {
       if (final) return;
-      if (error instanceof RealtimeError && error.code === "NOT_FOUND") {
-        this.end("The other side is not connected.", false);
-      } else {
+      if (error instanceof RealtimeError && error.code === "NOT_FOUND") this.peerGone();
+      else {
         console.warn(`parley: cannot send the ${signal.kind} signal (call ${this.id})`, error);
       }
     });
