@@ -133,7 +133,10 @@ Deno.test("calls between browsers (Chromium)", async (t) => {
       timed("hang-up", async () => {
         await h(a, "await H.conn.hangup()");
         await until(b, "H.closed.length === 1 && H.conn.target.connectionState === 'closed'");
-        await until(a, "H.closed.length === 1");
+        // Both callbacks end on connectionstatechange: closed; only the other side hears rtc:closed.
+        await until(a, "H.finals === 1");
+        await until(b, "H.finals === 1");
+        assert(await h(a, "return H.closed.length") === 0, "rtc:closed for one's own hang-up");
         const ended = await h<string[]>(
           a,
           "return H.conn.media.getTracks().map((t) => t.readyState)",
@@ -174,15 +177,15 @@ Deno.test("calls between browsers (Chromium)", async (t) => {
   );
 
   await t.step(
-    "reject: the caller's connection is null, both get rtc:closed",
+    "reject: the caller's connection is null, its callback ends on closed, it hears rtc:closed",
     () =>
       timed("reject", async () => {
         const { cb } = await connectBoth();
         await h(a, "await H.call(arg)", cb);
         await until(b, "H.incoming.length === 1");
         await h(b, "await H.incoming[0].hangup()");
-        await until(a, "H.settled && H.conn === null && H.closed.length === 1");
-        await until(b, "H.closed.length === 1");
+        await until(a, "H.settled && H.conn === null && H.closed.length === 1 && H.finals === 1");
+        assert(await h(b, "return H.closed.length") === 0, "the rejecting side heard rtc:closed");
       }),
   );
 

@@ -83,6 +83,8 @@ export class Call {
   /** While ringing out: re-sends the ring, so a callee that is gone is noticed at once (NOT_FOUND). */
   #probe: ReturnType<typeof setInterval> | undefined;
   #cleanups: (() => void)[] = [];
+  /** Tells the app `close` for each data channel, once the peer connection is closed. */
+  #closeChannels: () => void = () => {};
   #pc: RTCPeerConnection | null = null;
   #settle!: (connection: RTCConnection | null) => void;
   /** Resolves to the connection once active; null when the call ends first. */
@@ -243,8 +245,9 @@ export class Call {
     this.#cleanups.push(forwardPeerEvents(pc, this.#emit));
     const stream = this.#media.stream;
     for (const track of stream?.getTracks() ?? []) pc.addTrack(track, stream!);
-    const { channels, stop } = openChannels(pc, this.#specs, this.#emit);
+    const { channels, stop, closeAll } = openChannels(pc, this.#specs, this.#emit);
     this.#cleanups.push(stop);
+    this.#closeChannels = closeAll;
     this.negotiation = new Negotiation(pc, {
       polite: this.ctx.localCid() > this.peer.cid,
       offerFirst,
@@ -324,6 +327,7 @@ export class Call {
     } catch { /* already closed */ }
     releaseMedia(this.#media);
     this.#settle(null);
+    this.#closeChannels();
     this.#emit(closedEvent(this.#pc));
     this.ctx.onClosed(this, message, how);
   }

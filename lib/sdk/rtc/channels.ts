@@ -102,7 +102,9 @@ const CHANNEL_EVENTS = ["open", "message", "close", "bufferedamountlow", "error"
 
 /**
  * Creates the negotiated channels on `pc` and forwards their events to `emit`.
- * Returns the channels by label and a function that stops forwarding.
+ * Returns the channels by label, a function that stops forwarding, and one
+ * that tells `close` for each channel that has not told it yet (the call
+ * ended: the browser's own close events would come after the last event).
  *
  * @example
  * ```ts ignore
@@ -114,19 +116,32 @@ export function openChannels(
   pc: RTCPeerConnection,
   specs: ChannelSpec[],
   emit: RTCCallback,
-): { channels: Record<string, RTCDataChannel>; stop: () => void } {
+): { channels: Record<string, RTCDataChannel>; stop: () => void; closeAll: () => void } {
   const channels: Record<string, RTCDataChannel> = {};
   const offs: (() => void)[] = [];
+  const told = new Set<RTCDataChannel>();
   for (const { label, ...init } of specs) {
     const channel = pc.createDataChannel(label, { ...init, negotiated: true });
     channels[label] = channel;
     for (const type of CHANNEL_EVENTS) {
-      const listener = (event: Event) => emit(channelEvent(type, channel, event));
+      const listener = (event: Event) => {
+        if (type === "close") told.add(channel);
+        emit(channelEvent(type, channel, event));
+      };
       channel.addEventListener(type, listener);
       offs.push(() => channel.removeEventListener(type, listener));
     }
   }
-  return { channels, stop: () => offs.forEach((off) => off()) };
+  const stop = () => offs.splice(0).forEach((off) => off());
+  const closeAll = () => {
+    stop();
+    for (const channel of Object.values(channels)) {
+      if (told.has(channel)) continue;
+      told.add(channel);
+      emit(channelEvent("close", channel, undefined));
+    }
+  };
+  return { channels, stop, closeAll };
 }
 
 /** A data channel's event with Skapi's fields (plus `label` and `readyState` on each). */

@@ -104,7 +104,8 @@ function peerEvent(type: typeof PEER_EVENTS[number], pc: RTCPeerConnection, even
       };
     }
     case "icecandidateerror": {
-      const host = event?.hostCandidate ??
+      // Chromium keeps the deprecated `hostCandidate` as "": build it from address and port.
+      const host = event?.hostCandidate ||
         (event?.address ? `${event.address}:${event.port ?? ""}` : null);
       return {
         ...base,
