@@ -71,8 +71,12 @@ async function mayList(hub: Hub, req: Request, group: string): Promise<Response 
 export async function listRooms(hub: Hub, req: Request): Promise<Response> {
   const params = new URL(req.url).searchParams;
   const searchFor = params.get("searchFor") ?? undefined;
-  const number = (raw: string | null) =>
-    raw === null ? undefined : searchFor === "number_of_users" ? Number(raw) : raw;
+  // A count is a number in the query; text that is no number stays text, for the parser to refuse.
+  const number = (raw: string | null) => {
+    if (raw === null) return undefined;
+    if (searchFor !== "number_of_users" || raw.trim() === "") return raw;
+    return Number.isFinite(Number(raw)) ? Number(raw) : raw;
+  };
   const prefix = params.get("prefix");
   const frame = parsed<Parameters<Hub["presence"]["listGroups"]>[0]>({
     type: "groups",

@@ -4,7 +4,13 @@
  *
  * @module
  */
-import { type ClusterSettings, createHub, type Hub } from "../../lib/server/mod.ts";
+import {
+  type ClusterSettings,
+  createHub,
+  type Hub,
+  listRooms,
+  listRoomUsers,
+} from "../../lib/server/mod.ts";
 import { SECURITY_DEFAULTS, type SecuritySettings } from "../../lib/server/settings.ts";
 import type { Limits, ServerFrame } from "../../lib/protocol/mod.ts";
 
@@ -58,7 +64,14 @@ export async function startHub(
   });
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
-    (req, info) => hub.handle(req, info),
+    (req, info) => {
+      // The lists over HTTP, as the app's /api/rooms routes serve them.
+      const path = new URL(req.url).pathname;
+      if (path === "/api/rooms") return listRooms(hub, req);
+      const room = path.match(/^\/api\/rooms\/([^/]+)$/)?.[1];
+      if (room) return listRoomUsers(hub, req, decodeURIComponent(room));
+      return hub.handle(req, info);
+    },
   );
   let closed: Promise<void> | undefined;
   const close = () =>
