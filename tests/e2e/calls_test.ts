@@ -7,8 +7,8 @@
  *
  * @module
  */
-import { launchChromium, newUserPage, pageErrors, screenshot } from "../_helpers/browser.ts";
-import { freePort, REPO_ROOT, startApp, waitFor } from "../_helpers/server.ts";
+import { launchChromium, pageErrors } from "../_helpers/browser.ts";
+import { freePort, startApp, waitFor } from "../_helpers/server.ts";
 import { weriftPeerConnection } from "../_helpers/werift.ts";
 import { RealtimeClient } from "../../lib/sdk/mod.ts";
 import type { RTCConnection } from "../../lib/sdk/mod.ts";
@@ -370,50 +370,6 @@ Deno.test("calls between browsers (Chromium)", async (t) => {
         await client.closeRealtime();
       }
     }));
-
-  await t.step(
-    "Skapi's docs example: two pages see each other's video",
-    () =>
-      timed("Skapi example", async () => {
-        await Promise.all([
-          h(a, "await H.client.closeRealtime()"),
-          h(b, "await H.client.closeRealtime()"),
-        ]);
-        const html = await Deno.readTextFile(`${REPO_ROOT}tests/e2e/fixtures/skapi_webrtc.html`);
-        const open = async () => {
-          const page = await newUserPage(browser, app.url);
-          await page.goto("/api/health");
-          await page.setContent(html);
-          await page.waitForFunction(() =>
-            "skapi" in globalThis &&
-            (globalThis as unknown as { skapi: { user: unknown } }).skapi.user
-          );
-          return page;
-        };
-        const first = await open();
-        await waitFor(() =>
-          first.evaluate(() =>
-            (globalThis as unknown as { skapi: { group: string } }).skapi.group === "RTCCall"
-          ), { message: "first page joined" });
-        const second = await open();
-        await second.getByRole("button", { name: "Accept" }).click({ timeout: 15_000 });
-        for (const page of [first, second]) {
-          await page.waitForFunction(
-            () => {
-              const remote = document.getElementById("remoteVideo") as HTMLVideoElement;
-              const local = document.getElementById("localVideo") as HTMLVideoElement;
-              return !remote.hidden && remote.videoWidth > 0 && local.srcObject !== null;
-            },
-            undefined,
-            { timeout: 15_000 },
-          );
-        }
-        await screenshot(first, "calls-skapi-caller");
-        await screenshot(second, "calls-skapi-callee");
-        await first.context().close();
-        await second.context().close();
-      }),
-  );
 
   for (const page of [a, b]) pageErrors(page).assertNone(EXPECTED);
 });
