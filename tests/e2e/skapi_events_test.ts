@@ -346,6 +346,19 @@ Deno.test("every RTC and data-channel event carries Skapi's fields (Chromium)", 
     ]);
   });
 
+  await t.step(
+    "media { audio: false, video: false }: a blank video track, as in Skapi",
+    async () => {
+      await call("{ media: { audio: false, video: false } }");
+      await h(b, "await H.accept()");
+      await until(b, "H.tracks.includes('video')");
+      const sent = await h<string[]>(a, "return H.conn.media.getTracks().map((t) => t.kind)");
+      assert(sent.join() === "video", `the caller sends ${sent}`);
+      await h(a, "await H.conn.hangup()");
+      await until(a, "H.conn.media.getTracks().every((t) => t.readyState === 'ended')");
+    },
+  );
+
   await t.step("icecandidateerror: its code, text, url, host candidate and states", async () => {
     // A TURN server refusing a credential raises one on a bare peer connection
     // here, but not reliably during a call in this test bed: the browser's own
