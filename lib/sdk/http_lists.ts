@@ -9,22 +9,23 @@ import type { Page } from "../protocol/mod.ts";
 import { RealtimeError } from "./errors.ts";
 
 /**
- * Where the lists live, next to the realtime endpoint.
+ * The HTTP URL of the API endpoint `name` next to a realtime endpoint:
+ * `wss://h/api/realtime` → `https://h/api/<name>`.
  *
  * @example
  * ```ts
- * import { roomsUrlFor } from "./http_lists.ts";
- * roomsUrlFor("wss://example.com/api/realtime").href; // "https://example.com/api/rooms"
+ * import { apiUrlFor } from "./http_lists.ts";
+ * apiUrlFor("wss://example.com/api/realtime", "rooms").href; // "https://example.com/api/rooms"
  * ```
  */
-export function roomsUrlFor(realtimeUrl: string): URL {
+export function apiUrlFor(realtimeUrl: string, name: string): URL {
   const url = new URL(realtimeUrl);
   url.protocol = url.protocol === "wss:"
     ? "https:"
     : url.protocol === "ws:"
     ? "http:"
     : url.protocol;
-  url.pathname = url.pathname.replace(/\/api\/realtime\/?$/, "") + "/api/rooms";
+  url.pathname = url.pathname.replace(/\/api\/realtime\/?$/, "") + `/api/${name}`;
   url.search = "";
   return url;
 }
@@ -48,7 +49,7 @@ export async function listOverHttp<Row>(
   query: Record<string, unknown>,
   fetcher: typeof fetch = globalThis.fetch,
 ): Promise<Page<Row>> {
-  const url = roomsUrlFor(realtimeUrl);
+  const url = apiUrlFor(realtimeUrl, "rooms");
   const { group, ...rest } = query;
   if (type === "users") url.pathname += `/${encodeURIComponent(String(group))}`;
   for (const [key, value] of Object.entries(rest)) {

@@ -89,6 +89,42 @@ export async function startHub(
   };
 }
 
+/**
+ * A stand-in server that only welcomes each socket (a made-up cid and
+ * user), then hands it to `then`: a server that ignores requests, or one
+ * that closes in some way, for the SDK's failure paths.
+ *
+ * @example
+ * ```ts ignore
+ * await using mute = serveWelcome();
+ * const client = new RealtimeClient({ url: mute.url });
+ * ```
+ */
+export function serveWelcome(then: (socket: WebSocket) => void = () => {}) {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    socket.onopen = () => {
+      socket.send(JSON.stringify({
+        type: "welcome",
+        v: 1,
+        cid: "cid:" + "A".repeat(24),
+        user_id: crypto.randomUUID(),
+        name: "x",
+        isolate: "iso-stand-in",
+        heartbeat: 25_000,
+        session: "s",
+        resumed: false,
+      }));
+      then(socket);
+    };
+    return response;
+  });
+  return {
+    url: `ws://127.0.0.1:${server.addr.port}/`,
+    [Symbol.asyncDispose]: () => server.shutdown(),
+  };
+}
+
 /** A raw socket that records frames and can wait for one. */
 export interface RawClient {
   socket: WebSocket;

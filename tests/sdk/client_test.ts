@@ -6,7 +6,7 @@ import {
   RealtimeError,
   RealtimeEvent,
 } from "../../lib/sdk/mod.ts";
-import { startHub } from "../_helpers/hub.ts";
+import { serveWelcome, startHub } from "../_helpers/hub.ts";
 
 /** Collects a client's realtime events and waits for one. */
 function recorder() {
@@ -194,29 +194,15 @@ Deno.test("every promise settles: no server, closed mid-request, not connected",
 
 Deno.test("a request the server never answers times out", async () => {
   // A server that welcomes and then ignores everything.
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
-    const { socket, response } = Deno.upgradeWebSocket(req);
-    socket.onopen = () =>
-      socket.send(JSON.stringify({
-        type: "welcome",
-        v: 1,
-        cid: "cid:" + "A".repeat(24),
-        user_id: crypto.randomUUID(),
-        name: "x",
-        isolate: "iso-mute",
-        heartbeat: 25_000,
-      }));
-    return response;
-  });
+  await using server = serveWelcome();
   const client = new RealtimeClient({
-    url: `ws://127.0.0.1:${server.addr.port}/`,
+    url: server.url,
     timeouts: { request: 200 },
   });
   await client.connectRealtime();
   const error = await rejection(client.joinRealtime({ group: "g" }));
   assert.equal(error.code, "TIMEOUT");
   await client.closeRealtime();
-  await server.shutdown();
 });
 
 Deno.test("a listener that throws is reported and the SDK carries on", async () => {

@@ -14,7 +14,7 @@ import {
   RealtimeError,
   type RtcClosedEvent,
 } from "../../lib/sdk/mod.ts";
-import { startHub } from "../_helpers/hub.ts";
+import { serveWelcome, startHub } from "../_helpers/hub.ts";
 
 /** Records a client's realtime events; waits for one. */
 function recorder() {
@@ -141,32 +141,16 @@ Deno.test("error events: unexpected close, then Skapi's reconnect text; a refuse
 
 Deno.test("giving up reconnecting tells the callback (not only the console)", async () => {
   // A server that welcomes, then closes as speaking another protocol version: final.
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
-    const { socket, response } = Deno.upgradeWebSocket(req);
-    socket.onopen = () => {
-      socket.send(JSON.stringify({
-        type: "welcome",
-        v: 1,
-        cid: "cid:" + "A".repeat(24),
-        user_id: crypto.randomUUID(),
-        name: "x",
-        isolate: "iso-old",
-        heartbeat: 25_000,
-        session: "s",
-        resumed: false,
-      }));
-      setTimeout(() => socket.close(4002, "Protocol version 1 is not supported"), 50);
-    };
-    return response;
-  });
-  const client = new RealtimeClient({ url: `ws://127.0.0.1:${server.addr.port}/` });
+  await using server = serveWelcome((socket) =>
+    setTimeout(() => socket.close(4002, "Protocol version 1 is not supported"), 50)
+  );
+  const client = new RealtimeClient({ url: server.url });
   const saw = recorder();
   await client.connectRealtime(saw.callback);
   const gaveUp = await saw.next((e) => e.type === "error" && /Gave up/.test(String(e.message)));
   assert.match(String(gaveUp.message), /not supported/);
   assert.equal(client.state, "disconnected");
   await client.closeRealtime();
-  await server.shutdown();
 });
 
 Deno.test("posts, joins and calls made while the socket is connecting wait for it", async () => {
