@@ -1010,7 +1010,12 @@ function legitAction(rng: Rng, scene: Scene): Hostile {
     expect: {
       kind: "ack",
       id,
-      check: (r) => JSON.stringify(r) === "{}" ? null : `signal acked ${JSON.stringify(r)}`,
+      // A ring's ack names the callee (here on one hub, always known); other signals' are empty.
+      check: (r) =>
+        JSON.stringify(r) ===
+            (signal.kind === "call" ? JSON.stringify({ user_id: scene.victims[to].user_id }) : "{}")
+          ? null
+          : `signal acked ${JSON.stringify(r)}`,
     },
     effect: { kind: "signal", to, signal },
   };
