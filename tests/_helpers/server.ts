@@ -4,6 +4,8 @@
  * Each app gets a free port on 127.0.0.1 and, unless told otherwise, a fresh
  * temporary KV file (env `PARLEY_KV_PATH`), so tests never share state. Stop
  * it with `stop()` or `await using`; it is only ever signalled by its own pid.
+ * `STUN_URLS` is `none` unless the test sets it: no test contacts a public
+ * STUN server.
  *
  * @example
  * ```ts
@@ -190,6 +192,9 @@ async function startOnce(options: StartAppOptions): Promise<RunningApp> {
       PARLEY_MAX_JOINS_PER_MINUTE: "1000000",
       PARLEY_MAX_CONNECTS_PER_MINUTE: "1000000",
       PARLEY_MAX_USERS_PER_ROOM: "1000000",
+      // No test may send a browser to a public STUN server (the app's
+      // default): tests that want STUN or TURN pass their own servers.
+      STUN_URLS: "none",
       ...options.env,
     },
     stdin: "null",

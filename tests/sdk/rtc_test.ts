@@ -99,13 +99,16 @@ Deno.test("a ring's channels are validated", () => {
   );
 });
 
-Deno.test("/api/ice: no servers by default, STUN and TURN from the environment", async () => {
-  assertEquals(await iceServers({}), { iceServers: [] });
+Deno.test("/api/ice: public STUN by default, none with STUN_URLS=none, TURN from the environment", async () => {
+  assertEquals(await iceServers({}), {
+    iceServers: [{ urls: ["stun:stun.l.google.com:19302", "stun:stun.cloudflare.com:3478"] }],
+  });
+  assertEquals(await iceServers({ STUN_URLS: "none" }), { iceServers: [] });
   assertEquals(await iceServers({ STUN_URLS: "stun:a:3478, stun:b" }), {
     iceServers: [{ urls: ["stun:a:3478", "stun:b"] }],
   });
   const turn = await iceServers(
-    { TURN_URLS: "turn:t:3478", TURN_SECRET: "s", TURN_TTL: "60" },
+    { STUN_URLS: "none", TURN_URLS: "turn:t:3478", TURN_SECRET: "s", TURN_TTL: "60" },
     1e12,
   );
   assertEquals(turn.iceServers[0].username, `${1e9 + 60}:parley`);
