@@ -29,6 +29,11 @@ export const ERROR_CODES = [
   "CANCELLED",
   /** The server failed; the request may be retried. */
   "INTERNAL_ERROR",
+  /**
+   * A call found no network path between its two peers (ICE found no pair in
+   * time, or failed again after a restart); it ended on both sides.
+   */
+  "ICE_FAILED",
 ] as const;
 
 /** One of {@linkcode ERROR_CODES}. */

@@ -48,6 +48,11 @@ export interface StartAppOptions {
   timeout?: number;
   /** Module to run, relative to the repository root (default `main.ts`). */
   entry?: string;
+  /**
+   * Address to serve on with `deno serve` (e.g. the NAT bed's public address).
+   * Default `127.0.0.1`; `url` and `wsUrl` use it.
+   */
+  hostname?: string;
   /** Port to serve on, e.g. to restart an app where its clients left it. Default: a free one. */
   port?: number;
   /**
@@ -73,9 +78,9 @@ export interface RunningApp extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-/** A port that was free a moment ago on 127.0.0.1 (listen on 0, close). */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+/** A port that was free a moment ago on `hostname` (listen on 0, close). */
+export function freePort(hostname = "127.0.0.1"): number {
+  const listener = Deno.listen({ hostname, port: 0 });
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
   return port;
@@ -166,12 +171,13 @@ export async function startApp(options: StartAppOptions = {}): Promise<RunningAp
 }
 
 async function startOnce(options: StartAppOptions): Promise<RunningApp> {
-  const port = options.port ?? freePort();
+  const hostname = options.hostname ?? "127.0.0.1";
+  const port = options.port ?? freePort(hostname);
   const tempDir = options.kvPath ? undefined : await Deno.makeTempDir({ prefix: "parley-kv-" });
   const kvPath = options.kvPath ?? `${tempDir}/kv.sqlite3`;
   const serve = options.cluster || options.runner !== "run";
   const denoArgs = serve
-    ? ["serve", "-A", "--host", "127.0.0.1", "--port", String(port)]
+    ? ["serve", "-A", "--host", hostname, "--port", String(port)]
     : ["run", "-A"];
   if (options.cluster) denoArgs.push("--parallel");
   // Inside the namespace nothing reaches a registry: fail at once on a cold
@@ -238,7 +244,7 @@ async function startOnce(options: StartAppOptions): Promise<RunningApp> {
       if (tempDir) await Deno.remove(tempDir, { recursive: true }).catch(() => {});
     })();
 
-  const url = `${options.caCert ? "https" : "http"}://127.0.0.1:${port}`;
+  const url = `${options.caCert ? "https" : "http"}://${hostname}:${port}`;
   const client = options.caCert ? Deno.createHttpClient({ caCerts: [options.caCert] }) : undefined;
   const timeout = options.timeout ?? 20_000;
   try {

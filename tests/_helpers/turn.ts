@@ -27,19 +27,24 @@ export async function hasTurnserver(): Promise<boolean> {
 }
 
 /**
- * coturn on 127.0.0.1:`port` (TURN REST secret `secret`), relaying on
- * 127.0.0.1, no TLS, no CLI. Also a plain STUN server.
+ * coturn on `ip`:`port` (TURN REST secret `secret`), relaying on `ip`, no
+ * TLS, no CLI. Also a plain STUN server. `ip` defaults to 127.0.0.1 (then
+ * loopback peers are allowed).
  */
-export function spawnTurn(port: number, secret = "parley-test"): Deno.ChildProcess {
+export function spawnTurn(
+  port: number,
+  secret = "parley-test",
+  ip = "127.0.0.1",
+): Deno.ChildProcess {
   return new Deno.Command("turnserver", {
     args: [
-      "--listening-ip=127.0.0.1",
+      `--listening-ip=${ip}`,
       `--listening-port=${port}`,
-      "--relay-ip=127.0.0.1",
+      `--relay-ip=${ip}`,
       "--use-auth-secret",
       `--static-auth-secret=${secret}`,
       "--realm=parley",
-      "--allow-loopback-peers",
+      ...(ip === "127.0.0.1" ? ["--allow-loopback-peers"] : []),
       "--no-cli",
       "--no-tls",
       "--no-dtls",
@@ -59,11 +64,17 @@ export interface RunningTurn extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-/** Starts coturn on a free port and waits until it accepts TCP connections. */
-export async function startTurn(options: { secret?: string } = {}): Promise<RunningTurn> {
+/**
+ * Starts coturn on a free port of `options.ip` (default 127.0.0.1) and waits
+ * until it accepts TCP connections.
+ */
+export async function startTurn(
+  options: { secret?: string; ip?: string } = {},
+): Promise<RunningTurn> {
   const secret = options.secret ?? "parley-test";
-  const port = freePort();
-  const child = spawnTurn(port, secret);
+  const ip = options.ip ?? "127.0.0.1";
+  const port = freePort(ip);
+  const child = spawnTurn(port, secret, ip);
   let stopping: Promise<void> | undefined;
   const stop = () =>
     stopping ??= (async () => {
@@ -74,10 +85,10 @@ export async function startTurn(options: { secret?: string } = {}): Promise<Runn
     })();
   try {
     await waitFor(async () => {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      const conn = await Deno.connect({ hostname: ip, port });
       conn.close();
       return true;
-    }, { timeout: 10_000, message: `coturn listening on 127.0.0.1:${port}` });
+    }, { timeout: 10_000, message: `coturn listening on ${ip}:${port}` });
   } catch (error) {
     await stop();
     throw error;

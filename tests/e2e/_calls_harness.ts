@@ -11,10 +11,10 @@ import { newUserPage } from "../_helpers/browser.ts";
 export const HARNESS = `
 import * as sdk from "/sdk.js";
 const H = window.H = {
-  sdk, client: null, cid: null, incoming: [], closed: [], events: [], messages: [], tracks: [],
+  sdk, client: null, cid: null, incoming: [], closed: [], closedCodes: [], events: [], messages: [], tracks: [],
   connector: null, conn: null, settled: false, throwing: false,
   reset() {
-    Object.assign(H, { incoming: [], closed: [], events: [], messages: [], tracks: [],
+    Object.assign(H, { incoming: [], closed: [], closedCodes: [], events: [], messages: [], tracks: [],
       connector: null, conn: null, settled: false });
   },
   async connect(options = {}) {
@@ -23,7 +23,7 @@ const H = window.H = {
     H.client = new sdk.RealtimeClient(options);
     await H.client.connectRealtime((rt) => {
       if (rt.type === "rtc:incoming") H.incoming.push(rt);
-      if (rt.type === "rtc:closed") H.closed.push(rt.message);
+      if (rt.type === "rtc:closed") H.closed.push(rt.message), H.closedCodes.push(rt.code ?? null);
       if (H.throwing) throw new Error("app bug in the realtime callback");
     });
     return H.cid = H.client.user.cid;
@@ -57,6 +57,18 @@ const H = window.H = {
       }
     });
     return out;
+  },
+  /** The selected candidate pair's local and remote candidate types (e.g. "srflx"). */
+  async pair() {
+    const stats = new Map();
+    (await H.conn.target.getStats()).forEach((s) => stats.set(s.id, s));
+    const transport = [...stats.values()].find((s) => s.type === "transport" && s.selectedCandidatePairId);
+    const pair = transport ? stats.get(transport.selectedCandidatePairId) : [...stats.values()].find((s) =>
+      s.type === "candidate-pair" && s.nominated && s.state === "succeeded");
+    if (!pair) return null;
+    const local = stats.get(pair.localCandidateId), remote = stats.get(pair.remoteCandidateId);
+    return { local: local?.candidateType, remote: remote?.candidateType,
+      localProtocol: local?.relayProtocol ?? local?.protocol };
   },
   send(text, label = "default") {
     H.conn.channels[label].send(text);

@@ -6,6 +6,7 @@
  */
 import { checkSignal } from "../../lib/protocol/mod.ts";
 import { channelSpecs, iceUrlFor, RealtimeError, resolveIce } from "../../lib/sdk/mod.ts";
+import { DEFAULT_TIMEOUTS } from "../../lib/sdk/defaults.ts";
 import { iceServers, turnCredential } from "../../lib/server/ice.ts";
 
 function assertEquals(actual: unknown, expected: unknown): void {
@@ -113,4 +114,26 @@ Deno.test("/api/ice: public STUN by default, none with STUN_URLS=none, TURN from
   );
   assertEquals(turn.iceServers[0].username, `${1e9 + 60}:parley`);
   assertEquals(await turnCredential("secret", "1700000000:parley"), "7ZLJDMIc7ct8niNh/B9If+DliRE=");
+});
+
+Deno.test("a call that finds no path ends within 45 s of accepting, by default", () => {
+  // From the callee's accept, the caller learns of it within one request
+  // timeout (the relayed accept signal), then the ICE bound runs; the bed test
+  // (tests/e2e/nat_test.ts) shows the bound ends the call with ICE_FAILED.
+  const worst = DEFAULT_TIMEOUTS.request + DEFAULT_TIMEOUTS.ice;
+  if (!(worst <= 45_000)) throw new Error(`the caller may wait ${worst} ms after accepting`);
+});
+
+Deno.test("a hang-up may carry the ICE_FAILED code, and no other", () => {
+  checkSignal({ kind: "hangup", call: "c1", reason: "no path", code: "ICE_FAILED" });
+  assertThrows(
+    () => checkSignal({ kind: "hangup", call: "c1", code: "BUSY" }),
+    TypeError,
+    /signal\.code.*ICE_FAILED/,
+  );
+  assertThrows(
+    () => checkSignal({ kind: "reject", call: "c1", code: "ICE_FAILED" }),
+    TypeError,
+    /code/,
+  );
 });
