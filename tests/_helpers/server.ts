@@ -46,8 +46,16 @@ export interface StartAppOptions {
   kvPath?: string;
   /** How long to wait for `GET /api/health` to answer 200 (ms, default 20 000). */
   timeout?: number;
-  /** Module to run, relative to the repository root (default `main.ts`). */
+  /** Module to run, relative to `cwd` (default `main.ts`). */
   entry?: string;
+  /** The folder to run in (default the repository root), e.g. a clean copy of it. */
+  cwd?: string;
+  /**
+   * Start from an empty environment, as a hosting platform does: only `PATH`,
+   * `HOME`, `DENO_DIR` (when set) and `env` — no `PARLEY_KV_PATH` (the
+   * default KV), no test limits, no `STUN_URLS=none` (pass your own).
+   */
+  bareEnv?: boolean;
   /**
    * Address to serve on with `deno serve` (e.g. the NAT bed's public address).
    * Default `127.0.0.1`; `url` and `wsUrl` use it.
@@ -71,6 +79,7 @@ export interface RunningApp extends AsyncDisposable {
   wsUrl: string;
   port: number;
   pid: number;
+  /** The KV file the app uses; empty with `bareEnv` (the runtime's default KV). */
   kvPath: string;
   /** The app's stdout and stderr so far (the last 64 KiB). */
   output(): string;
@@ -173,8 +182,10 @@ export async function startApp(options: StartAppOptions = {}): Promise<RunningAp
 async function startOnce(options: StartAppOptions): Promise<RunningApp> {
   const hostname = options.hostname ?? "127.0.0.1";
   const port = options.port ?? freePort(hostname);
-  const tempDir = options.kvPath ? undefined : await Deno.makeTempDir({ prefix: "parley-kv-" });
-  const kvPath = options.kvPath ?? `${tempDir}/kv.sqlite3`;
+  const tempDir = options.kvPath || options.bareEnv
+    ? undefined
+    : await Deno.makeTempDir({ prefix: "parley-kv-" });
+  const kvPath = options.kvPath ?? (tempDir ? `${tempDir}/kv.sqlite3` : "");
   const serve = options.cluster || options.runner !== "run";
   const denoArgs = serve
     ? ["serve", "-A", "--host", hostname, "--port", String(port)]
@@ -185,10 +196,12 @@ async function startOnce(options: StartAppOptions): Promise<RunningApp> {
   if (Deno.env.get("PARLEY_NETNS") === "1") denoArgs.push("--cached-only");
   denoArgs.push(...(options.args ?? []), options.entry ?? "main.ts");
 
+  const cwd = options.cwd ?? REPO_ROOT;
   const child = new Deno.Command(Deno.execPath(), {
     args: denoArgs,
-    cwd: REPO_ROOT,
-    env: {
+    cwd,
+    clearEnv: options.bareEnv,
+    env: options.bareEnv ? { ...hostEnv(), ...options.env } : {
       DENO_NO_UPDATE_CHECK: "1",
       ...(serve ? {} : { PORT: String(port) }),
       PARLEY_KV_PATH: kvPath,
@@ -269,7 +282,7 @@ async function startOnce(options: StartAppOptions): Promise<RunningApp> {
       ? error.message
       : String(error);
     throw new Error(
-      `startApp: ${why}\n$ deno ${denoArgs.join(" ")}  (cwd ${REPO_ROOT})\n` +
+      `startApp: ${why}\n$ deno ${denoArgs.join(" ")}  (cwd ${cwd})\n` +
         `--- app output ---\n${output.trimEnd() || "(none)"}\n---`,
     );
   } finally {
@@ -286,6 +299,16 @@ async function startOnce(options: StartAppOptions): Promise<RunningApp> {
     stop,
     [Symbol.asyncDispose]: stop,
   };
+}
+
+/** What any process needs to run: where programs and the home and Deno cache are. */
+function hostEnv(): Record<string, string> {
+  const env: Record<string, string> = { DENO_NO_UPDATE_CHECK: "1" };
+  for (const name of ["PATH", "HOME", "DENO_DIR", "PARLEY_NETNS"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
 }
 
 class Exited extends Error {
