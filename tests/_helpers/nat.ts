@@ -55,12 +55,12 @@ export interface Lan {
   /** `ip netns exec <netns>`: prefix a command with it to run it inside this LAN. */
   exec: readonly string[];
   /**
-   * Chromium inside this LAN, with the origin `http://PUBLIC_IP:appPort`
+   * Chromium inside this LAN, with the origins `http://PUBLIC_IP:<appPort>`
    * treated as secure (camera and microphone) and real host addresses in
    * its candidates (no mDNS names).
    */
   launchChromium(
-    appPort: number,
+    appPorts: number | number[],
     options?: LaunchChromiumOptions,
   ): Promise<Browser & AsyncDisposable>;
 }
@@ -220,12 +220,14 @@ export async function startNatBed(kinds: NatKind[]): Promise<NatBed> {
         address: `192.168.${x}.2`,
         chromiumPath,
         exec: [IP, "netns", "exec", lan],
-        launchChromium: (appPort, options = {}) =>
+        launchChromium: (appPorts, options = {}) =>
           launchChromium({
             ...options,
             loopbackCandidates: false,
             args: [
-              `--unsafely-treat-insecure-origin-as-secure=http://${PUBLIC_IP}:${appPort}`,
+              `--unsafely-treat-insecure-origin-as-secure=${
+                [appPorts].flat().map((port) => `http://${PUBLIC_IP}:${port}`).join(",")
+              }`,
               "--disable-features=WebRtcHideLocalIpsWithMdns",
               `--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE ${PUBLIC_IP}`,
               ...(options.args ?? []),
