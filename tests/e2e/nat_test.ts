@@ -8,6 +8,8 @@
  */
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
+import { firefoxPath } from "../_helpers/firefox.ts";
+import { startFirefoxAgent } from "../_helpers/firefox_agent.ts";
 import { type Lan, PUBLIC_IP, startNatBed } from "../_helpers/nat.ts";
 import { startApp, waitFor } from "../_helpers/server.ts";
 import { hasTurnserver, startTurn } from "../_helpers/turn.ts";
@@ -163,6 +165,35 @@ Deno.test({
       await h(a, "await H.conn.hangup()");
       await until(b, "H.closed.length === 1");
       await close(a, b);
+    });
+
+    await t.step({
+      name: "Firefox in one LAN, Chromium in the other, cone NATs, STUN: connected",
+      ignore: firefoxPath() === undefined,
+      fn: async () => {
+        await using firefox = await startFirefoxAgent(cone1, app.url);
+        const [b] = await Promise.all([
+          browserIn(cone2).then((br) => harnessPage(br, app.url)),
+          firefox.run("return H.connect()"),
+        ]);
+        await h(b, "return H.connect()");
+        const cid = await h<string>(b, "return H.cid");
+        await firefox.run("await H.call(arg.cid, { media: true, ice: arg.stun })", { cid, stun });
+        await until(b, "H.incoming.length === 1");
+        await h(b, "H.accept(arg)", { media: true, ice: stun });
+        await firefox.until("H.connected()", 20_000);
+        await until(b, "H.connected()", 20_000);
+        await framesDecoded(b);
+        await firefox.until("H.openChannel()");
+        await firefox.run("H.send('from Firefox')");
+        await until(b, "H.messages.includes('from Firefox')");
+        const pair = await h<Pair>(b, "return H.pair()");
+        assert.deepEqual([pair?.local, pair?.remote], ["srflx", "srflx"], JSON.stringify(pair));
+        console.log(`      connected, ${JSON.stringify(pair)}`);
+        await h(b, "await H.conn.hangup()");
+        await firefox.until("H.closed.length === 1");
+        await close(b);
+      },
     });
   },
 });
