@@ -71,6 +71,13 @@ async function shell(command: string, cwd: string): Promise<void> {
   assert(out.success, `\`${command}\` failed:\n${text}`);
 }
 
+/** `/sdk.js` of `appUrl` is the SDK. */
+async function sdkServed(appUrl: string): Promise<void> {
+  const sdk = await fetch(`${appUrl}/sdk.js`);
+  assert.equal(sdk.status, 200);
+  assert.match(await sdk.text(), /RealtimeClient/);
+}
+
 /** Two SDK clients meet in a room of `wsUrl` and exchange a message. */
 async function twoClientsMeet(wsUrl: string): Promise<void> {
   const [ada, bob] = [new RealtimeClient({ url: wsUrl }), new RealtimeClient({ url: wsUrl })];
@@ -111,23 +118,25 @@ Deno.test({
       await assert.rejects(Deno.stat(`${dir}/_fresh`), Deno.errors.NotFound, "a clean copy");
       await shell(deploy.install, dir);
       await shell(deploy.build, dir);
-
-      await t.step("the landing page hydrates, /sdk.js is served, two clients talk", async () => {
-        await using app = await startApp({
+      /** `deno serve` on the entrypoint, as Deploy runs it. */
+      const serveLikeDeploy = (timeout?: number) =>
+        startApp({
           cwd: dir,
           bareEnv: true,
           env: DEPLOY_ENV,
           args: DEPLOY_FLAGS,
           entry: deploy.runtime.entrypoint,
+          timeout,
         });
+
+      await t.step("the landing page hydrates, /sdk.js is served, two clients talk", async () => {
+        await using app = await serveLikeDeploy();
         await using browser = await launchChromium();
         const page = await newUserPage(browser, app.url);
         assert.equal((await page.goto("/"))?.status(), 200);
         await waitForHydration(page, "JoinRoomForm");
         pageErrors(page).assertNone();
-        const sdk = await fetch(`${app.url}/sdk.js`);
-        assert.equal(sdk.status, 200);
-        assert.match(await sdk.text(), /RealtimeClient/);
+        await sdkServed(app.url);
         await twoClientsMeet(app.wsUrl);
         assert.doesNotMatch(app.output(), /bundling in memory|PermissionDenied|NotCapable/);
       });
@@ -135,17 +144,9 @@ Deno.test({
       await Deno.remove(`${dir}/_fresh`, { recursive: true });
 
       await t.step("without a build it bundles in memory, and says so", async () => {
-        await using app = await startApp({
-          cwd: dir,
-          bareEnv: true,
-          env: DEPLOY_ENV,
-          args: DEPLOY_FLAGS,
-          timeout: 60_000,
-        });
+        await using app = await serveLikeDeploy(60_000);
         assert.match(app.output(), /No client build in .*_fresh: bundling in memory/);
-        const sdk = await fetch(`${app.url}/sdk.js`);
-        assert.equal(sdk.status, 200);
-        assert.match(await sdk.text(), /RealtimeClient/);
+        await sdkServed(app.url);
         await twoClientsMeet(app.wsUrl);
       });
 
@@ -156,12 +157,10 @@ Deno.test({
           config.unstable = config.unstable.filter((name: string) => name !== "bundle");
           await Deno.writeTextFile(`${dir}/deno.json`, JSON.stringify(config));
           const start = performance.now();
-          const error = await startApp({
-            cwd: dir,
-            bareEnv: true,
-            env: DEPLOY_ENV,
-            args: DEPLOY_FLAGS,
-          }).then((app) => app.stop().then(() => null), (e: Error) => e);
+          const error = await serveLikeDeploy().then(
+            (app) => app.stop().then(() => null),
+            (e: Error) => e,
+          );
           assert(error, "the app must not start");
           assert.match(error.message, /exited with code [1-9]/);
           assert.match(error.message, /run `deno task build` before starting/);
