@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
-import { newUserPage, pageErrors, waitForHydration } from "../_helpers/browser.ts";
+import { newUserPage, pageErrors, screenshot, waitForHydration } from "../_helpers/browser.ts";
 import { type Lan, PUBLIC_IP, startNatBed } from "../_helpers/nat.ts";
 import { type RunningApp, startApp } from "../_helpers/server.ts";
 import { hasTurnserver, startTurn } from "../_helpers/turn.ts";
@@ -74,6 +74,7 @@ Deno.test({
         const bob = await enter(browsers[1], withTurn, "across-nats", "Bob");
         await call(ada, bob);
         await Promise.all([seesMovingVideo(ada, 1), seesMovingVideo(bob, 1)]);
+        await screenshot(bob, "nat-room-call");
         await button(ada, "Hang up").click();
         for (const page of [ada, bob]) {
           await page.locator("section.call").waitFor({ state: "detached", timeout: 10_000 });
@@ -105,6 +106,7 @@ Deno.test({
           assert.match(text, /Calls across networks: STUN and TURN/);
           await page.locator("section.call").waitFor({ state: "detached", timeout: 5_000 });
         }
+        await screenshot(ada, "nat-room-no-path");
         console.log(`      both told ${ms} ms after accepting`);
         await Promise.all([ada, bob].map((p) => p.context().close()));
       },
