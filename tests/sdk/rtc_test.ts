@@ -1,12 +1,14 @@
 /**
  * Units of the calls module that need no browser: channel presets, ICE
- * option resolution, the ring's channel validation, /api/ice's builder.
+ * option resolution, the ring's channel validation, /api/ice's builder,
+ * the ICE bound and the restart watchdog.
  *
  * @module
  */
 import { checkSignal } from "../../lib/protocol/mod.ts";
 import { channelSpecs, iceUrlFor, RealtimeError, resolveIce } from "../../lib/sdk/mod.ts";
 import { DEFAULT_TIMEOUTS } from "../../lib/sdk/defaults.ts";
+import { IceHealth, IceWatchdog } from "../../lib/sdk/rtc/restart.ts";
 import { iceServers, turnCredential } from "../../lib/server/ice.ts";
 
 function assertEquals(actual: unknown, expected: unknown): void {
@@ -136,4 +138,32 @@ Deno.test("a hang-up may carry the ICE_FAILED code, and no other", () => {
     TypeError,
     /code/,
   );
+});
+
+Deno.test("the ICE watchdog restarts a failed connection once per attempt, then gives up", async () => {
+  const pc = Object.assign(new EventTarget(), {
+    connectionState: "new" as RTCPeerConnectionState,
+    restarts: 0,
+    restartIce() {
+      this.restarts++;
+    },
+  });
+  const become = (state: RTCPeerConnectionState) => {
+    pc.connectionState = state;
+    pc.dispatchEvent(new Event("connectionstatechange"));
+  };
+  const gaveUp = Promise.withResolvers<string>();
+  const watchdog = new IceWatchdog(pc as unknown as RTCPeerConnection, {
+    onGiveUp: gaveUp.resolve,
+    timeouts: { restartTimeout: 30, maxAttempts: 2 },
+  });
+  become("failed");
+  assertEquals([pc.restarts, watchdog.health], [1, IceHealth.Restarting]);
+  become("failed"); // still failed while restarting: the restart gets its time
+  assertEquals(pc.restarts, 1);
+  const reason = await gaveUp.promise;
+  assertEquals([pc.restarts, watchdog.health], [2, IceHealth.Stopped]);
+  if (!/2 ICE restart/.test(reason)) throw new Error(reason);
+  become("failed");
+  assertEquals(pc.restarts, 2);
 });
