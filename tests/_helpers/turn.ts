@@ -26,15 +26,23 @@ export async function hasTurnserver(): Promise<boolean> {
   }
 }
 
+/** TURN over TLS (`turns:`): a port and the PEM files of its certificate. */
+export interface TurnTls {
+  port: number;
+  certFile: string;
+  keyFile: string;
+}
+
 /**
  * coturn on `ip`:`port` (TURN REST secret `secret`), relaying on `ip`, no
- * TLS, no CLI. Also a plain STUN server. `ip` defaults to 127.0.0.1 (then
- * loopback peers are allowed).
+ * CLI, TLS only on `tls.port` when given. Also a plain STUN server. `ip`
+ * defaults to 127.0.0.1 (then loopback peers are allowed).
  */
 export function spawnTurn(
   port: number,
   secret = "parley-test",
   ip = "127.0.0.1",
+  tls?: TurnTls,
 ): Deno.ChildProcess {
   return new Deno.Command("turnserver", {
     args: [
@@ -46,7 +54,9 @@ export function spawnTurn(
       "--realm=parley",
       ...(ip === "127.0.0.1" ? ["--allow-loopback-peers"] : []),
       "--no-cli",
-      "--no-tls",
+      ...(tls
+        ? [`--tls-listening-port=${tls.port}`, `--cert=${tls.certFile}`, `--pkey=${tls.keyFile}`]
+        : ["--no-tls"]),
       "--no-dtls",
       "--log-file=stdout",
       `--pidfile=/tmp/parley-turn-${port}.pid`,
@@ -59,22 +69,26 @@ export function spawnTurn(
 /** A running coturn. */
 export interface RunningTurn extends AsyncDisposable {
   port: number;
+  /** The TLS port (`turns:`), when started with `tls`. */
+  tlsPort?: number;
   secret: string;
   /** SIGKILL by pid, then wait; idempotent. */
   stop(): Promise<void>;
 }
 
 /**
- * Starts coturn on a free port of `options.ip` (default 127.0.0.1) and waits
+ * Starts coturn on a free port of `options.ip` (default 127.0.0.1) — and
+ * TURN over TLS on another, with `options.tls`'s certificate — and waits
  * until it accepts TCP connections.
  */
 export async function startTurn(
-  options: { secret?: string; ip?: string } = {},
+  options: { secret?: string; ip?: string; tls?: { certFile: string; keyFile: string } } = {},
 ): Promise<RunningTurn> {
   const secret = options.secret ?? "parley-test";
   const ip = options.ip ?? "127.0.0.1";
   const port = freePort(ip);
-  const child = spawnTurn(port, secret, ip);
+  const tls = options.tls && { ...options.tls, port: freePort(ip) };
+  const child = spawnTurn(port, secret, ip, tls);
   let stopping: Promise<void> | undefined;
   const stop = () =>
     stopping ??= (async () => {
@@ -85,13 +99,14 @@ export async function startTurn(
     })();
   try {
     await waitFor(async () => {
-      const conn = await Deno.connect({ hostname: ip, port });
-      conn.close();
+      for (const p of [port, ...(tls ? [tls.port] : [])]) {
+        (await Deno.connect({ hostname: ip, port: p })).close();
+      }
       return true;
     }, { timeout: 10_000, message: `coturn listening on ${ip}:${port}` });
   } catch (error) {
     await stop();
     throw error;
   }
-  return { port, secret, stop, [Symbol.asyncDispose]: stop };
+  return { port, tlsPort: tls?.port, secret, stop, [Symbol.asyncDispose]: stop };
 }

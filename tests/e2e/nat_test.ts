@@ -30,17 +30,54 @@ async function framesDecoded(page: Page): Promise<void> {
   );
 }
 
+/** A self-signed certificate for `ip` in `dir` (openssl), as coturn's TLS files. */
+async function selfSignedCert(dir: string, ip: string) {
+  const [certFile, keyFile] = [`${dir}/cert.pem`, `${dir}/key.pem`];
+  const out = await new Deno.Command("openssl", {
+    args: [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      `/CN=${ip}`,
+      "-addext",
+      `subjectAltName=IP:${ip}`,
+      "-keyout",
+      keyFile,
+      "-out",
+      certFile,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert(out.success, `openssl: ${new TextDecoder().decode(out.stderr)}`);
+  return { certFile, keyFile };
+}
+
 type Pair = { local: string; remote: string; localProtocol: string } | null;
 
 Deno.test({
-  name: "calls across two NATs (cone, symmetric, UDP blocked) with STUN and TURN",
+  name:
+    "calls across two NATs (cone, symmetric, UDP blocked) with STUN and TURN over UDP, TCP, TLS",
   ignore: !(await hasTurnserver()),
   sanitizeOps: false,
   sanitizeResources: false,
   async fn(t) {
     await using bed = await startNatBed(["cone", "cone", "symmetric", "symmetric", "udp-blocked"]);
     const [cone1, cone2, sym1, sym2, blocked] = bed.lans;
-    await using turn = await startTurn({ ip: PUBLIC_IP, secret: TURN_SECRET });
+    const certDir = await Deno.makeTempDir({ prefix: "parley-turns-" });
+    await using _certDir = {
+      [Symbol.asyncDispose]: () => Deno.remove(certDir, { recursive: true }).catch(() => {}),
+    };
+    await using turn = await startTurn({
+      ip: PUBLIC_IP,
+      secret: TURN_SECRET,
+      tls: await selfSignedCert(certDir, PUBLIC_IP),
+    });
     const stun = `stun:${PUBLIC_IP}:${turn.port}`;
     await using app = await startApp({
       hostname: PUBLIC_IP,
@@ -52,6 +89,15 @@ Deno.test({
         TURN_TTL: "600",
       },
     });
+    // The same TURN server, offered only over TLS.
+    await using tlsApp = await startApp({
+      hostname: PUBLIC_IP,
+      env: {
+        STUN_URLS: stun,
+        TURN_URLS: `turns:${PUBLIC_IP}:${turn.tlsPort}?transport=tcp`,
+        TURN_SECRET,
+      },
+    });
     const browsers = new Map<Lan, Browser & AsyncDisposable>();
     await using _browsers = {
       async [Symbol.asyncDispose]() {
@@ -59,14 +105,18 @@ Deno.test({
       },
     };
     const browserIn = async (lan: Lan) => {
-      if (!browsers.has(lan)) browsers.set(lan, await lan.launchChromium(app.port));
+      // Chromium checks a TURN server's TLS certificate; this one is self-signed.
+      const args = ["--ignore-certificate-errors"];
+      if (!browsers.has(lan)) {
+        browsers.set(lan, await lan.launchChromium([app.port, tlsApp.port], { args }));
+      }
       return browsers.get(lan)!;
     };
-    /** A caller in `from` and a callee in `to`, both connected to the app. */
-    const pages = async (from: Lan, to: Lan) => {
+    /** A caller in `from` and a callee in `to`, both connected to `on`. */
+    const pages = async (from: Lan, to: Lan, on = app) => {
       const [a, b] = await Promise.all([
-        browserIn(from).then((br) => harnessPage(br, app.url)),
-        browserIn(to).then((br) => harnessPage(br, app.url)),
+        browserIn(from).then((br) => harnessPage(br, on.url)),
+        browserIn(to).then((br) => harnessPage(br, on.url)),
       ]);
       await Promise.all([a, b].map((p) => h(p, "return H.connect()")));
       return [a, b] as const;
@@ -160,6 +210,18 @@ Deno.test({
       const ms = await connect(a, b, { media: true });
       const pair = await h<Pair>(a, "return H.pair()");
       assert.deepEqual([pair?.local, pair?.localProtocol], ["relay", "tcp"], JSON.stringify(pair));
+      await framesDecoded(b);
+      console.log(`      connected in ${ms} ms, ${JSON.stringify(pair)}`);
+      await h(a, "await H.conn.hangup()");
+      await until(b, "H.closed.length === 1");
+      await close(a, b);
+    });
+
+    await t.step("UDP blocked on one side: connected through TURN over TLS (turns:)", async () => {
+      const [a, b] = await pages(blocked, cone2, tlsApp);
+      const ms = await connect(a, b, { media: true });
+      const pair = await h<Pair>(a, "return H.pair()");
+      assert.deepEqual([pair?.local, pair?.localProtocol], ["relay", "tls"], JSON.stringify(pair));
       await framesDecoded(b);
       console.log(`      connected in ${ms} ms, ${JSON.stringify(pair)}`);
       await h(a, "await H.conn.hangup()");
