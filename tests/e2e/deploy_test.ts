@@ -57,6 +57,19 @@ async function cleanCopy(): Promise<string> {
   return dir;
 }
 
+/**
+ * Where `Deno.openKv()` without a path keeps the KV of the app in `dir` (the
+ * stand-in for Deploy's managed KV): Deno's cache, under the SHA-256 of the
+ * app's deno.json URL. The test removes it, so runs leave nothing behind.
+ */
+async function defaultKvDir(dir: string): Promise<string> {
+  const key = new TextEncoder().encode(`file://${dir}/deno.json`);
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", key));
+  const hex = [...hash].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const cache = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`;
+  return `${cache}/location_data/${hex}`;
+}
+
 /** Runs a deno.json command as Deploy's builder does (a shell, in the app folder). */
 async function shell(command: string, cwd: string): Promise<void> {
   const path = `${Deno.execPath().replace(/\/[^/]*$/, "")}:${Deno.env.get("PATH")}`;
@@ -169,6 +182,7 @@ Deno.test({
       );
     } finally {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await Deno.remove(await defaultKvDir(dir), { recursive: true }).catch(() => {});
     }
   },
 });
