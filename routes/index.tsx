@@ -12,6 +12,10 @@ export default function Home() {
       </p>
       <JoinRoomForm />
       <RoomList />
+      <p class="builders muted">
+        Building your own app on Parley? The SDK is <code>npm install parley-sdk</code> or{" "}
+        <a href="/sdk.js">/sdk.js</a> — see its <a href="/docs/sdk/">API reference</a>.
+      </p>
     </main>
   );
 }

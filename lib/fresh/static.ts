@@ -21,6 +21,7 @@ export const CONTENT_TYPES: Readonly<Record<string, string>> = {
   mjs: "text/javascript; charset=utf-8",
   png: "image/png",
   svg: "image/svg+xml",
+  ts: "application/typescript; charset=utf-8",
   txt: "text/plain; charset=utf-8",
   wasm: "application/wasm",
   webmanifest: "application/manifest+json",
