@@ -13,8 +13,8 @@ export default function Home() {
       <JoinRoomForm />
       <RoomList />
       <p class="builders muted">
-        Building your own app on Parley? The SDK is <code>npm install parley-sdk</code> or{" "}
-        <a href="/sdk.js">/sdk.js</a> — see its <a href="/docs/sdk/">API reference</a>.
+        Building your own app on Parley? Its SDK is the npm package <code>parley-sdk</code> or{" "}
+        <a href="/sdk.js">/sdk.js</a> — see the <a href="/docs/sdk/">API reference</a>.
       </p>
     </main>
   );

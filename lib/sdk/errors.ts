@@ -34,8 +34,13 @@ const REFUSALS: Record<string, { code: ErrorCode; why: string }> = {
  * ```
  */
 export class RealtimeError extends Error implements WireError {
+  /** Always `"RealtimeError"`, as Skapi's errors carry a `name`. */
   override name = "RealtimeError";
 
+  /**
+   * An error with its `code` (one of `ERROR_CODES`) and a message saying
+   * what to do; `options.cause` keeps the underlying failure.
+   */
   constructor(readonly code: ErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
   }
