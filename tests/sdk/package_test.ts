@@ -16,7 +16,7 @@ import type { Page } from "playwright-core";
 import { SDK_VERSION } from "../../lib/sdk/mod.ts";
 import { NPM_TOOLS, run } from "../../tools/sdk/npm_tools.ts";
 import { PACKAGE_NAME, packSdk } from "../../tools/sdk/pack.ts";
-import { launchChromium, newUserPage, pageErrors } from "../_helpers/browser.ts";
+import { inPageWith, launchChromium, newUserPage, pageErrors } from "../_helpers/browser.ts";
 import { startApp, waitFor } from "../_helpers/server.ts";
 
 /** A web app written against the package: typed events, a call, a data channel. */
@@ -95,26 +95,9 @@ const tsconfig = (file: string) =>
     files: [file],
   });
 
-interface TypedApp {
-  version: string;
-  connect(name: string): Promise<string>;
-  dial(cid: string): Promise<boolean>;
-  received: string[];
-  events: string[];
-  isOpen(): boolean;
-  send(text: string): void;
-}
-
-/** Runs `body` in the page with the bundled app as `app`. */
+/** Runs `body` in the page with the bundled app in scope as `typedApp`. */
 function inApp<T>(page: Page, body: string, arg?: unknown): Promise<T> {
-  return page.evaluate(
-    ([body, arg]) =>
-      new Function("app", "arg", `return (async () => { ${body} })()`)(
-        (globalThis as unknown as { typedApp: TypedApp }).typedApp,
-        arg,
-      ),
-    [body, arg] as const,
-  ) as Promise<T>;
+  return inPageWith(page, "typedApp", body, arg);
 }
 
 Deno.test("parley-sdk from npm: installs offline, type-checks, bundles, calls", async (t) => {
@@ -234,25 +217,30 @@ Deno.test("parley-sdk from npm: installs offline, type-checks, bundles, calls", 
           pages.push(page);
         }
         const [caller, callee] = pages;
-        assert.equal(await inApp(caller, "return app.version"), SDK_VERSION);
-        await inApp(caller, "return app.connect('caller')");
-        const calleeCid = await inApp<string>(callee, "return app.connect('callee')");
+        assert.equal(await inApp(caller, "return typedApp.version"), SDK_VERSION);
+        await inApp(caller, "return typedApp.connect('caller')");
+        const calleeCid = await inApp<string>(callee, "return typedApp.connect('callee')");
         assert.ok(calleeCid.startsWith("cid:"));
-        assert.equal(await inApp(caller, "return app.dial(arg)", calleeCid), true);
-        await waitFor(() => inApp<boolean>(callee, "return app.isOpen()"), {
+        assert.equal(await inApp(caller, "return typedApp.dial(arg)", calleeCid), true);
+        await waitFor(() => inApp<boolean>(callee, "return typedApp.isOpen()"), {
           timeout: 15_000,
           message: "the callee's data channel to open",
         });
-        await inApp(caller, "app.send('hello from an npm install')");
+        await inApp(caller, "typedApp.send('hello from an npm install')");
         await waitFor(
-          () => inApp<string[]>(callee, "return app.received.length ? app.received : null"),
+          () =>
+            inApp<string[]>(callee, "return typedApp.received.length ? typedApp.received : null"),
           {
             timeout: 10_000,
             message: "the message over the data channel",
           },
         );
-        assert.deepEqual(await inApp(callee, "return app.received"), ["hello from an npm install"]);
-        assert.ok((await inApp<string[]>(callee, "return app.events")).includes("rtc:incoming"));
+        assert.deepEqual(await inApp(callee, "return typedApp.received"), [
+          "hello from an npm install",
+        ]);
+        assert.ok(
+          (await inApp<string[]>(callee, "return typedApp.events")).includes("rtc:incoming"),
+        );
         for (const page of pages) pageErrors(page).assertNone([/status of 404/]); // favicon.ico
       },
     );
