@@ -97,6 +97,7 @@ export const join = () => skapi.joinRealtime({ grop: "lobby" });
       assert.ok(classHtml.includes(`RealtimeClient.prototype.${method}.html`), method);
     }
     assert.doesNotMatch(classHtml, /file:/, "no links to the build machine's files");
+    assert.match(classHtml, /import \{ RealtimeClient \} from &quot;parley-sdk&quot;;/);
   });
 
   await t.step("the landing page links the reference", async () => {

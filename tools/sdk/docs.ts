@@ -6,10 +6,14 @@
  */
 import { SDK_VERSION } from "../../lib/sdk/version.ts";
 import { REPO_ROOT, run } from "./npm_tools.ts";
+import { PACKAGE_NAME } from "./pack.ts";
 import { SDK_ENTRY } from "./types.ts";
 
 /** Source links point at the build machine's files (`file:///…`): no use to a reader. */
 const LOCAL_SOURCE_LINK = / href="file:[^"]*"/g;
+
+/** Usage blocks import from the documented file (`"."`); readers import the package. */
+const LOCAL_IMPORT = / from &quot;\.&quot;;/g;
 
 async function* htmlFiles(dir: string): AsyncGenerator<string> {
   for await (const entry of Deno.readDir(dir)) {
@@ -41,6 +45,12 @@ export async function writeSdkDocs(outDir: string): Promise<void> {
   ], { cwd: REPO_ROOT, env: { NO_COLOR: "1" } });
   for await (const path of htmlFiles(outDir)) {
     const html = await Deno.readTextFile(path);
-    await Deno.writeTextFile(path, html.replace(LOCAL_SOURCE_LINK, ""));
+    await Deno.writeTextFile(
+      path,
+      html.replace(LOCAL_SOURCE_LINK, "").replace(
+        LOCAL_IMPORT,
+        ` from &quot;${PACKAGE_NAME}&quot;;`,
+      ),
+    );
   }
 }
