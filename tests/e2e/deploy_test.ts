@@ -76,7 +76,13 @@ async function shell(command: string, cwd: string): Promise<void> {
   const out = await new Deno.Command("sh", {
     args: ["-c", command],
     cwd,
-    env: { PATH: path, CI: "true", DENO_DEPLOY: "true", DENO_NO_UPDATE_CHECK: "1" },
+    env: {
+      PATH: path,
+      HOME: Deno.env.get("HOME") ?? "/root",
+      CI: "true",
+      DENO_DEPLOY: "true",
+      DENO_NO_UPDATE_CHECK: "1",
+    },
     stdout: "piped",
     stderr: "piped",
   }).output();
