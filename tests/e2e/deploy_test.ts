@@ -156,6 +156,12 @@ Deno.test({
         await waitForHydration(page, "JoinRoomForm");
         pageErrors(page).assertNone();
         await sdkServed(app.url);
+        // What the build's own steps made: the SDK's declarations and reference.
+        for (const path of ["/sdk.d.ts", "/docs/sdk/"]) {
+          const res = await fetch(`${app.url}${path}`);
+          await res.body?.cancel();
+          assert.equal(res.status, 200, path);
+        }
         await twoClientsMeet(app.wsUrl);
         assert.doesNotMatch(app.output(), /bundling in memory|PermissionDenied|NotCapable/);
       });
