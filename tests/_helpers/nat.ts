@@ -123,19 +123,29 @@ function routerRules(kind: NatKind): string {
   ].join("\n");
 }
 
-/** Free `100.64.X.0/24` subnets of the test namespace (X in 1…254), picked at random. */
-async function freeSubnets(count: number): Promise<number[]> {
-  const out = await new Deno.Command(IP, { args: ["-4", "-o", "addr", "show"], stdout: "piped" })
-    .output();
-  const used = new Set(
-    [...new TextDecoder().decode(out.stdout).matchAll(/inet 100\.64\.(\d+)\./g)].map((m) =>
-      Number(m[1])
-    ),
-  );
-  const free = Array.from({ length: 254 }, (_, i) => i + 1).filter((x) => !used.has(x));
+/** What `ip addr add` says when the address is already there. */
+const ALREADY_THERE = /exists|already assigned/i;
+
+/**
+ * Claims `count` free `100.64.X.0/24` subnets of the test namespace (X in
+ * 1…254, picked at random). Beds built at once by parallel test files share
+ * the namespace: each X is claimed by adding `100.64.X.254/32` to `lo`,
+ * which the kernel lets only one of them do. `claimed` gets each X at once,
+ * so a failure halfway still releases it.
+ */
+async function claimSubnets(count: number, claimed: number[]): Promise<number[]> {
+  const free = Array.from({ length: 254 }, (_, i) => i + 1);
   const picked: number[] = [];
   while (picked.length < count) {
+    if (free.length === 0) throw new Error("No free 100.64.X.0/24 subnet for the NAT bed");
     const [x] = free.splice(Math.floor(Math.random() * free.length), 1);
+    try {
+      await run(IP, ["addr", "add", `100.64.${x}.254/32`, "dev", "lo"]);
+    } catch (error) {
+      if (ALREADY_THERE.test(String(error))) continue;
+      throw error;
+    }
+    claimed.push(x);
     picked.push(x);
   }
   return picked;
@@ -153,21 +163,29 @@ export async function startNatBed(kinds: NatKind[]): Promise<NatBed> {
   }
   const id = `${Deno.pid.toString(36)}${crypto.randomUUID().slice(0, 6)}`;
   const namespaces: string[] = [];
+  const claimed: number[] = [];
+  const wans: string[] = [];
   const dir = await Deno.makeTempDir({ prefix: "parley-nat-" });
   let stopping: Promise<void> | undefined;
   const stop = () =>
     stopping ??= (async () => {
+      // Our ends of the veth pairs first: a deleted namespace goes away
+      // later, in the background, and its veth pair with it.
+      for (const wan of wans) await run(IP, ["link", "del", wan]).catch(() => {});
       for (const ns of namespaces.reverse()) {
         await run(IP, ["netns", "del", ns]).catch(() => {});
+      }
+      for (const x of claimed) {
+        await run(IP, ["addr", "del", `100.64.${x}.254/32`, "dev", "lo"]).catch(() => {});
       }
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     })();
   try {
     await run(IP, ["addr", "add", `${PUBLIC_IP}/32`, "dev", "lo"]).catch((error) => {
-      if (!/exists/i.test(String(error))) throw error;
+      if (!ALREADY_THERE.test(String(error))) throw error;
     });
     await run("sysctl", ["-qw", "net.ipv4.ip_forward=1"]);
-    const subnets = await freeSubnets(kinds.length);
+    const subnets = await claimSubnets(kinds.length, claimed);
     const lans: Lan[] = [];
     for (const [i, kind] of kinds.entries()) {
       const x = subnets[i];
@@ -180,6 +198,7 @@ export async function startNatBed(kinds: NatKind[]): Promise<NatBed> {
         await run(IP, ["-n", ns, "link", "set", "lo", "up"]);
       }
       await run(IP, ["link", "add", wan, "type", "veth", "peer", "name", "wan0", "netns", router]);
+      wans.push(wan);
       await run(IP, ["addr", "add", `100.64.${x}.1/24`, "dev", wan]);
       await run(IP, ["link", "set", wan, "up"]);
       await run(IP, ["-n", router, "addr", "add", `100.64.${x}.2/24`, "dev", "wan0"]);
