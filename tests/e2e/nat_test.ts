@@ -205,29 +205,23 @@ Deno.test({
       },
     );
 
-    await t.step("UDP blocked on one side: connected through TURN over TCP", async () => {
-      const [a, b] = await pages(blocked, cone2);
-      const ms = await connect(a, b, { media: true });
-      const pair = await h<Pair>(a, "return H.pair()");
-      assert.deepEqual([pair?.local, pair?.localProtocol], ["relay", "tcp"], JSON.stringify(pair));
-      await framesDecoded(b);
-      console.log(`      connected in ${ms} ms, ${JSON.stringify(pair)}`);
-      await h(a, "await H.conn.hangup()");
-      await until(b, "H.closed.length === 1");
-      await close(a, b);
-    });
-
-    await t.step("UDP blocked on one side: connected through TURN over TLS (turns:)", async () => {
-      const [a, b] = await pages(blocked, cone2, tlsApp);
-      const ms = await connect(a, b, { media: true });
-      const pair = await h<Pair>(a, "return H.pair()");
-      assert.deepEqual([pair?.local, pair?.localProtocol], ["relay", "tls"], JSON.stringify(pair));
-      await framesDecoded(b);
-      console.log(`      connected in ${ms} ms, ${JSON.stringify(pair)}`);
-      await h(a, "await H.conn.hangup()");
-      await until(b, "H.closed.length === 1");
-      await close(a, b);
-    });
+    for (const [protocol, on] of [["tcp", app], ["tls", tlsApp]] as const) {
+      await t.step(`UDP blocked on one side: connected through TURN over ${protocol}`, async () => {
+        const [a, b] = await pages(blocked, cone2, on);
+        const ms = await connect(a, b, { media: true });
+        const pair = await h<Pair>(a, "return H.pair()");
+        assert.deepEqual(
+          [pair?.local, pair?.localProtocol],
+          ["relay", protocol],
+          JSON.stringify(pair),
+        );
+        await framesDecoded(b);
+        console.log(`      connected in ${ms} ms, ${JSON.stringify(pair)}`);
+        await h(a, "await H.conn.hangup()");
+        await until(b, "H.closed.length === 1");
+        await close(a, b);
+      });
+    }
 
     await t.step({
       name: "Firefox in one LAN, Chromium in the other, cone NATs, STUN: connected",
