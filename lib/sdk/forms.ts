@@ -7,8 +7,19 @@
  * @module
  */
 
-/** What a method may take in place of its parameters: a form's submit event, the form, or its FormData. */
-export type FormInput = SubmitEvent | HTMLFormElement | FormData;
+/**
+ * A form's submit event, as far as the SDK needs it: typed by `Event`'s
+ * fields rather than the DOM-only `SubmitEvent`, so the declarations mean
+ * the same under Deno's libraries as under a browser's.
+ */
+export type SubmitEventLike = Pick<Event, "type" | "target" | "preventDefault">;
+
+/**
+ * What a method may take in place of its parameters: a form's submit event
+ * or a FormData. (A form element works too, but is left out of the type: its
+ * `[name: string]: any` index would let any misspelt field through.)
+ */
+export type FormInput = SubmitEventLike | FormData;
 
 /** A form's fields as an object, and the form they came from (null for a FormData or a plain value). */
 export interface FormRead {
@@ -30,7 +41,7 @@ function isForm(value: unknown): value is HTMLFormElement {
     typeof (value as HTMLFormElement).querySelectorAll === "function";
 }
 
-function isSubmit(value: unknown): value is SubmitEvent {
+function isSubmit(value: unknown): value is SubmitEventLike {
   return typeof value === "object" && value !== null &&
     typeof (value as Event).preventDefault === "function" &&
     (value as Event).type === "submit" && isForm((value as Event).target);

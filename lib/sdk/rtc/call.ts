@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { CallSignal, ChannelSpec, Signal } from "../../protocol/mod.ts";
+import type { CallSignal, ChannelSpec, HangupCode, Signal } from "../../protocol/mod.ts";
 import { RealtimeError } from "../errors.ts";
 import { DEFAULT_CHANNEL, openChannels } from "./channels.ts";
 import { resolveIce } from "./ice.ts";
@@ -46,7 +46,7 @@ export interface CallContext {
   /** The access token, sent to `/api/ice`. */
   token?: string;
   env: RtcEnvironment;
-  timeouts: { ring: number; connect: number };
+  timeouts: { ring: number; ice: number };
   /** The call ended; `message` says why, `how` who ended it. */
   onClosed(call: Call, message: string, how: Ending): void;
 }
@@ -125,7 +125,9 @@ export class Call {
 
   #arm(ms: number, message: string, notify: "hangup" | false, how: Ending): void {
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.end(message, notify, how), ms);
+    // An ICE failure's wording is worth the other side's hearing; a timeout's is not.
+    const told = how.by === "none" && how.code === "ICE_FAILED" ? message : undefined;
+    this.#timer = setTimeout(() => this.end(message, notify, how, told), ms);
   }
 
   /** Gets media and ICE servers ready; releases both if either fails. */
@@ -262,9 +264,13 @@ export class Call {
     };
     pc.addEventListener("connectionstatechange", connected);
     this.#cleanups.push(() => pc.removeEventListener("connectionstatechange", connected));
-    const seconds = Math.round(this.ctx.timeouts.connect / 1000);
-    const late = `Could not connect within ${seconds} s.`;
-    this.#arm(this.ctx.timeouts.connect, late, "hangup", ending("ICE_FAILED"));
+    const seconds = Math.round(this.ctx.timeouts.ice / 1000);
+    this.#arm(
+      this.ctx.timeouts.ice,
+      `The two networks could not reach each other: no connection within ${seconds} s.`,
+      "hangup",
+      ending("ICE_FAILED"),
+    );
     this.#settle({ target: pc, channels, media: stream, hangup: () => this.hangup() });
   }
 
@@ -281,7 +287,9 @@ export class Call {
       case "hangup": {
         const ringing = this.#state !== CallState.Active;
         const text = ringing ? "The caller cancelled the call." : "The other side hung up.";
-        return this.end(signal.reason ? `${text} (${signal.reason})` : text, false, REMOTE);
+        // A hang-up with a code is not a person's: nobody hung up (both sides say why).
+        const how = signal.code ? ending(signal.code) : REMOTE;
+        return this.end(signal.reason ? `${text} (${signal.reason})` : text, false, how);
       }
       case "description":
       case "candidate":
@@ -307,17 +315,26 @@ export class Call {
 
   /**
    * Ends the call (idempotent), telling the peer with `notify` — and `reason`,
-   * when there is one worth its hearing (not this side's own wording) — and
-   * settles everything. The callback's last event is `connectionstatechange:
-   * closed`; the registry tells the app `rtc:closed` unless this side ended it.
+   * when there is one worth its hearing (not this side's own wording), and
+   * the code both sides know when it is not a person's choice (ICE_FAILED) —
+   * and settles everything. The callback's last event is
+   * `connectionstatechange: closed`; the registry tells the app `rtc:closed`
+   * unless this side ended it.
    */
   end(message: string, notify: "hangup" | "reject" | false, how: Ending, reason?: string): void {
+    const code: HangupCode | undefined = how.by === "none" && how.code === "ICE_FAILED"
+      ? how.code
+      : undefined;
     if (!this.#setState(CallState.Closed)) return;
     clearTimeout(this.#timer);
     clearInterval(this.#probe);
     if (notify === "reject") this.#send({ kind: "reject" }, true);
     else if (notify === "hangup") {
-      this.#send({ kind: "hangup", ...(reason ? { reason: reason.slice(0, 200) } : {}) }, true);
+      this.#send({
+        kind: "hangup",
+        ...(reason ? { reason: reason.slice(0, 200) } : {}),
+        ...(code ? { code } : {}),
+      }, true);
     }
     for (const cleanup of this.#cleanups.splice(0)) cleanup();
     this.negotiation?.close();

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { HangupCode } from "../../protocol/mod.ts";
 
 /** Data-channel presets, as Skapi names them. */
 export type ChannelPreset = "text-chat" | "file-transfer" | "gaming" | "video-chat" | "voice-chat";
@@ -277,7 +278,7 @@ export interface RtcClosedEvent {
 }
 
 /** Why a call ended when nobody hung up. */
-export type RtcClosedCode = "TIMEOUT" | "NOT_FOUND" | "ICE_FAILED" | "CANCELLED";
+export type RtcClosedCode = HangupCode | "TIMEOUT" | "NOT_FOUND" | "CANCELLED";
 
 /** `closeRTC`'s argument: one call's peer, or every call. */
 export type CloseRTCParams = { cid: string } | { close_all: true };
