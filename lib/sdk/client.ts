@@ -1,3 +1,4 @@
+// Over 300 lines: Skapi's whole realtime surface is one class; each method is short and delegates.
 /**
  * `RealtimeClient`: Skapi's Realtime API over a Parley server. Requests are
  * acknowledged by the server before their promise resolves, bad arguments
@@ -64,7 +65,16 @@ export interface RealtimeUser {
   name: string;
 }
 
-/** Skapi's texts of the realtime callback's events, word for word. */
+/**
+ * Skapi's texts of the realtime callback's events and of what its methods
+ * resolve to, word for word (apps compare them).
+ *
+ * @example
+ * ```ts
+ * import { REALTIME_TEXTS } from "./client.ts";
+ * REALTIME_TEXTS.joined("HelloWorld"); // 'Joined realtime message group: "HelloWorld".'
+ * ```
+ */
 export const REALTIME_TEXTS = {
   connected: "Connected to WebSocket server.",
   closed: "WebSocket connection closed.",

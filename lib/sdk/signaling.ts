@@ -1,3 +1,4 @@
+// Over 300 lines: one socket's lifecycle (connect, welcome, requests, heartbeat, reconnect, close).
 /**
  * The SDK's socket: connects, waits for the welcome, matches requests to
  * their acks, answers pings, watches the server's heartbeat, and reconnects

@@ -1,3 +1,4 @@
+// Over 300 lines: one step per documented example, each driving its page as a person would.
 /**
  * Skapi's documented examples, served from an origin of their own and
  * importing Parley's `/sdk.js` cross-origin, run in real Chromium with only

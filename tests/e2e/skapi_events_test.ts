@@ -1,3 +1,4 @@
+// Over 300 lines: every RTC and data-channel event, every field, asserted one by one.
 /**
  * Every RTC and data-channel event of Skapi's list reaches the callback of
  * `connectRTC` with every field Skapi gives it, in real Chromium — and a

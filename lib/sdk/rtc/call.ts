@@ -1,3 +1,4 @@
+// Over 300 lines: one call's state machine, from ring to the last event, reads best in one place.
 /**
  * One call, from ring to hang-up, with its own state machine: its peer
  * connection, negotiation, ICE watchdog, channels and media live and die
@@ -28,7 +29,16 @@ import {
  */
 export type Ending = { by: "local" } | { by: "remote" } | { by: "none"; code: RtcClosedCode };
 
-/** How often a ringing caller checks that the callee is still connected. */
+/**
+ * How often a ringing caller checks that the callee is still connected (its
+ * repeated ring, which the callee ignores, is answered NOT_FOUND once it is gone).
+ *
+ * @example
+ * ```ts
+ * import { RING_PROBE_MS } from "./call.ts";
+ * console.log(RING_PROBE_MS); // 1000
+ * ```
+ */
 export const RING_PROBE_MS = 1_000;
 
 const LOCAL: Ending = { by: "local" };
