@@ -123,6 +123,8 @@ export class RealtimeClient extends TypedEmitter<RealtimeEventCallbacks> {
   #group: string | null = null;
   /** The callbacks given to connectRealtime, each registered once. */
   #callbackOffs = new Map<(event: RealtimeCallbackEvent) => void, () => void>();
+  /** The join under way, which a group post made meanwhile waits for. */
+  #joining: Promise<unknown> | null = null;
   /** Kept after closeRealtime, as Skapi keeps `skapi.user`. */
   #user: RealtimeUser | null = null;
   readonly #pages: Pages;
@@ -308,8 +310,15 @@ export class RealtimeClient extends TypedEmitter<RealtimeEventCallbacks> {
     ) {
       return { type: "success", message: REALTIME_TEXTS.left };
     }
-    const result = await this.signaling.request({ type: "join", group }, "join the group");
-    this.#group = result.group;
+    // The group is set as the ack arrives, before anyone awaiting the join resumes.
+    const joining = this.signaling.request({ type: "join", group }, "join the group")
+      .then((result) => this.#group = result.group);
+    this.#joining = joining;
+    try {
+      await joining;
+    } finally {
+      if (this.#joining === joining) this.#joining = null;
+    }
     return {
       type: "success",
       message: group === null ? REALTIME_TEXTS.left : REALTIME_TEXTS.joined(group),
@@ -326,6 +335,8 @@ export class RealtimeClient extends TypedEmitter<RealtimeEventCallbacks> {
   }
 
   async #post(message: unknown, recipient?: string): Promise<Success> {
+    // As in Skapi, a post right after an unawaited join goes to the group being joined.
+    if (!isUserId(recipient) && this.#joining) await this.#joining.catch(() => {});
     let payload;
     try {
       payload = checkPayload(message);

@@ -162,10 +162,13 @@ Deno.test("posts, joins and calls made while the socket is connecting wait for i
   const connected = ada.connectRealtime(() => {});
   const joined = ada.joinRealtime({ group: "RTCCall" });
   const posted = ada.postRealtime("hi", bob.user!.user_id);
+  // The docs' next line: a post to the group being joined, before the join's answer.
+  const broadcast = ada.postRealtime({ msg: "Hello World!" }, "RTCCall");
   const calling = ada.connectRTC({ cid: bob.user!.cid, media: false, ice: [] });
   await connected;
   assert.equal((await joined).message, 'Joined realtime message group: "RTCCall".');
   assert.equal((await posted).message, "Message sent.");
+  assert.equal((await broadcast).message, "Message sent.");
   const connector = await calling;
   await connector.hangup();
   assert.equal(await connector.connection, null);
