@@ -38,9 +38,9 @@ function contentSecurityPolicy(nonce: string, url: URL): string {
   ].join("; ");
 }
 
-/** Paths other origins' pages may read, under `ALLOWED_ORIGINS` (CORS). */
+/** Paths other origins' pages may read, under `ALLOWED_ORIGINS` (CORS): PeerJS apps fetch ids too. */
 function isCrossOriginApi(pathname: string): boolean {
-  return pathname.startsWith("/api/") || pathname === "/sdk.js";
+  return pathname.startsWith("/api/") || pathname === "/sdk.js" || pathname.startsWith("/peerjs/");
 }
 
 /** 128 random bits in base64url: safe in a header, an attribute and a pattern. */
