@@ -28,7 +28,7 @@ export interface RelayHost {
 /** Options of {@linkcode Relay}. */
 export interface RelayOptions {
   host: RelayHost;
-  claims: PeerClaims;
+  claims: Pick<PeerClaims, "lookup">;
   /** How long a frame for a peer that is not connected waits before EXPIRE. */
   expireTimeoutMs: number;
   /** A local peer whose socket turned out closed: drop it. */
