@@ -9,8 +9,12 @@
  * other token finds the id taken. Tokens are kept only as SHA-256 digests:
  * with `PARLEY_AUTH_SECRET` they are access tokens.
  *
+ * Every commit goes through `retryLocked`: isolates of one SQLite file
+ * meet "database is locked" when they claim at once.
+ *
  * @module
  */
+import { retryLocked } from "../kv_retry.ts";
 
 /** The KV keys of PeerJS claims, in one place. */
 export const PEERJS_KEYS = {
@@ -107,8 +111,9 @@ export class PeerClaims {
       const live = held !== null && held.isolate !== isolate &&
         (await this.#options.liveOthers()).includes(held.isolate);
       if (live && held.token !== token) return { kind: "taken" };
-      const commit = await kv.atomic().check(entry)
-        .set(entryKey, value, { expireIn: CLAIM_EXPIRE_MS }).commit();
+      const commit = await retryLocked(() =>
+        kv.atomic().check(entry).set(entryKey, value, { expireIn: CLAIM_EXPIRE_MS }).commit()
+      );
       if (!commit.ok) continue; // raced another claim: look again
       return live
         ? { kind: "moved", versionstamp: commit.versionstamp, from: held }
@@ -130,7 +135,7 @@ export class PeerClaims {
     for (let attempt = 0; attempt < 5; attempt++) {
       const entry = await kv.get<PeerClaim>(entryKey);
       if (entry.value?.cid !== cid) return;
-      if ((await kv.atomic().check(entry).delete(entryKey).commit()).ok) return;
+      if ((await retryLocked(() => kv.atomic().check(entry).delete(entryKey).commit())).ok) return;
     }
   }
 
@@ -142,8 +147,10 @@ export class PeerClaims {
   async refresh(id: string, claim: PeerClaim, versionstamp: string): Promise<string | null> {
     const { kv, key } = this.#options;
     const entryKey = PEERJS_KEYS.claim(key, id);
-    const commit = await kv.atomic().check({ key: entryKey, versionstamp })
-      .set(entryKey, claim, { expireIn: CLAIM_EXPIRE_MS }).commit();
+    const commit = await retryLocked(() =>
+      kv.atomic().check({ key: entryKey, versionstamp })
+        .set(entryKey, claim, { expireIn: CLAIM_EXPIRE_MS }).commit()
+    );
     return commit.ok ? commit.versionstamp : null;
   }
 

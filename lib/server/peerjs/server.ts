@@ -172,7 +172,11 @@ export class PeerjsServer {
     socket.addEventListener("close", () => release());
     socket.onopen = () => {
       if (refusal !== null) return this.#refuse(socket, refusal);
-      this.#serial(id, () => this.#open(socket, id, token));
+      this.#serial(id, () =>
+        this.#open(socket, id, token).catch((error) => {
+          console.error("peerjs: cannot open a peer", error);
+          this.#refuse(socket, peerjsRefusal("ERROR", "Cannot record the id: try again"));
+        }));
     };
     return response;
   }
@@ -188,9 +192,7 @@ export class PeerjsServer {
 
   #serial(id: string, open: () => Promise<void>): void {
     const previous = this.#opening.get(id) ?? Promise.resolve();
-    const next = previous.then(open).catch((error) => {
-      console.error("peerjs: cannot open a peer", error);
-    });
+    const next = previous.then(open);
     this.#opening.set(id, next);
     next.finally(() => {
       if (this.#opening.get(id) === next) this.#opening.delete(id);
