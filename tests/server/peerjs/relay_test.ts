@@ -104,3 +104,13 @@ Deno.test("relay: LEAVE and EXPIRE for nobody are dropped; other frames EXPIRE a
     { type: "EXPIRE", src: "nobody", dst: "alice" },
   ]);
 });
+
+Deno.test("relay: over the waiting bounds the sender hears EXPIRE at once", async () => {
+  const { relay } = setup({});
+  const alice = peer("alice");
+  relay.peers.set("alice", alice.peer);
+  for (let n = 0; n < 101; n++) relay.send("alice", "CANDIDATE", "nobody", n);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(relay.waiting.size, 100);
+  assert.deepEqual(alice.socket.sent.map((t) => JSON.parse(t).type), ["EXPIRE"]);
+});

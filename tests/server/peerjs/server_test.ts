@@ -221,3 +221,25 @@ Deno.test("PeerJS across two hubs on one KV (BroadcastChannel off)", async (t) =
     kv.close();
   }
 });
+
+Deno.test("PeerJS sockets pass the hub's admission: origins and per-address limits", async () => {
+  await using server = await startPeerjs({
+    security: { allowedOrigins: ["https://app.example"], maxConnectionsPerIp: 1 },
+  });
+  const fromOrigin = async (origin: string, id: string) => {
+    // Deno's WebSocket takes headers (the DOM type does not say so).
+    const init = { headers: { origin } } as unknown as string[];
+    const socket = new WebSocket(`${server.url}?key=peerjs&id=${id}&token=t`, init);
+    const first = await new Promise<string>((resolve) => socket.onmessage = (e) => resolve(e.data));
+    socket.close();
+    return { socket, first: JSON.parse(first) };
+  };
+  const evil = await fromOrigin("https://evil.example", "eve");
+  assert.equal(evil.first.type, "ERROR");
+  assert.match(evil.first.payload.msg, /ALLOWED_ORIGINS/);
+  const held = await openPeer(server.url, "alice");
+  const second = await fromOrigin("https://app.example", "bob");
+  assert.equal(second.first.type, "ERROR");
+  assert.match(second.first.payload.msg, /has 1 open, the most it may have/);
+  await held.close();
+});
