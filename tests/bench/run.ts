@@ -338,8 +338,8 @@ async function relaySection(): Promise<void> {
 
 /**
  * PeerJS's own wire (the OFFER ping-pong of the relay section) sent to
- * Parley's `/peerjs`, beside `peer` and the floor: what a PeerJS app gets
- * by pointing its clients at Parley.
+ * Parley's `/peerjs`, beside `peer` and the floor (and Parley's own wire,
+ * for reference): what a PeerJS app gets by pointing its clients at Parley.
  */
 async function peerjsSection(): Promise<void> {
   log("peerjs: starting floor, PeerJS and Parley (its /peerjs)");
@@ -350,7 +350,7 @@ async function peerjsSection(): Promise<void> {
   try {
     for (let round = 0; round < (quick ? 1 : 2); round++) {
       for (const pairs of [1, 100, 500]) {
-        const order = round % 2 === 0 ? [floor, peer, face] : [face, peer, floor];
+        const order = round % 2 === 0 ? [floor, peer, face, parley] : [parley, face, peer, floor];
         for (const server of order) {
           const r = await relayOnce(server, pairs, "raw");
           log(
@@ -370,6 +370,7 @@ async function peerjsSection(): Promise<void> {
     const p = best(results[`parley-peerjs:${pairs}`]);
     const f = best(results[`floor:${pairs}`]);
     const j = best(results[`peerjs:${pairs}`]);
+    const own = best(results[`parley:${pairs}`]);
     const what = `PeerJS wire at Parley's /peerjs, ${pairs} pair${pairs > 1 ? "s" : ""}`;
     const cpu = (r: RelayResult) => `${round_(r.serverCpu * 100)}%`;
     const note = `server CPU: Parley ${cpu(p)}, floor ${cpu(f)}, PeerJS ${cpu(j)}`;
@@ -382,6 +383,7 @@ async function peerjsSection(): Promise<void> {
       factor: 0.9,
     });
     row("peerjs", `${what}: p50 round trip`, "ms", p.p50, `PeerJS ${PEER_VERSION}`, j.p50);
+    row("peerjs", `${what}: msg/s`, "msg/s", p.msgsPerSec, "Parley's own wire", own.msgsPerSec);
   }
 }
 
