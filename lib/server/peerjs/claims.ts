@@ -154,6 +154,23 @@ export class PeerClaims {
     return commit.ok ? commit.versionstamp : null;
   }
 
+  /**
+   * Refreshes the claims of `holders` one after another (each holder's
+   * versionstamp is updated in place); a claim that moved on is left alone.
+   */
+  async refreshAll(
+    holders: Iterable<{ id: string; claim: PeerClaim; versionstamp: string }>,
+  ): Promise<void> {
+    for (const holder of [...holders]) {
+      try {
+        const versionstamp = await this.refresh(holder.id, holder.claim, holder.versionstamp);
+        if (versionstamp !== null) holder.versionstamp = versionstamp;
+      } catch (error) {
+        console.error("peerjs: cannot refresh a claim", error);
+      }
+    }
+  }
+
   /** The ids held on live isolates (this one included), at most `limit`. */
   async list(limit: number): Promise<string[]> {
     const { kv, key, isolate } = this.#options;

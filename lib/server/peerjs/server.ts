@@ -10,7 +10,6 @@
 import {
   CLOSE,
   exceedsBytes,
-  isPeerjsId,
   parsePeerjsFrame,
   PEERJS_DEFAULTS,
   PEERJS_MESSAGES,
@@ -21,6 +20,7 @@ import type { RemoteInfo } from "../abuse.ts";
 import type { Hub } from "../hub.ts";
 import { randomId } from "../ids.ts";
 import { peerjsFromEnv, type PeerjsSettings } from "../settings.ts";
+import { admitPeer } from "./admit.ts";
 import { CLAIM_REFRESH_MS, PeerClaims, tokenDigest } from "./claims.ts";
 import { PeerjsPeer } from "./peer.ts";
 import { Relay } from "./relay.ts";
@@ -92,15 +92,13 @@ export class PeerjsServer {
       Math.ceil(Math.min(this.settings.aliveTimeoutMs, this.settings.expireTimeoutMs) / 4),
     );
     this.#tick = setInterval(() => this.#check(), every);
-    this.#refresh = setInterval(() => this.#refreshClaims(), CLAIM_REFRESH_MS);
+    this.#refresh = setInterval(
+      () => this.claims.refreshAll(this.relay.peers.values()),
+      CLAIM_REFRESH_MS,
+    );
     Deno.unrefTimer(Number(this.#tick));
     Deno.unrefTimer(Number(this.#refresh));
     options.signal?.addEventListener("abort", () => this.close(), { once: true });
-  }
-
-  /** How many PeerJS peers this isolate serves. */
-  get count(): number {
-    return this.relay.peers.size;
   }
 
   /** A fresh id no peer holds (`GET /peerjs/<key>/id`). */
@@ -117,10 +115,10 @@ export class PeerjsServer {
   }
 
   /**
-   * Answers the WebSocket upgrade `/peerjs/peerjs?key=&id=&token=`. A refused
-   * socket is upgraded all the same and told why in PeerJS's words (`ERROR`,
-   * `ID-TAKEN`, `INVALID-KEY`), then closed: the PeerJS client reports only
-   * what comes over the socket.
+   * Answers the WebSocket upgrade `/peerjs/peerjs?key=&id=&token=` (checked
+   * by `admitPeer`). A refused socket is upgraded all the same and told why
+   * in PeerJS's words (`ERROR`, `ID-TAKEN`, `INVALID-KEY`), then closed: the
+   * PeerJS client reports only what comes over the socket.
    */
   async handle(req: Request, info?: RemoteInfo): Promise<Response> {
     if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
@@ -134,33 +132,12 @@ export class PeerjsServer {
         status: 503,
       });
     }
-    const params = new URL(req.url).searchParams;
-    const [id, token, key] = ["id", "token", "key"].map((name) => params.get(name) ?? "");
-    let refusal: string | null = null;
-    let release = () => {};
-    if (!id || !token || !key) {
-      refusal = peerjsRefusal("ERROR", PEERJS_MESSAGES.invalidParameters);
-    } else if (key !== this.settings.key) {
-      refusal = peerjsRefusal("INVALID-KEY", PEERJS_MESSAGES.invalidKey);
-    } else if (!isPeerjsId(id)) {
-      refusal = peerjsRefusal("ERROR", PEERJS_MESSAGES.invalidId);
-    } else if (token.length > PEERJS_DEFAULTS.maxTokenLength) {
-      refusal = peerjsRefusal("ERROR", PEERJS_MESSAGES.invalidToken);
-    } else {
-      const ticket = await this.#hub.admission.check(req, info);
-      if (ticket instanceof Response) {
-        const body = await ticket.json().catch(() => ({}));
-        refusal = peerjsRefusal("ERROR", String(body.message ?? PEERJS_MESSAGES.invalidToken));
-      } else {
-        release = ticket.release;
-        if (ticket.grant !== null && ticket.grant.user_id !== id) {
-          refusal = peerjsRefusal(
-            "ERROR",
-            `${PEERJS_MESSAGES.invalidToken}: the id must be the access token's subject`,
-          );
-        }
-      }
-    }
+    const { id, token, refusal, release } = await admitPeer(
+      req,
+      info,
+      this.settings.key,
+      this.#hub.admission,
+    );
     let upgraded;
     try {
       upgraded = Deno.upgradeWebSocket(req);
@@ -230,12 +207,12 @@ export class PeerjsServer {
         else peer.sendText(text);
       },
     });
-    if (socket.readyState !== WebSocket.OPEN || this.#closing) return this.#drop(peer);
+    // The old holder lets go first, even if this socket is gone already: the claim is ours now.
     if (result.kind === "moved") {
       this.#hub.cluster.sendTo(result.from.isolate, { cid: result.from.cid }, TAKEN_OVER);
-    } else {
-      peer.sendText(OPEN_FRAME);
     }
+    if (socket.readyState !== WebSocket.OPEN || this.#closing) return this.#drop(peer);
+    if (result.kind === "claimed") peer.sendText(OPEN_FRAME);
     this.#bind(peer, socket);
   }
 
@@ -308,17 +285,6 @@ export class PeerjsServer {
       }
     }
     this.relay.tick().catch((error) => console.error("peerjs: cannot check waiting frames", error));
-  }
-
-  async #refreshClaims(): Promise<void> {
-    for (const peer of [...this.relay.peers.values()]) {
-      try {
-        const versionstamp = await this.claims.refresh(peer.id, peer.claim, peer.versionstamp);
-        if (versionstamp !== null) peer.versionstamp = versionstamp;
-      } catch (error) {
-        console.error("peerjs: cannot refresh a claim", error);
-      }
-    }
   }
 
   /** Closes every peer's socket ("going away") and releases their claims. Idempotent. */
