@@ -1,6 +1,5 @@
 import type { Handlers } from "$fresh/server.ts";
-import { sharedPeerjs } from "../../lib/server/peerjs/mod.ts";
-import { notFound } from "./[key]/id.ts";
+import { peerjsOff, sharedPeerjs } from "../../lib/server/mod.ts";
 
 /**
  * `GET /peerjs/peerjs?key=&id=&token=`: the WebSocket of PeerJS clients
@@ -10,6 +9,6 @@ import { notFound } from "./[key]/id.ts";
 export const handler: Handlers = {
   async GET(req, ctx) {
     const peerjs = await sharedPeerjs();
-    return peerjs ? await peerjs.handle(req, ctx.info) : notFound();
+    return peerjs ? await peerjs.handle(req, ctx.info) : peerjsOff();
   },
 };

@@ -15,4 +15,5 @@
  */
 export { createPeerjsServer, PeerjsServer, type PeerjsServerOptions } from "./server.ts";
 export { sharedPeerjs } from "./instance.ts";
+export { answerId, answerPeers, peerjsOff } from "./http.ts";
 export { type PeerClaim, PEERJS_KEYS } from "./claims.ts";

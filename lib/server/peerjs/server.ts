@@ -101,6 +101,11 @@ export class PeerjsServer {
     options.signal?.addEventListener("abort", () => this.close(), { once: true });
   }
 
+  /** Whether the hub requires access tokens (`PARLEY_AUTH_SECRET`): ids are then their subjects. */
+  get requiresTokens(): boolean {
+    return this.#hub.admission.settings.authSecret !== null;
+  }
+
   /** A fresh id no peer holds (`GET /peerjs/<key>/id`). */
   async newId(): Promise<string> {
     for (;;) {
