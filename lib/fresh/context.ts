@@ -5,7 +5,7 @@
  * @module
  */
 import type { ComponentType } from "preact";
-import { build, readBuild, toStaticFiles } from "./build.ts";
+import { build, BUILD_STATIC_DIR, readBuild, toStaticFiles } from "./build.ts";
 import { resolveConfig } from "./config.ts";
 import { islandId, registerIslands } from "./islands.ts";
 import { renderPage } from "./render.ts";
@@ -83,6 +83,10 @@ export async function createHandler(
   const client = await loadClientBuild(manifest, resolved);
   setBuildId(client.buildId);
   const staticFiles = await scanStaticDir(resolved.staticDir);
+  // What the app's build steps wrote; `static/` wins on a clash.
+  for (const [path, file] of await scanStaticDir(`${resolved.build.outDir}/${BUILD_STATIC_DIR}`)) {
+    if (!staticFiles.has(path)) staticFiles.set(path, file);
+  }
   for (const [path, file] of await toStaticFiles(client.entries, ".js", "/")) {
     staticFiles.set(path, file);
   }

@@ -18,6 +18,7 @@ import {
   PROTOCOL_VERSION,
   requestIdOf,
   type ServerFrame,
+  versionMismatch,
 } from "../protocol/mod.ts";
 import { Cluster } from "./cluster.ts";
 import type { RemoteInfo } from "./abuse.ts";
@@ -195,10 +196,7 @@ export class Hub implements HubCore {
     const received = Number(params.get("received") ?? 0);
     socket.onopen = () => {
       if (version !== null && version !== String(PROTOCOL_VERSION)) {
-        socket.close(
-          CLOSE.unsupportedVersion,
-          `Protocol v${version} is not spoken here: use v${PROTOCOL_VERSION}`,
-        );
+        socket.close(CLOSE.unsupportedVersion, versionMismatch(version, PROTOCOL_VERSION));
         return;
       }
       const connection = previous instanceof Connection

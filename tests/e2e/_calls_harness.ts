@@ -5,7 +5,7 @@
  * @module
  */
 import type { Browser, Page } from "playwright-core";
-import { newUserPage } from "../_helpers/browser.ts";
+import { inPageWith, newUserPage } from "../_helpers/browser.ts";
 
 /** The module the harness page runs (it imports the SDK bundle as browsers do). */
 export const HARNESS = `
@@ -80,14 +80,7 @@ export async function harnessPage(browser: Browser, appUrl: string): Promise<Pag
 
 /** Evaluates `fn` in the page with `H` in scope. */
 export function h<T>(page: Page, body: string, arg?: unknown): Promise<T> {
-  return page.evaluate(
-    ([body, arg]) =>
-      new Function("H", "arg", `return (async () => { ${body} })()`)(
-        (globalThis as unknown as { H: unknown }).H,
-        arg,
-      ),
-    [body, arg] as const,
-  ) as Promise<T>;
+  return inPageWith(page, "H", body, arg);
 }
 
 /** Waits until `expression` (with `H` in scope) is truthy in the page. */
