@@ -23,7 +23,7 @@ function assert(cond: unknown, msg: string): asserts cond {
 }
 
 /** Short timeouts so the EXPIRE and alive-timeout steps take seconds; clients beat faster. */
-const ENV = { PARLEY_PEERJS_EXPIRE_TIMEOUT_MS: "1000", PARLEY_PEERJS_ALIVE_TIMEOUT_MS: "2500" };
+const ENV = { PARLEY_PEERJS_EXPIRE_TIMEOUT_MS: "1000", PARLEY_PEERJS_ALIVE_TIMEOUT_MS: "4000" };
 const BEAT = { pingInterval: 500 };
 /** What PeerJS logs on its own when a peer or the server goes away. */
 const EXPECTED = [
