@@ -10,7 +10,10 @@ import * as $4 from "./routes/api/ice.ts";
 import * as $5 from "./routes/api/realtime.ts";
 import * as $6 from "./routes/api/rooms.ts";
 import * as $7 from "./routes/index.tsx";
-import * as $8 from "./routes/room/[name].tsx";
+import * as $8 from "./routes/peerjs/[key]/id.ts";
+import * as $9 from "./routes/peerjs/[key]/peers.ts";
+import * as $10 from "./routes/peerjs/peerjs.ts";
+import * as $11 from "./routes/room/[name].tsx";
 import * as $$0 from "./islands/CallDialog.tsx";
 import * as $$1 from "./islands/JoinRoomForm.tsx";
 import * as $$2 from "./islands/Lobby.tsx";
@@ -29,7 +32,10 @@ const manifest = {
     "./routes/api/realtime.ts": $5,
     "./routes/api/rooms.ts": $6,
     "./routes/index.tsx": $7,
-    "./routes/room/[name].tsx": $8,
+    "./routes/peerjs/[key]/id.ts": $8,
+    "./routes/peerjs/[key]/peers.ts": $9,
+    "./routes/peerjs/peerjs.ts": $10,
+    "./routes/room/[name].tsx": $11,
   },
   islands: {
     "./islands/CallDialog.tsx": $$0,

@@ -177,6 +177,16 @@ export class Cluster {
   }
 
   /**
+   * Sends a frame's text to `target` on `isolate`, which the caller looked up
+   * itself (a PeerJS peer's id claim names its isolate and cid), in order
+   * with the routes called before.
+   */
+  sendTo(isolate: string, target: Target, text: string): void {
+    this.#queue.push({ done: true, isolates: [isolate], line: encodeLine(target, text) });
+    this.#release();
+  }
+
+  /**
    * Tells `isolate` that connection `cid` was resumed here, its client
    * having received `received` frames (see `ClusterOptions.onRelease`).
    */

@@ -92,6 +92,8 @@ export function createHub(options: HubOptions): Hub {
 /** See {@linkcode createHub}. */
 export class Hub implements HubCore {
   readonly isolate: string;
+  /** The KV every isolate shares (other faces, such as PeerJS's, keep their records there). */
+  readonly kv: Deno.Kv;
   readonly limits: Limits;
   readonly presence: Presence;
   readonly registry = new Registry();
@@ -107,6 +109,7 @@ export class Hub implements HubCore {
 
   constructor(options: HubOptions) {
     this.isolate = options.isolate ?? `iso-${randomId(6)}`;
+    this.kv = options.kv;
     this.limits = { ...limitsFromEnv(), ...options.limits };
     this.presence = new Presence(options.kv, this.isolate);
     this.admission = new Admission({ ...securityFromEnv(), ...options.security }, options.kv);

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { LIMITS, type Limits } from "../protocol/mod.ts";
+import { LIMITS, type Limits, PEERJS_DEFAULTS } from "../protocol/mod.ts";
 
 /** Environment variables the server reads, each with its default. */
 export const SETTINGS_ENV = {
@@ -233,6 +233,96 @@ export function securityFromEnv(
     settings.maxConnectsPerMinute;
   settings.maxUsersPerRoom = integer("PARLEY_MAX_USERS_PER_ROOM", 1) ?? settings.maxUsersPerRoom;
   settings.trustProxy = integer("PARLEY_TRUST_PROXY", 0) ?? settings.trustProxy;
+  return settings;
+}
+
+/** The PeerJS server face at `/peerjs` (see `lib/server/peerjs`). Each field names its variable. */
+export interface PeerjsSettings {
+  /** Whether `/peerjs` is served at all. `PARLEY_PEERJS` (`on` / `off`). @default true */
+  enabled: boolean;
+  /** The API key clients must send (PeerJS's `key` option). `PARLEY_PEERJS_KEY`. @default "peerjs" */
+  key: string;
+  /**
+   * Whether `GET /peerjs/<key>/peers` lists the connected ids (PeerJS's
+   * `allow_discovery`). `PARLEY_PEERJS_DISCOVERY` (`on` / `off`).
+   * @default false
+   */
+  discovery: boolean;
+  /**
+   * A peer not heard from (the client beats every 5 s) for this long is
+   * dropped, as by PeerJS's `alive_timeout`. `PARLEY_PEERJS_ALIVE_TIMEOUT_MS`.
+   * @default 90000
+   */
+  aliveTimeoutMs: number;
+  /**
+   * How long a frame for a peer that is not connected waits before its
+   * sender gets `EXPIRE` (PeerJS's `expire_timeout`).
+   * `PARLEY_PEERJS_EXPIRE_TIMEOUT_MS`.
+   * @default 5000
+   */
+  expireTimeoutMs: number;
+}
+
+/** The defaults of {@linkcode PeerjsSettings}. */
+export const PEERJS_SETTINGS_DEFAULTS: Readonly<PeerjsSettings> = {
+  enabled: true,
+  key: PEERJS_DEFAULTS.key,
+  discovery: false,
+  aliveTimeoutMs: PEERJS_DEFAULTS.aliveTimeoutMs,
+  expireTimeoutMs: PEERJS_DEFAULTS.expireTimeoutMs,
+};
+
+/**
+ * The PeerJS settings with the environment's overrides applied.
+ *
+ * @throws {RangeError} When a switch is not `on` / `off`, the key is empty or
+ * holds other than letters, digits, `-` and `_`, or a timeout is out of range.
+ *
+ * @example
+ * ```ts
+ * import { peerjsFromEnv } from "./settings.ts";
+ * const settings = peerjsFromEnv({ PARLEY_PEERJS_DISCOVERY: "on" });
+ * console.log(settings.discovery, settings.key); // true "peerjs"
+ * ```
+ */
+export function peerjsFromEnv(
+  env: Record<string, string | undefined> = readEnv(),
+): PeerjsSettings {
+  const settings = { ...PEERJS_SETTINGS_DEFAULTS };
+  const toggle = (name: string, fallback: boolean): boolean => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return fallback;
+    if (raw !== "on" && raw !== "off") {
+      throw new RangeError(
+        `Cannot read ${name} as it must be "on" or "off": current value is "${raw}"`,
+      );
+    }
+    return raw === "on";
+  };
+  settings.enabled = toggle("PARLEY_PEERJS", settings.enabled);
+  settings.discovery = toggle("PARLEY_PEERJS_DISCOVERY", settings.discovery);
+  const key = env.PARLEY_PEERJS_KEY;
+  if (key !== undefined && key !== "") {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(key)) {
+      throw new RangeError(
+        `Cannot read PARLEY_PEERJS_KEY as it must be 1–64 letters, digits, '-' or '_': current value is "${key}"`,
+      );
+    }
+    settings.key = key;
+  }
+  const ms = (name: string, fallback: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 100 || value > 3_600_000) {
+      throw new RangeError(
+        `Cannot read ${name} as it must be an integer from 100 to 3600000 (ms): current value is "${raw}"`,
+      );
+    }
+    return value;
+  };
+  settings.aliveTimeoutMs = ms("PARLEY_PEERJS_ALIVE_TIMEOUT_MS", settings.aliveTimeoutMs);
+  settings.expireTimeoutMs = ms("PARLEY_PEERJS_EXPIRE_TIMEOUT_MS", settings.expireTimeoutMs);
   return settings;
 }
 

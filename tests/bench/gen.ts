@@ -22,7 +22,8 @@ import { openRaw } from "./ws_raw.ts";
 import { RealtimeClient } from "../../lib/sdk/mod.ts";
 
 /** Which server a job talks to. */
-export type ServerKind = "parley" | "peerjs" | "floor";
+/** `parley-peerjs`: Parley spoken to in the PeerJS wire, at its `/peerjs`. */
+export type ServerKind = "parley" | "peerjs" | "floor" | "parley-peerjs";
 
 /** What `run.ts` asks of one generator process. */
 export interface Job {
@@ -74,6 +75,12 @@ const WIRES: Record<ServerKind, Wire> = {
   },
   peerjs: {
     path: (id, i) => `/peerjs?key=peerjs&id=${id}&token=t${i}`,
+    isReady: (t) => t.startsWith('{"type":"OPEN"'),
+    to: (id, _seq, payload) => `{"type":"OFFER","dst":"${id}","payload":${payload}}`,
+    isDelivery: (t) => t.startsWith('{"type":"OFFER"'),
+  },
+  "parley-peerjs": {
+    path: (id, i) => `/peerjs/peerjs?key=peerjs&id=${id}&token=t${i}`,
     isReady: (t) => t.startsWith('{"type":"OPEN"'),
     to: (id, _seq, payload) => `{"type":"OFFER","dst":"${id}","payload":${payload}}`,
     isDelivery: (t) => t.startsWith('{"type":"OFFER"'),
@@ -415,7 +422,7 @@ async function idle(job: Job): Promise<void> {
     joinMs: Math.round(joinMs),
   });
   // PeerJS clients beat (the real client does every 5 s; every 25 s here, as Parley pings).
-  const beat = job.server === "peerjs"
+  const beat = job.server === "peerjs" || job.server === "parley-peerjs"
     ? setInterval(() => clients.forEach((c) => c.send('{"type":"HEARTBEAT"}')), 25_000)
     : undefined;
   const stop = (async () => {
