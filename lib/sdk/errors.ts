@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ErrorCode, WireError } from "../protocol/mod.ts";
+import { CLOSE, type ErrorCode, type WireError } from "../protocol/mod.ts";
 
 /** What an HTTP status of a refused upgrade means, and what to do. */
 const REFUSALS: Record<string, { code: ErrorCode; why: string }> = {
@@ -77,6 +77,12 @@ export class RealtimeError extends Error implements WireError {
       return new RealtimeError(
         known.code,
         `Cannot connect as the server refused (${status}): ${known.why}`,
+      );
+    }
+    if (event.code === CLOSE.unauthorized) {
+      return new RealtimeError(
+        "UNAUTHORIZED",
+        `Cannot connect as the server refused the credentials (${event.code}): ${event.reason}`,
       );
     }
     const why = event.reason ? `: ${event.reason}` : "";

@@ -19,6 +19,11 @@ export interface Grant {
   rooms: string[];
   /** When the token expires (seconds since the epoch). */
   exp: number;
+  /**
+   * `dm: true`: private messages and calls may reach any connected user, not
+   * only those in rooms the token grants.
+   */
+  dm?: boolean;
 }
 
 /** The claims {@linkcode signToken} writes. */
@@ -29,6 +34,8 @@ export interface TokenClaims {
   name?: string;
   /** Room names or `*` patterns. @default ["*"] */
   rooms?: string[];
+  /** Private messages and calls to anyone, not only to people in granted rooms. @default false */
+  dm?: boolean;
 }
 
 /**
@@ -115,7 +122,7 @@ export async function verifyToken(secret: string, token: string | null): Promise
       cause: error,
     });
   }
-  const { sub, name, rooms, exp } = payload;
+  const { sub, name, rooms, exp, dm } = payload;
   if (!isUserId(sub)) {
     throw new AuthError(
       `Cannot connect as the token's 'sub' must be a user id (a UUID): current value is ${
@@ -136,6 +143,7 @@ export async function verifyToken(secret: string, token: string | null): Promise
     ...(typeof name === "string" && name.trim() ? { name } : {}),
     rooms,
     exp: exp as number,
+    ...(dm === true ? { dm: true } : {}),
   };
 }
 
@@ -170,7 +178,11 @@ export async function signToken(
     }
   }
   const issued = Math.floor(now / 1000);
-  return await new SignJWT({ ...(claims.name ? { name: claims.name } : {}), rooms })
+  return await new SignJWT({
+    ...(claims.name ? { name: claims.name } : {}),
+    rooms,
+    ...(claims.dm ? { dm: true } : {}),
+  })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setSubject(claims.sub)
     .setIssuedAt(issued)

@@ -97,21 +97,50 @@ export class Presence {
     });
   }
 
-  /** Moves a connection from group `from` to group `to` (either may be null). */
-  move(who: Member, from: string | null, to: string | null): Promise<void> {
+  /**
+   * Moves a connection from group `from` to group `to` (either may be null).
+   * With a `cap`, the move lands only while `to` has fewer than `cap`
+   * members: the counter's versionstamp is checked in the same commit (and
+   * the commit retried when another join or leave got in first), so
+   * concurrent joins on any number of isolates admit exactly the cap.
+   * Resolves to false, having changed nothing, when `to` is full.
+   */
+  move(who: Member, from: string | null, to: string | null, cap = Infinity): Promise<boolean> {
     return this.#serial(who.cid, async () => {
-      const op = this.kv.atomic().set(PRESENCE_KEYS.connection(who.cid), this.#record(who, to));
-      if (from !== null) {
-        op.delete(PRESENCE_KEYS.member(from, who.cid))
-          .sum(PRESENCE_KEYS.group(from), MINUS_ONE);
+      for (;;) {
+        const outcome = await retryLocked(() => this.#tryMove(who, from, to, cap));
+        if (outcome === "full") return false;
+        if (outcome === "moved") break;
+        // Another join or leave changed the counter first: read it again.
+        await new Promise((r) => setTimeout(r, Math.random() * 3));
       }
-      if (to !== null) {
-        op.set(PRESENCE_KEYS.member(to, who.cid), { user_id: who.user_id, name: who.name })
-          .sum(PRESENCE_KEYS.group(to), 1n);
-      }
-      await op.commit();
       if (from !== null) await this.#dropIfEmpty(from);
+      return true;
     });
+  }
+
+  async #tryMove(
+    who: Member,
+    from: string | null,
+    to: string | null,
+    cap: number,
+  ): Promise<"moved" | "full" | "raced"> {
+    const op = this.kv.atomic().set(PRESENCE_KEYS.connection(who.cid), this.#record(who, to));
+    if (from !== null) {
+      op.delete(PRESENCE_KEYS.member(from, who.cid)).sum(PRESENCE_KEYS.group(from), MINUS_ONE);
+    }
+    if (to !== null) {
+      if (Number.isFinite(cap)) {
+        const counter = await this.kv.get<Deno.KvU64>(PRESENCE_KEYS.group(to));
+        const members = Number(counter.value?.value ?? 0n);
+        // A counter that wrapped below zero (a lost race of removals) reads huge: ignore it.
+        if (members >= cap && members < 2 ** 53) return "full";
+        op.check(counter);
+      }
+      op.set(PRESENCE_KEYS.member(to, who.cid), { user_id: who.user_id, name: who.name })
+        .sum(PRESENCE_KEYS.group(to), 1n);
+    }
+    return (await op.commit()).ok ? "moved" : "raced";
   }
 
   /** Stores a new display name. */
@@ -222,12 +251,18 @@ export class Presence {
     );
   }
 
-  /** One page of the live groups and their sizes, ordered by name. */
-  listGroups(query: GroupsQuery): Promise<Page<GroupRow>> {
+  /**
+   * One page of the live groups and their sizes, ordered by name; only
+   * those `visible` accepts (an access token's rooms), when given.
+   */
+  listGroups(
+    query: GroupsQuery,
+    visible: (group: string) => boolean = () => true,
+  ): Promise<Page<GroupRow>> {
     const match = groupFilter(query);
     return this.#page<Deno.KvU64, GroupRow>(PRESENCE_KEYS.groups, query, (group, counter) => {
       const row = { group, number_of_users: Number(counter.value) };
-      return row.number_of_users > 0 && match(row) ? row : null;
+      return row.number_of_users > 0 && visible(group) && match(row) ? row : null;
     });
   }
 

@@ -4,10 +4,19 @@
  *
  * @module
  */
+import { roomAllowed } from "./auth.ts";
 import type { Connection } from "./connection.ts";
 
-/** Where a frame goes: a group's members, a user's connections, or one cid. */
-export type Target = { group: string } | { user_id: string } | { cid: string };
+/**
+ * Where a frame goes: a group's members, a user's connections, or one cid.
+ * `rooms` (an access token's grant) narrows a user or cid to its
+ * connections that are in one of those rooms: the receiving side applies it,
+ * so no isolate needs to know where the recipients are to enforce it.
+ */
+export type Target =
+  | { group: string }
+  | { user_id: string; rooms?: readonly string[] }
+  | { cid: string; rooms?: readonly string[] };
 
 const NONE: ReadonlySet<Connection> = new Set();
 
@@ -79,11 +88,17 @@ export class Registry {
     if (group !== null) addTo(this.#byGroup, group, connection);
   }
 
-  /** The local connections a target names. */
+  /** The local connections a target names (within its `rooms`, when set). */
   resolve(target: Target): ReadonlySet<Connection> {
     if ("group" in target) return this.#byGroup.get(target.group) ?? NONE;
-    if ("user_id" in target) return this.#byUser.get(target.user_id) ?? NONE;
-    const connection = this.#byCid.get(target.cid);
-    return connection ? new Set([connection]) : NONE;
+    const named = "user_id" in target ? this.#byUser.get(target.user_id) ?? NONE : (() => {
+      const connection = this.#byCid.get(target.cid);
+      return connection ? new Set([connection]) : NONE;
+    })();
+    const rooms = target.rooms;
+    if (rooms === undefined || named.size === 0) return named;
+    return new Set(
+      [...named].filter((c) => c.group !== null && roomAllowed(rooms, c.group)),
+    );
   }
 }

@@ -110,11 +110,20 @@ let nextId = 1_000_000;
 export async function rawClient(
   url: string,
   query: Record<string, string> = {},
-  options: { ignoreNotices?: boolean } = {},
+  options: {
+    ignoreNotices?: boolean;
+    /** Credentials to send as the first frame (adds `hello=1` to the query). */
+    hello?: Record<string, unknown>;
+  } = {},
 ): Promise<RawClient> {
   const target = new URL(url);
   for (const [key, value] of Object.entries(query)) target.searchParams.set(key, value);
+  if (options.hello) target.searchParams.set("hello", "1");
   const socket = new WebSocket(target);
+  if (options.hello) {
+    const hello = { type: "hello", ...options.hello };
+    socket.onopen = () => socket.send(JSON.stringify(hello));
+  }
   const frames: ServerFrame[] = [];
   const waiters = new Set<() => void>();
   let closeResult: (value: { code: number; reason: string }) => void;
