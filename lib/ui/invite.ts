@@ -49,4 +49,4 @@ export function forgetInviteToken(room: string): void {
 
 /** What the page says when the room is private and this tab has no (valid) invite. */
 export const PRIVATE_ROOM_TEXT =
-  "This room is private. To enter it you need an invite link: ask the person who runs it to send you one. If you opened an invite link, it may have expired; ask for a new one.";
+  "To enter it you need an invite link: ask the person who runs it to send you one. If you opened an invite link, it may have expired; ask for a new one.";
