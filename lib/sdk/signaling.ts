@@ -1,3 +1,4 @@
+// Over 300 lines: one connection's whole life (connect, hello, acks, heartbeat, reconnect, token refresh).
 /**
  * The SDK's socket: connects, waits for the welcome, matches requests to
  * their acks, answers pings, watches the server's heartbeat, and reconnects

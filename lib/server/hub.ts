@@ -1,3 +1,4 @@
+// Over 300 lines: the one place where sockets, frames and requests meet (its parts: admission, handshake, sessions, grants, requests).
 /**
  * The hub: this isolate's WebSocket endpoint. It welcomes connections,
  * passes every frame through the protocol's validator and the rate limit,
@@ -31,6 +32,7 @@ import {
   type Identity,
   type SocketLike,
 } from "./connection.ts";
+import { armExpiry, replaceGrant } from "./grants.ts";
 import { awaitHello, closeReason } from "./handshake.ts";
 import { randomId } from "./ids.ts";
 import { Presence } from "./presence.ts";
@@ -255,47 +257,20 @@ export class Hub implements HubCore {
 
   /** Replaces a connection's token; see {@linkcode HubCore.reauthorize}. */
   async reauthorize(connection: Connection, token: string): Promise<number> {
-    let grant;
-    try {
-      grant = await this.admission.verify(token);
-    } catch (error) {
-      if (!(error instanceof AuthError)) throw error;
-      throw new RequestError("UNAUTHORIZED", error.message);
-    }
-    if (grant.user_id !== connection.user_id) {
-      throw new RequestError(
-        "UNAUTHORIZED",
-        "Cannot take the new access token as its 'sub' is another user: a connection keeps its user",
-      );
-    }
-    if (connection.group !== null && !roomAllowed(grant.rooms, connection.group)) {
-      throw new RequestError(
-        "UNAUTHORIZED",
-        `Cannot take the new access token as it does not grant room "${connection.group}", where this connection is: leave it first`,
-      );
-    }
-    connection.grant = grant;
+    const expires = await replaceGrant(this.admission, connection, token);
     this.#armExpiry(connection);
-    return grant.exp * 1000;
+    return expires;
   }
 
   /** Closes `connection` when its token expires (re-armed by each new token). */
   #armExpiry(connection: Connection): void {
-    clearTimeout(connection.expiryTimer);
-    const grant = connection.grant;
-    if (!grant) return;
-    // setTimeout takes at most 2^31 - 1 ms: a longer token re-arms on the way.
-    const left = grant.exp * 1000 - Date.now();
-    connection.expiryTimer = setTimeout(() => {
-      if (connection.grant !== grant) return;
-      if (grant.exp * 1000 > Date.now()) return this.#armExpiry(connection);
+    armExpiry(connection, () => {
       connection.close(
         CLOSE.unauthorized,
         "Access token expired: reconnect with a new one (the SDK's getToken option refreshes it)",
       );
       this.drop(connection);
-    }, Math.min(Math.max(left, 0), 2 ** 31 - 1));
-    Deno.unrefTimer(Number(connection.expiryTimer));
+    });
   }
 
   /** Checks a join; see {@linkcode HubCore.admit} and `Admission.admit`. */

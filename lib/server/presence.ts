@@ -1,3 +1,4 @@
+// Over 300 lines: the one owner of the presence KV schema (records, member indexes, counters, capped joins).
 /**
  * Presence in Deno KV: one record per connection, an index of each group's
  * members and of each user's connections, and a counter per group. KV is
