@@ -4,6 +4,8 @@
  * the room and shows the people in it, with the token gone from the address
  * bar and kept for a reload; the same room without the fragment, or with an
  * expired token, says in words that it is private and needs an invite link.
+ * And in open mode: the identity proof kept in localStorage makes two tabs
+ * one user.
  *
  * `deno task build && bash tests/netns.sh deno test -A tests/e2e/private_room_test.ts`
  *
@@ -102,4 +104,32 @@ Deno.test("private rooms: an invite link opens the room; without one the page sa
       await page.context().close();
     }
   });
+});
+
+Deno.test("anonymous identity: two tabs of one browser are one user, another browser is another", async () => {
+  await using app = await startApp();
+  await using browser = await launchChromium();
+  /** In the page: connect with the SDK, return the user_id the server issued, disconnect. */
+  const whoAmI = async (page: Page) => {
+    await page.goto("/api/health");
+    return await page.evaluate(async (origin) => {
+      const sdk = await import(origin + "/sdk.js");
+      const client = new sdk.RealtimeClient({});
+      await client.connectRealtime();
+      const id = client.user.user_id;
+      await client.closeRealtime();
+      return { id, kept: localStorage.getItem("parley.identity") !== null };
+    }, app.url);
+  };
+  const first = await newUserPage(browser, app.url);
+  const tab = await first.context().newPage();
+  const a = await whoAmI(first);
+  const b = await whoAmI(tab);
+  assert(a.kept, "the proof is kept in localStorage");
+  assert(a.id === b.id, `two tabs, two users: ${a.id} ${b.id}`);
+  const other = await newUserPage(browser, app.url);
+  const c = await whoAmI(other);
+  assert(c.id !== a.id, "another browser got the same identity");
+  await first.context().close();
+  await other.context().close();
 });
