@@ -114,6 +114,8 @@ export async function rawClient(
     ignoreNotices?: boolean;
     /** Credentials to send as the first frame (adds `hello=1` to the query). */
     hello?: Record<string, unknown>;
+    /** How long to wait for the welcome. @default 5000 */
+    welcomeMs?: number;
   } = {},
 ): Promise<RawClient> {
   const target = new URL(url);
@@ -167,8 +169,9 @@ export async function rawClient(
       waiters.add(check);
       check();
     });
-  const welcome = await next<Extract<ServerFrame, { type: "welcome" }>>((f) =>
-    f.type === "welcome"
+  const welcome = await next<Extract<ServerFrame, { type: "welcome" }>>(
+    (f) => f.type === "welcome",
+    options.welcomeMs,
   );
   const send = (frame: unknown) =>
     socket.send(typeof frame === "string" ? frame : JSON.stringify(frame));
