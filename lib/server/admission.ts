@@ -124,8 +124,9 @@ export class Admission {
 
   /**
    * Who a connection is: with tokens, the `sub` of the hello's token (else
-   * the query's); without, the user_id its proof proves, else a fresh one
-   * with a new proof. A user_id merely claimed is never taken.
+   * the query's); without tokens, or with a room pass (a token without
+   * `sub`), the user_id its proof proves, else a fresh one with a new proof.
+   * A user_id merely claimed is never taken.
    *
    * @throws {AuthError} When the server requires a token and none valid came.
    */
@@ -138,7 +139,10 @@ export class Admission {
           "Cannot connect as this server requires an access token: pass the 'token' option",
         );
       }
-      return { user_id: grant.user_id, name: grant.name, grant };
+      if (grant.user_id !== null) return { user_id: grant.user_id, name: grant.name, grant };
+      // A room pass: the rooms are the token's, the identity the bearer's own.
+      const passHolder = await this.proofs.verify(hello?.proof);
+      return { ...await this.proofs.issue(passHolder ?? undefined), name: grant.name, grant };
     }
     const proven = await this.proofs.verify(hello?.proof);
     return { ...await this.proofs.issue(proven ?? undefined), grant: null };

@@ -36,7 +36,8 @@ export async function replaceGrant(
     if (!(error instanceof AuthError)) throw error;
     throw new RequestError("UNAUTHORIZED", error.message);
   }
-  if (grant.user_id !== connection.user_id) {
+  // A room pass names no one: it may refresh any connection; a personal token only its own.
+  if (grant.user_id !== null && grant.user_id !== connection.user_id) {
     throw new RequestError(
       "UNAUTHORIZED",
       "Cannot take the new access token as its 'sub' is another user: a connection keeps its user",

@@ -15,7 +15,7 @@ const USAGE =
   `Usage: deno task token [--sub UUID] [--name NAME] [--rooms "a,team-*"] [--ttl SECONDS] [--dm]
                         [--secret S] [--link https://host]
 
-  --sub     the user id, a UUID (default: a random one)
+  --sub     the user id, a UUID (default: a random one; with --link, none: a room pass)
   --name    the display name (default: none; the client's own)
   --rooms   comma-separated room names or * patterns (default: "*", every room)
   --ttl     lifetime in seconds (default: 3600)
@@ -23,7 +23,9 @@ const USAGE =
   --secret  the signing secret (default: $PARLEY_AUTH_SECRET)
   --link    print an invite link to the first room named in --rooms on this host
             (https://host/room/<name>#token=…: the token rides in the fragment,
-            which browsers never send to the server); one link is one person
+            which browsers never send to the server). Without --sub the link is a
+            room pass to share with a group: each person who opens it is their own
+            user; with --sub it is that one person's
 
 Prints the token (or the link) on stdout and what it grants on stderr.`;
 
@@ -79,7 +81,8 @@ export async function main(args: string[]): Promise<number> {
     );
     return 2;
   }
-  const sub = flags.sub ?? crypto.randomUUID();
+  // An invite link is a room pass (no sub) unless it is made for one person.
+  const sub = flags.sub ?? (flags.link === undefined ? crypto.randomUUID() : undefined);
   const rooms = (flags.rooms ?? "*").split(",").map((r) => r.trim()).filter(Boolean);
   let link: URL | undefined;
   if (flags.link !== undefined) {
@@ -110,7 +113,9 @@ export async function main(args: string[]): Promise<number> {
     if (link) link.hash = `token=${token}`;
     console.log(link ? link.href : token);
     console.error(
-      `sub ${sub}${flags.name ? `, name "${flags.name}"` : ""}, rooms ${rooms.join(", ")}, ` +
+      `${sub ? `sub ${sub}` : "room pass (no sub)"}${
+        flags.name ? `, name "${flags.name}"` : ""
+      }, rooms ${rooms.join(", ")}, ` +
         `expires ${new Date(Date.now() + ttl * 1000).toISOString()}`,
     );
     return 0;

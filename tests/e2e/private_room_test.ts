@@ -80,6 +80,31 @@ Deno.test("private rooms: an invite link opens the room; without one the page sa
     },
   );
 
+  await t.step(
+    "one shared link (a room pass, as deno task token --link makes) is two people",
+    async () => {
+      const link = `/room/${ROOM}#token=${await signToken(SECRET, { rooms: [ROOM] })}`;
+      const cat = await open(link, "Cat");
+      await cat.getByRole("heading", { name: /Here now/ }).waitFor({ timeout: 10_000 });
+      const dan = await open(link, "Dan");
+      await dan.getByText("Cat", { exact: true }).waitFor({ timeout: 10_000 });
+      await cat.getByText("Dan", { exact: true }).waitFor({ timeout: 10_000 });
+      const ids = await Promise.all(
+        [cat, dan].map((page) =>
+          page.evaluate(() => {
+            // The kept proof's subject: the user_id the server issued this person.
+            const proof = localStorage.getItem("parley.identity") ?? "..";
+            const body = proof.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+            return JSON.parse(atob(body)).sub as string;
+          })
+        ),
+      );
+      assert(ids[0] && ids[1] && ids[0] !== ids[1], `two users, not one: ${ids}`);
+      await cat.context().close();
+      await dan.context().close();
+    },
+  );
+
   await t.step("the same room without the fragment says it needs an invite link", async () => {
     const page = await open(`/room/${ROOM}`, "Eve", false);
     await privateMessage(page, "no token");

@@ -207,3 +207,32 @@ Deno.test("grants: with tokens the token's sub is the identity, whatever the que
   assert.equal(client.welcome.proof, undefined, "no anonymous proof with tokens");
   await client.close();
 });
+
+Deno.test("a room pass (a token without sub): each bearer is their own user, in the pass's rooms only", async () => {
+  await using server = await startHub({ security: { authSecret: SECRET } });
+  const pass = await signToken(SECRET, { rooms: ["board-meeting"] });
+  const ada = await rawClient(server.url, {}, { hello: { token: pass } });
+  const bob = await rawClient(server.url, {}, { hello: { token: pass } });
+  assert.notEqual(ada.welcome.user_id, bob.welcome.user_id, "one link, two people");
+  assert.ok(ada.welcome.proof, "each gets an identity proof of their own");
+  await ada.request({ type: "join", group: "board-meeting" });
+  await bob.request({ type: "join", group: "board-meeting" });
+  const ack = await ada.request({
+    type: "post",
+    message: "to Bob",
+    recipient: bob.welcome.user_id,
+  });
+  assert.deepEqual((ack as Frame).result, { delivered: 1 }, "Bob alone, not every pass holder");
+  await bob.next((f) => f.type === "private");
+  const elsewhere = await ada.request({ type: "join", group: "other-room" }) as Frame;
+  assert.equal(elsewhere.code, "UNAUTHORIZED");
+  // Ada comes back with the pass and her proof: the same user again.
+  const again = await rawClient(server.url, {}, {
+    hello: { token: pass, proof: ada.welcome.proof },
+  });
+  assert.equal(again.welcome.user_id, ada.welcome.user_id);
+  // A personal token is still refreshed only by its own user's; a pass names no one.
+  const refreshed = await again.request({ type: "auth", token: pass });
+  assert.equal(refreshed.type, "ack");
+  await Promise.all([ada, bob, again].map((c) => c.close()));
+});

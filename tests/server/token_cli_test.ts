@@ -59,6 +59,10 @@ Deno.test("deno task token --link prints an invite link with the token in the fr
   const grant = await verifyToken("cli-secret", token);
   assert.deepEqual(grant.rooms, ["team-*", "board-meeting"]);
   assert.equal(grant.dm, true);
+  assert.equal(grant.user_id, null, "a link without --sub is a room pass");
+  const personal = await run("--sub", crypto.randomUUID(), "--rooms", "r", "--link", "http://h");
+  const personalToken = new URL(new TextDecoder().decode(personal.stdout).trim()).hash.slice(7);
+  assert.notEqual((await verifyToken("cli-secret", personalToken)).user_id, null);
   const patternsOnly = await run("--rooms", "team-*", "--link", "https://h.example");
   assert.equal(patternsOnly.code, 2);
   assert.match(new TextDecoder().decode(patternsOnly.stderr), /names no room/);
