@@ -198,21 +198,29 @@ export type ClientFrame = ClientRequest | PongFrame | ByeFrame | HelloFrame;
 
 /** One row of a users page. */
 export interface UserRow {
+  /** The user's id (a UUID). */
   user_id: string;
+  /** The connection's id (`"cid:…"`): one row per connection. */
   cid: string;
+  /** The display name. */
   name: string;
 }
 
 /** One row of a groups page. */
 export interface GroupRow {
+  /** The group's name. */
   group: string;
+  /** Connections in it now. */
   number_of_users: number;
 }
 
 /** A page of rows; `startKey` is `"end"` and `endOfList` true on the last. */
 export interface Page<Row> {
+  /** This page's rows. */
   list: Row[];
+  /** Where the next page starts (pass it as `startKey`), or `"end"`. */
   startKey: string;
+  /** True on the last page. */
   endOfList: boolean;
 }
 

@@ -96,6 +96,12 @@ export class RealtimeClient extends TypedEmitter<RealtimeEventCallbacks> {
   #callbackOff: (() => void) | null = null;
   readonly #pages: Pages;
 
+  /**
+   * Creates a client; nothing connects until `connectRealtime()` (or a
+   * list, post or call made before it).
+   *
+   * @throws {RealtimeError} `INVALID_PARAMETER` when no `url` is given outside a browser
+   */
   constructor(readonly options: RealtimeClientOptions = {}) {
     super();
     const url = options.url ?? defaultUrl();

@@ -15,7 +15,7 @@ export interface FetchOptions {
   limit?: number;
   /** Continue from where the previous call with the same query ended. */
   fetchMore?: boolean;
-  /** @default true */
+  /** Sort order of the rows. @default true */
   ascending?: boolean;
   /** Start after this key (a page's `startKey`). */
   startKey?: string;

@@ -264,6 +264,14 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
         } catch (error) {
           return console.error("parley: ignoring a frame that is not Parley's", error);
         }
+        if (frame.type === "welcome" && !welcomed && frame.v !== PROTOCOL_VERSION) {
+          // A server that does not check our `v` still announces its own.
+          socket.close(CLOSE.normal, "Unsupported protocol version");
+          const side = frame.v > PROTOCOL_VERSION ? "old" : "new";
+          return fail(RealtimeError.unsupportedVersion(
+            `the server speaks protocol v${frame.v}, so the SDK is too ${side} for it`,
+          ));
+        }
         if (frame.type === "welcome" && !welcomed) {
           welcomed = true;
           clearTimeout(timer);
@@ -368,8 +376,8 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
     if (this.#state !== ConnectionState.Reconnecting || this.#socket) return;
     this.#open().catch((error: RealtimeError) => {
       if (this.#state !== ConnectionState.Reconnecting) return;
-      // A refused token stays refused: retrying cannot help without a new one.
-      if (error.code === "UNAUTHORIZED") {
+      // A refused token or protocol stays refused: retrying cannot help.
+      if (error.code === "UNAUTHORIZED" || error.code === "UNSUPPORTED_VERSION") {
         console.error(`parley: giving up reconnecting: ${error.message}`);
         this.#setState(ConnectionState.Disconnected);
         return;

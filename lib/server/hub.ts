@@ -19,6 +19,7 @@ import {
   PROTOCOL_VERSION,
   requestIdOf,
   type ServerFrame,
+  versionMismatch,
 } from "../protocol/mod.ts";
 import { Cluster } from "./cluster.ts";
 import type { RemoteInfo } from "./abuse.ts";
@@ -197,10 +198,7 @@ export class Hub implements HubCore {
     socket.addEventListener("close", () => ticket.release());
     socket.onopen = () => {
       if (version !== null && version !== String(PROTOCOL_VERSION)) {
-        socket.close(
-          CLOSE.unsupportedVersion,
-          `Protocol v${version} is not spoken here: use v${PROTOCOL_VERSION}`,
-        );
+        socket.close(CLOSE.unsupportedVersion, versionMismatch(version, PROTOCOL_VERSION));
         return;
       }
       this.#open(socket, ticket, params, helloFollows).catch((error) => {

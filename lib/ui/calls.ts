@@ -226,6 +226,16 @@ function describeEnd(
   return `The connection to ${name} failed. Check your network and call again.`;
 }
 
+/**
+ * What the room says when a call found no network path (`ICE_FAILED`): the
+ * README section it names explains STUN and TURN to the operator.
+ */
+function noPathText(name: string): string {
+  return `The call ended: your network and ${name}'s could not reach each other. ` +
+    "This happens behind some firewalls and mobile networks: the operator of this Parley " +
+    "can add a TURN relay (see “Calls across networks: STUN and TURN” in Parley's README).";
+}
+
 /** The SDK reports that a call ended, for whatever reason. */
 export function onClosed(event: RtcClosedEvent): void {
   const cid = event.sender_cid;
@@ -234,6 +244,12 @@ export function onClosed(event: RtcClosedEvent): void {
   const calling = outgoing.value?.cid === cid;
   if (ring) ringing.value = ringing.value.filter((r) => r !== ring);
   if (calling) outgoing.value = null;
+  if (event.code === "ICE_FAILED") {
+    const failed = viewOf(cid);
+    if (failed) dropView(failed);
+    notice.value = { tone: "error", text: noPathText(ring?.name || name) };
+    return;
+  }
   if (ring) outcome.value = describeEnd(event.message, ring.name || name, "ringing-in");
   else if (calling) outcome.value = describeEnd(event.message, name, "ringing-out");
   const view = viewOf(cid);

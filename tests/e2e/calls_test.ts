@@ -42,7 +42,7 @@ Deno.test("calls between browsers (Chromium)", async (t) => {
     console.log(`    ${name}: ${Math.round(performance.now() - start)} ms`);
   };
 
-  await t.step("/api/ice answers urls only, and no public STUN by default", async () => {
+  await t.step("/api/ice answers urls only, and nothing under STUN_URLS=none", async () => {
     const body = await fetch(`${app.url}/api/ice`).then((r) => r.json());
     assert(JSON.stringify(body) === '{"iceServers":[]}', `got ${JSON.stringify(body)}`);
   });

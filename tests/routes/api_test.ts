@@ -5,6 +5,13 @@ import { startApp } from "../_helpers/server.ts";
 Deno.test("the app's routes: realtime endpoint, live rooms without a socket, /sdk.js", async (t) => {
   await using app = await startApp();
 
+  await t.step(
+    "a test app answers no ICE servers: no test contacts a public STUN server",
+    async () => {
+      assert.deepEqual(await fetch(`${app.url}/api/ice`).then((r) => r.json()), { iceServers: [] });
+    },
+  );
+
   await t.step("GET /api/realtime without an upgrade is a typed 426", async () => {
     const response = await fetch(`${app.url}/api/realtime`);
     assert.equal(response.status, 426);

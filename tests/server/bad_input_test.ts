@@ -142,12 +142,19 @@ Deno.test("a blind flooder that ignores the close is cut off; others carry on", 
   await victim.close();
 });
 
-Deno.test("a client speaking another protocol version is told so", async () => {
+Deno.test("a client speaking another protocol version is told so, naming both", async () => {
   await using server = await startHub();
-  const socket = new WebSocket(server.url + "?v=99");
-  const closed = await new Promise<CloseEvent>((resolve) => socket.onclose = resolve);
-  assert.equal(closed.code, 4002);
-  assert.match(closed.reason, /v99 is not spoken here: use v1/);
+  for (
+    const [v, reason] of [
+      ["99", /^Protocol v99 is not spoken here: this server speaks v1, so the SDK is too new/],
+      ["0", /^Protocol v0 is not spoken here: this server speaks v1, so the SDK is too old/],
+    ]
+  ) {
+    const socket = new WebSocket(`${server.url}?v=${v}`);
+    const closed = await new Promise<CloseEvent>((resolve) => socket.onclose = resolve);
+    assert.equal(closed.code, 4002);
+    assert.match(closed.reason, reason as RegExp);
+  }
 });
 
 Deno.test("plain HTTP to the endpoint gets 426 with a typed error", async () => {

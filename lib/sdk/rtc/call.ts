@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { CallSignal, ChannelSpec, Signal } from "../../protocol/mod.ts";
+import type { CallSignal, ChannelSpec, HangupCode, Signal } from "../../protocol/mod.ts";
 import { RealtimeError } from "../errors.ts";
 import { DEFAULT_CHANNEL, openChannels } from "./channels.ts";
 import { resolveIce } from "./ice.ts";
@@ -32,9 +32,9 @@ export interface CallContext {
   /** The access token, sent to `/api/ice`. */
   token?: string;
   env: RtcEnvironment;
-  timeouts: { ring: number; connect: number };
-  /** The call ended; `message` says why. */
-  onClosed(call: Call, message: string): void;
+  timeouts: { ring: number; ice: number };
+  /** The call ended; `message` says why, `code` when it is one both sides know. */
+  onClosed(call: Call, message: string, code: HangupCode | null): void;
 }
 
 /** Who is on the other end. */
@@ -105,9 +105,9 @@ export class Call {
     return true;
   }
 
-  #arm(ms: number, message: string, notify: "hangup" | false): void {
+  #arm(ms: number, message: string, notify: "hangup" | false, code?: HangupCode): void {
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.end(message, notify), ms);
+    this.#timer = setTimeout(() => this.end(message, notify, code && message, code), ms);
   }
 
   /** Gets media and ICE servers ready; releases both if either fails. */
@@ -212,15 +212,20 @@ export class Call {
       onError: (what, error) => console.warn(`parley: cannot ${what} (call ${this.id})`, error),
     });
     this.watchdog = new IceWatchdog(pc, {
-      onGiveUp: (reason) => this.end(reason, "hangup", reason),
+      onGiveUp: (reason) => this.end(reason, "hangup", reason, "ICE_FAILED"),
     });
     const connected = () => {
       if (pc.connectionState === "connected") clearTimeout(this.#timer);
     };
     pc.addEventListener("connectionstatechange", connected);
     this.#cleanups.push(() => pc.removeEventListener("connectionstatechange", connected));
-    const seconds = Math.round(this.ctx.timeouts.connect / 1000);
-    this.#arm(this.ctx.timeouts.connect, `Could not connect within ${seconds} s.`, "hangup");
+    const seconds = Math.round(this.ctx.timeouts.ice / 1000);
+    this.#arm(
+      this.ctx.timeouts.ice,
+      `The two networks could not reach each other: no connection within ${seconds} s.`,
+      "hangup",
+      "ICE_FAILED",
+    );
     this.#settle({ target: pc, channels, media: stream, hangup: () => this.hangup() });
   }
 
@@ -237,7 +242,12 @@ export class Call {
       case "hangup": {
         const ringing = this.#state !== CallState.Active;
         const text = ringing ? "The caller cancelled the call." : "The other side hung up.";
-        return this.end(signal.reason ? `${text} (${signal.reason})` : text, false);
+        return this.end(
+          signal.reason ? `${text} (${signal.reason})` : text,
+          false,
+          undefined,
+          signal.code,
+        );
       }
       case "description":
       case "candidate":
@@ -258,15 +268,24 @@ export class Call {
 
   /**
    * Ends the call (idempotent), telling the peer with `notify` — and `reason`,
-   * when there is one worth its hearing (not this side's own wording) — and
-   * settles everything.
+   * when there is one worth its hearing (not this side's own wording), and
+   * `code` when it is not a person's choice — and settles everything.
    */
-  end(message: string, notify: "hangup" | "reject" | false, reason?: string): void {
+  end(
+    message: string,
+    notify: "hangup" | "reject" | false,
+    reason?: string,
+    code?: HangupCode,
+  ): void {
     if (!this.#setState(CallState.Closed)) return;
     clearTimeout(this.#timer);
     if (notify === "reject") this.#send({ kind: "reject" }, true);
     else if (notify === "hangup") {
-      this.#send({ kind: "hangup", ...(reason ? { reason: reason.slice(0, 200) } : {}) }, true);
+      this.#send({
+        kind: "hangup",
+        ...(reason ? { reason: reason.slice(0, 200) } : {}),
+        ...(code ? { code } : {}),
+      }, true);
     }
     for (const cleanup of this.#cleanups.splice(0)) cleanup();
     this.negotiation?.close();
@@ -276,7 +295,7 @@ export class Call {
     } catch { /* already closed */ }
     releaseMedia(this.#media);
     this.#settle(null);
-    this.ctx.onClosed(this, message);
+    this.ctx.onClosed(this, message, code ?? null);
   }
 
   #send(signal: OutSignal, final = false): void {

@@ -5,7 +5,13 @@
  *
  * @module
  */
-import { type CallSignal, isCid, type ServerFrame, type SignalFrame } from "../../protocol/mod.ts";
+import {
+  type CallSignal,
+  type HangupCode,
+  isCid,
+  type ServerFrame,
+  type SignalFrame,
+} from "../../protocol/mod.ts";
 import { RealtimeError } from "../errors.ts";
 import type { Signaling } from "../signaling.ts";
 import { Call, type CallContext, CallRole, type Peer } from "./call.ts";
@@ -65,7 +71,7 @@ export class Calls {
       },
       env: options,
       timeouts: signaling.timeouts,
-      onClosed: (call, message) => this.#onClosed(call, message),
+      onClosed: (call, message, code) => this.#onClosed(call, message, code),
     };
     signaling.on("frame", (frame: ServerFrame) => {
       if (frame.type === "signal") this.#onSignal(frame);
@@ -133,13 +139,14 @@ export class Calls {
     });
   }
 
-  #onClosed(call: Call, message: string): void {
+  #onClosed(call: Call, message: string, code: HangupCode | null): void {
     if (this.#calls.get(call.id) === call) this.#calls.delete(call.id);
     this.events.closed({
       type: "rtc:closed",
       sender: call.peer.user_id,
       sender_cid: call.peer.cid,
       message,
+      code,
     });
   }
 

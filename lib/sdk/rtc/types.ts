@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { HangupCode } from "../../protocol/mod.ts";
 
 /** Data-channel presets, as Skapi names them. */
 export type ChannelPreset = "text-chat" | "file-transfer" | "gaming" | "video-chat" | "voice-chat";
@@ -153,6 +154,12 @@ export interface RtcClosedEvent {
   sender_cid: string;
   /** Why it ended. */
   message: string;
+  /**
+   * `ICE_FAILED` when the two networks could not reach each other (no ICE
+   * path within `timeouts.ice`, or none again after a restart); null when a
+   * person ended the call.
+   */
+  code: HangupCode | null;
 }
 
 /** `closeRTC`'s argument: one call's peer, or every call. */
