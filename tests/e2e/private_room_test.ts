@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { ok as assert } from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { signToken } from "../../lib/server/auth.ts";
 import {
@@ -21,10 +22,6 @@ import {
   waitForHydration,
 } from "../_helpers/browser.ts";
 import { startApp } from "../_helpers/server.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 const SECRET = "invite-secret-of-32-bytes-or-more-00";
 const ROOM = "secret-board-meeting";
