@@ -4,10 +4,19 @@
  *
  * @module
  */
+import { roomAllowed } from "./auth.ts";
 import type { Connection } from "./connection.ts";
 
-/** Where a frame goes: a group's members, a user's connections, or one cid. */
-export type Target = { group: string } | { user_id: string } | { cid: string };
+/**
+ * Where a frame goes: a group's members, a user's connections, or one cid.
+ * `rooms` (an access token's grant) narrows a user or cid to its
+ * connections that are in one of those rooms: the receiving side applies it,
+ * so no isolate needs to know where the recipients are to enforce it.
+ */
+export type Target =
+  | { group: string }
+  | { user_id: string; rooms?: readonly string[] }
+  | { cid: string; rooms?: readonly string[] };
 
 /**
  * What takes the frames a target names: a connection, or a local recipient
@@ -17,7 +26,7 @@ export interface Recipient {
   sendText(text: string): void;
 }
 
-const NONE: ReadonlySet<Recipient> = new Set();
+const NONE: ReadonlySet<never> = new Set();
 
 function addTo<K>(index: Map<K, Set<Connection>>, key: K, connection: Connection): void {
   const set = index.get(key);
@@ -101,11 +110,23 @@ export class Registry {
     };
   }
 
-  /** The local recipients a target names. */
+  /**
+   * The local recipients a target names (within its `rooms`, when set: a
+   * recipient that is no connection is in no room, so `rooms` excludes it).
+   */
   resolve(target: Target): ReadonlySet<Recipient> {
     if ("group" in target) return this.#byGroup.get(target.group) ?? NONE;
-    if ("user_id" in target) return this.#byUser.get(target.user_id) ?? NONE;
-    const recipient = this.#byCid.get(target.cid) ?? this.#others.get(target.cid);
-    return recipient ? new Set([recipient]) : NONE;
+    const rooms = target.rooms;
+    if ("cid" in target && !this.#byCid.has(target.cid)) {
+      const other = rooms === undefined ? this.#others.get(target.cid) : undefined;
+      return other ? new Set([other]) : NONE;
+    }
+    const named: ReadonlySet<Connection> = "user_id" in target
+      ? this.#byUser.get(target.user_id) ?? NONE
+      : new Set([this.#byCid.get(target.cid)!]);
+    if (rooms === undefined || named.size === 0) return named;
+    return new Set(
+      [...named].filter((c) => c.group !== null && roomAllowed(rooms, c.group)),
+    );
   }
 }

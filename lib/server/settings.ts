@@ -149,14 +149,30 @@ export interface SecuritySettings {
    * @default null (any origin)
    */
   allowedOrigins: string[] | null;
-  /** Open sockets per client address, on each isolate. `PARLEY_MAX_CONNECTIONS_PER_IP`. @default 50 */
+  /**
+   * The secret anonymous identity proofs are signed with.
+   * `PARLEY_IDENTITY_SECRET`; unset, one is generated at first start and
+   * kept in KV (see `identity.ts`).
+   * @default null
+   */
+  identitySecret: string | null;
+  /**
+   * Open sockets per client address, on each isolate: high enough for an
+   * office or a school behind one NAT. `PARLEY_MAX_CONNECTIONS_PER_IP`.
+   * @default 2000
+   */
   maxConnectionsPerIp: number;
-  /** Joins per client address per minute, on each isolate. `PARLEY_MAX_JOINS_PER_MINUTE`. @default 120 */
+  /**
+   * Joins per client address per minute, on each isolate.
+   * `PARLEY_MAX_JOINS_PER_MINUTE`.
+   * @default 2000
+   */
   maxJoinsPerMinute: number;
   /**
    * New connections (resumes included) per client address per minute, on
-   * each isolate. `PARLEY_MAX_CONNECTS_PER_MINUTE`.
-   * @default 60
+   * each isolate: 500 people behind one address join within a minute.
+   * `PARLEY_MAX_CONNECTS_PER_MINUTE`.
+   * @default 1000
    */
   maxConnectsPerMinute: number;
   /** Connections in one room, counted in KV across isolates. `PARLEY_MAX_USERS_PER_ROOM`. @default 500 */
@@ -169,17 +185,28 @@ export interface SecuritySettings {
    * @default 0
    */
   trustProxy: number;
+  /**
+   * Addresses of the reverse proxies in front of Parley (comma-separated IPs).
+   * Only a request whose socket comes from one of them has its client address
+   * taken from `Forwarded` / `X-Forwarded-For` (the rightmost entry that is not
+   * itself a trusted proxy); from anyone else those headers are ignored.
+   * `PARLEY_TRUSTED_PROXIES`.
+   * @default []
+   */
+  trustedProxies: string[];
 }
 
 /** The defaults of {@linkcode SecuritySettings}. */
 export const SECURITY_DEFAULTS: Readonly<SecuritySettings> = {
   authSecret: null,
+  identitySecret: null,
   allowedOrigins: null,
-  maxConnectionsPerIp: 50,
-  maxJoinsPerMinute: 120,
-  maxConnectsPerMinute: 60,
+  maxConnectionsPerIp: 2000,
+  maxJoinsPerMinute: 2000,
+  maxConnectsPerMinute: 1000,
   maxUsersPerRoom: 500,
   trustProxy: 0,
+  trustedProxies: [],
 };
 
 /**
@@ -199,6 +226,16 @@ export function securityFromEnv(
 ): SecuritySettings {
   const settings = { ...SECURITY_DEFAULTS };
   if (env.PARLEY_AUTH_SECRET) settings.authSecret = env.PARLEY_AUTH_SECRET;
+  if (env.PARLEY_IDENTITY_SECRET) settings.identitySecret = env.PARLEY_IDENTITY_SECRET;
+  settings.trustedProxies = (env.PARLEY_TRUSTED_PROXIES ?? "").split(",").map((a) => a.trim())
+    .filter(Boolean).map((address) => {
+      if (!/^[0-9.]+$|^[0-9a-f:]+$/i.test(address)) {
+        throw new RangeError(
+          `Cannot read PARLEY_TRUSTED_PROXIES as each entry must be an IP address: current value is "${address}"`,
+        );
+      }
+      return address.toLowerCase();
+    });
   const origins = (env.ALLOWED_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean);
   if (origins.length > 0 && !origins.includes("*")) {
     settings.allowedOrigins = origins.map((origin) => {

@@ -67,7 +67,8 @@ interface Wire {
 
 const WIRES: Record<ServerKind, Wire> = {
   parley: {
-    path: (id) => `/api/realtime?v=1&user_id=${id}`,
+    // The server issues the user_id (the welcome's); a claimed one is ignored.
+    path: () => `/api/realtime?v=1`,
     isReady: (t) => t.startsWith('{"type":"welcome"'),
     to: (id, seq, payload) =>
       `{"type":"post","id":${seq},"message":${payload},"recipient":"${id}"}`,
@@ -166,6 +167,8 @@ async function connect(
   const timer = setTimeout(() => readyReject(new Error("no ready frame in 20 s")), 20_000);
   try {
     client.first = await ready;
+    // Parley issues the identity: the id to send to is the welcome's user_id.
+    if (job.server === "parley") client.id = JSON.parse(client.first).user_id;
   } catch (error) {
     client.close();
     throw error;
