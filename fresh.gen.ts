@@ -11,7 +11,10 @@ import * as $5 from "./routes/api/realtime.ts";
 import * as $6 from "./routes/api/rooms.ts";
 import * as $7 from "./routes/api/rooms/[group].ts";
 import * as $8 from "./routes/index.tsx";
-import * as $9 from "./routes/room/[name].tsx";
+import * as $9 from "./routes/peerjs/[key]/id.ts";
+import * as $10 from "./routes/peerjs/[key]/peers.ts";
+import * as $11 from "./routes/peerjs/peerjs.ts";
+import * as $12 from "./routes/room/[name].tsx";
 import * as $$0 from "./islands/CallDialog.tsx";
 import * as $$1 from "./islands/JoinRoomForm.tsx";
 import * as $$2 from "./islands/Lobby.tsx";
@@ -31,7 +34,10 @@ const manifest = {
     "./routes/api/rooms.ts": $6,
     "./routes/api/rooms/[group].ts": $7,
     "./routes/index.tsx": $8,
-    "./routes/room/[name].tsx": $9,
+    "./routes/peerjs/[key]/id.ts": $9,
+    "./routes/peerjs/[key]/peers.ts": $10,
+    "./routes/peerjs/peerjs.ts": $11,
+    "./routes/room/[name].tsx": $12,
   },
   islands: {
     "./islands/CallDialog.tsx": $$0,

@@ -42,9 +42,10 @@ function contentSecurityPolicy(nonce: string, url: URL): string {
 const SDK_JS = "/sdk.js";
 const SDK_TYPES = "/sdk.d.ts";
 
-/** Paths other origins' pages may read, under `ALLOWED_ORIGINS` (CORS). */
+/** Paths other origins' pages may read, under `ALLOWED_ORIGINS` (CORS): PeerJS apps fetch ids too. */
 function isCrossOriginApi(pathname: string): boolean {
-  return pathname.startsWith("/api/") || pathname === SDK_JS || pathname === SDK_TYPES;
+  return pathname.startsWith("/api/") || pathname === SDK_JS || pathname === SDK_TYPES ||
+    pathname.startsWith("/peerjs/");
 }
 
 /** 128 random bits in base64url: safe in a header, an attribute and a pattern. */

@@ -66,6 +66,14 @@ export const CLOSE = {
   heartbeatTimeout: 4000,
   /** The client speaks a protocol version this server does not. */
   unsupportedVersion: 4002,
+  /**
+   * The credentials of the `hello` frame were refused (a bad or expired
+   * access token), or the token expired while connected: reconnect with a
+   * new token. The reason says which.
+   */
+  unauthorized: 4401,
+  /** The `hello` frame the URL announced (`hello=1`) did not come in time, or was not first. */
+  noHello: 4003,
 } as const;
 
 /** An error as it travels on the wire and as the SDK rejects with it. */

@@ -31,7 +31,7 @@ import {
   type RealtimeEventCallbacks,
 } from "./events.ts";
 import { type FormInput, withForm } from "./forms.ts";
-import { anonymousUserId, defaultUrl } from "./identity.ts";
+import { defaultUrl, identityStore } from "./identity.ts";
 import { type FetchOptions, Pages } from "./pages.ts";
 import { Signaling } from "./signaling.ts";
 import { Calls } from "./rtc/calls.ts";
@@ -43,6 +43,12 @@ export interface RealtimeClientOptions {
   url?: string;
   /** A signed access token, when the server requires one. */
   token?: string;
+  /**
+   * Gets a fresh access token: called on each reconnect and shortly before
+   * the current one expires, so a page can refresh without dropping its
+   * calls. Used for the first connect too when `token` is not given.
+   */
+  getToken?: () => string | Promise<string>;
   /** A display name for anonymous use. */
   name?: string;
   /** Overrides of the SDK's timeouts. */
@@ -143,7 +149,7 @@ export class RealtimeClient extends TypedEmitter<RealtimeEventCallbacks> {
         "Cannot create a RealtimeClient as 'url' is required outside a browser",
       );
     }
-    this.signaling = new Signaling({ ...options, url, userId: anonymousUserId() });
+    this.signaling = new Signaling({ ...options, url, identity: identityStore() });
     this.#pages = new Pages(this.signaling);
     this.signaling.on("state", (state, previous) => {
       this.emit(RealtimeEvent.ConnectionStateChanged, state, previous);
@@ -168,9 +174,12 @@ export class RealtimeClient extends TypedEmitter<RealtimeEventCallbacks> {
     this.signaling.on("gaveup", (error) => {
       this.#tellError(error.code, `Gave up reconnecting: ${error.message}`);
     });
+    const signaling = this.signaling;
     this.calls = new Calls(this.signaling, {
       url,
-      token: options.token,
+      get token() {
+        return signaling.token;
+      },
       RTCPeerConnection: options.RTCPeerConnection,
     }, {
       incoming: (event) => this.emit(RealtimeEvent.RtcIncoming, event),

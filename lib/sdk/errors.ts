@@ -88,6 +88,12 @@ export class RealtimeError extends Error implements WireError {
         `Cannot connect as the server refused (${status}): ${known.why}`,
       );
     }
+    if (event.code === CLOSE.unauthorized) {
+      return new RealtimeError(
+        "UNAUTHORIZED",
+        `Cannot connect as the server refused the credentials (${event.code}): ${event.reason}`,
+      );
+    }
     const why = event.reason ? `: ${event.reason}` : "";
     const hint = event.code === 1006
       ? hasToken

@@ -59,10 +59,10 @@ export class Pages {
     const from = startKey ?? (fetchMore ? this.#cursors.get(key) : undefined);
     if (from === "end") return { list: [], startKey: "end", endOfList: true };
     const body = { type, ...query, limit, ascending, startKey: from };
-    const { state, options } = this.signaling;
+    const { state, options, token } = this.signaling;
     const page = state === ConnectionState.Connected || state === ConnectionState.Connecting
       ? await this.signaling.request(body as never, `list ${type}`) as Page<Rows[T]>
-      : await listOverHttp<Rows[T]>(options.url, options.token, type, {
+      : await listOverHttp<Rows[T]>(options.url, token, type, {
         ...query,
         limit,
         ascending,

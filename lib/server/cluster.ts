@@ -60,27 +60,31 @@ interface Slot {
 
 /**
  * One bus line: the target and the frame's JSON text. Group names, user_ids
- * and cids never hold a tab, and JSON text never holds a newline.
+ * and cids never hold a tab or a space, room patterns never a space or a
+ * comma, and JSON text never holds a newline. A target's `rooms` follow its
+ * name after a space.
  */
 export function encodeLine(target: Target, text: string): string {
   if ("group" in target) return `g${target.group}\t${text}`;
-  if ("user_id" in target) return `u${target.user_id}\t${text}`;
-  return `c${target.cid}\t${text}`;
+  const rooms = target.rooms === undefined ? "" : ` ${target.rooms.join(",")}`;
+  if ("user_id" in target) return `u${target.user_id}${rooms}\t${text}`;
+  return `c${target.cid}${rooms}\t${text}`;
 }
 
 /** The target and text of a bus line; null for a line this version cannot read. */
 export function decodeLine(line: string): { target: Target; text: string } | null {
   const tab = line.indexOf("\t");
   if (tab < 1) return null;
-  const name = line.slice(1, tab);
+  const [name, scope] = line.slice(1, tab).split(" ");
   const text = line.slice(tab + 1);
+  const rooms = scope === undefined ? {} : { rooms: scope ? scope.split(",") : [] };
   switch (line[0]) {
     case "g":
       return { target: { group: name }, text };
     case "u":
-      return { target: { user_id: name }, text };
+      return { target: { user_id: name, ...rooms }, text };
     case "c":
-      return { target: { cid: name }, text };
+      return { target: { cid: name, ...rooms }, text };
     default:
       return null;
   }
@@ -174,6 +178,16 @@ export class Cluster {
     this.#routes.add(routed);
     routed.finally(() => this.#routes.delete(routed));
     return routed;
+  }
+
+  /**
+   * Sends a frame's text to `target` on `isolate`, which the caller looked up
+   * itself (a PeerJS peer's id claim names its isolate and cid), in order
+   * with the routes called before.
+   */
+  sendTo(isolate: string, target: Target, text: string): void {
+    this.#queue.push({ done: true, isolates: [isolate], line: encodeLine(target, text) });
+    this.#release();
   }
 
   /**

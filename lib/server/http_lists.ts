@@ -7,7 +7,7 @@
  * @module
  */
 import { errorCodeOf, parseClientFrame } from "../protocol/mod.ts";
-import { type AuthError, roomAllowed, tokenOf, verifyToken } from "./auth.ts";
+import { AuthError, roomAllowed, tokenOf, verifyToken } from "./auth.ts";
 import type { Hub } from "./hub.ts";
 
 const NO_STORE = { "cache-control": "no-store" };
@@ -38,30 +38,31 @@ function parsed<T>(frame: Record<string, unknown>, hub: Hub): T | Response {
   }
 }
 
+const UNAUTHORIZED_HEADERS = { ...NO_STORE, "www-authenticate": 'Bearer realm="parley"' };
+
 /**
- * With a signing secret, a bearer token (or `?token=`) that grants `group`
- * is required, as on the socket; without one, anyone may list.
+ * With a signing secret, a bearer token (or `?token=`) is required, as on
+ * the socket and at `/api/ice`: resolves to the rooms it grants, or to the
+ * 401 to answer with. Without a secret, every room (null).
  */
-async function mayList(hub: Hub, req: Request, group: string): Promise<Response | null> {
+async function grantedRooms(hub: Hub, req: Request): Promise<readonly string[] | null | Response> {
   const secret = hub.admission.settings.authSecret;
   if (secret === null) return null;
   try {
-    const grant = await verifyToken(secret, tokenOf(req));
-    if (roomAllowed(grant.rooms, group)) return null;
-    return failure(
-      "UNAUTHORIZED",
-      `Cannot list the users of room "${group}" as the access token does not grant it`,
-      403,
-    );
+    return (await verifyToken(secret, tokenOf(req))).rooms;
   } catch (error) {
-    if ((error as AuthError).code !== "UNAUTHORIZED") throw error;
-    return failure("UNAUTHORIZED", (error as AuthError).message, 401);
+    if (!(error instanceof AuthError)) throw error;
+    return Response.json({ code: error.code, message: error.message }, {
+      status: 401,
+      headers: UNAUTHORIZED_HEADERS,
+    });
   }
 }
 
 /**
  * `GET /api/rooms?searchFor=&value=&condition=&range=&limit=&startKey=&ascending=`
  * (Skapi's `getRealtimeGroups` parameters; `prefix=` is `value` with `>=`).
+ * With tokens on, a token is required and only the rooms it grants are listed.
  *
  * @example
  * ```ts ignore
@@ -88,7 +89,10 @@ export async function listRooms(hub: Hub, req: Request): Promise<Response> {
     range: number(params.get("range")),
   }, hub);
   if (frame instanceof Response) return frame;
-  return Response.json(await hub.presence.listGroups(frame), { headers: NO_STORE });
+  const rooms = await grantedRooms(hub, req);
+  if (rooms instanceof Response) return rooms;
+  const visible = rooms === null ? undefined : (room: string) => roomAllowed(rooms, room);
+  return Response.json(await hub.presence.listGroups(frame, visible), { headers: NO_STORE });
 }
 
 /**
@@ -111,7 +115,14 @@ export async function listRoomUsers(hub: Hub, req: Request, group: string): Prom
     user_id: params.get("user_id") ?? undefined,
   }, hub);
   if (frame instanceof Response) return frame;
-  const refused = await mayList(hub, req, group);
-  if (refused) return refused;
+  const rooms = await grantedRooms(hub, req);
+  if (rooms instanceof Response) return rooms;
+  if (rooms !== null && !roomAllowed(rooms, group)) {
+    return failure(
+      "UNAUTHORIZED",
+      `Cannot list the users of room "${group}" as the access token does not grant it`,
+      403,
+    );
+  }
   return Response.json(await hub.presence.listUsers(frame), { headers: NO_STORE });
 }

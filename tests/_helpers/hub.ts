@@ -159,11 +159,22 @@ let nextId = 1_000_000;
 export async function rawClient(
   url: string,
   query: Record<string, string> = {},
-  options: { ignoreNotices?: boolean } = {},
+  options: {
+    ignoreNotices?: boolean;
+    /** Credentials to send as the first frame (adds `hello=1` to the query). */
+    hello?: Record<string, unknown>;
+    /** How long to wait for the welcome. @default 5000 */
+    welcomeMs?: number;
+  } = {},
 ): Promise<RawClient> {
   const target = new URL(url);
   for (const [key, value] of Object.entries(query)) target.searchParams.set(key, value);
+  if (options.hello) target.searchParams.set("hello", "1");
   const socket = new WebSocket(target);
+  if (options.hello) {
+    const hello = { type: "hello", ...options.hello };
+    socket.onopen = () => socket.send(JSON.stringify(hello));
+  }
   const frames: ServerFrame[] = [];
   const waiters = new Set<() => void>();
   let closeResult: (value: { code: number; reason: string }) => void;
@@ -207,8 +218,9 @@ export async function rawClient(
       waiters.add(check);
       check();
     });
-  const welcome = await next<Extract<ServerFrame, { type: "welcome" }>>((f) =>
-    f.type === "welcome"
+  const welcome = await next<Extract<ServerFrame, { type: "welcome" }>>(
+    (f) => f.type === "welcome",
+    options.welcomeMs,
   );
   const send = (frame: unknown) =>
     socket.send(typeof frame === "string" ? frame : JSON.stringify(frame));

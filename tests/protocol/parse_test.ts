@@ -173,3 +173,34 @@ Deno.test("parseServerFrame refuses frames that are not Parley's", () => {
   assert.throws(() => parseServerFrame('{"type":"hello"}'), SyntaxError);
   assert.throws(() => parseServerFrame("[]"), SyntaxError);
 });
+
+Deno.test("the hello carries credentials only; the auth request a token", () => {
+  const hello = {
+    type: "hello",
+    token: "t",
+    proof: "p",
+    resume: { cid, session: "s", received: 3 },
+  };
+  assert.deepEqual(parseClientFrame(JSON.stringify(hello)), hello);
+  assert.deepEqual(parseClientFrame('{"type":"hello"}'), { type: "hello" });
+  for (
+    const [frame, pattern] of [
+      [{ type: "hello", user_id: crypto.randomUUID() }, /'user_id' is not a field/],
+      [{ type: "hello", resume: { cid, session: "s" } }, /'resume.received'/],
+      [{ type: "hello", resume: { cid, session: "", received: 0 } }, /'resume.session'/],
+      [
+        { type: "hello", resume: { cid, session: "s", received: 0, isolate: "x" } },
+        /resume.isolate/,
+      ],
+      [{ type: "hello", token: "x".repeat(5000) }, /'token' must be at most 4096/],
+      [{ type: "auth", id: 1 }, /'token' must be a non-empty string/],
+    ] as const
+  ) {
+    assert.throws(() => parseClientFrame(JSON.stringify(frame)), pattern);
+  }
+  assert.deepEqual(parseClientFrame('{"type":"auth","id":1,"token":"t"}'), {
+    type: "auth",
+    id: 1,
+    token: "t",
+  });
+});

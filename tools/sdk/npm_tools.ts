@@ -1,12 +1,15 @@
 /**
- * The npm tools of the SDK's build (TypeScript and dts-bundle-generator for
- * the declarations; esbuild and TypeScript for the package's tests), pinned
- * in {@linkcode NPM_TOOLS} and installed into dist/npm-tools. Installing
- * them also puts them in npm's cache, which is what lets the package tests
- * install them offline: `deno task test` runs this file first.
+ * Running commands for the SDK's tools, and the npm tools of the package's
+ * test (tests/sdk/package_test.ts): TypeScript and esbuild, pinned in
+ * {@linkcode NPM_TOOLS}, which that test `npm install`s offline beside the
+ * `parley-sdk` tarball. Installing them here, into dist/npm-tools, puts them
+ * in npm's cache: `deno task test` runs this file first. Only that test and
+ * `deno task sdk:pack` (`npm pack`) need Node.js and npm; the app's build
+ * runs its npm tools through Deno (see dts_bundle.ts).
  *
  * @module
  */
+import denoConfig from "../../deno.json" with { type: "json" };
 
 /** The repository root. */
 export const REPO_ROOT: string = decodeURIComponent(new URL("../../", import.meta.url).pathname)
@@ -22,11 +25,21 @@ export const TOOLS_DIR: string = decodeURIComponent(new URL(".", import.meta.url
  */
 export const NPM_TOOLS_DIR = `${REPO_ROOT}/dist/npm-tools`;
 
-/** The tools, pinned by package name: TypeScript 5, as 7 has no JS compiler API. */
+/** The version deno.json pins `name` at (`npm:name@version`), so both agree. */
+function pinnedInDenoJson(name: string): string {
+  const imports: Record<string, string> = denoConfig.imports;
+  const version = imports[name]?.match(/^npm:(?:@[^/]+\/)?[^@]+@(.+)$/)?.[1];
+  if (!version) throw new Error(`Cannot find ${name} pinned in deno.json's imports`);
+  return version;
+}
+
+/**
+ * The package test's tools, pinned by package name: the TypeScript the
+ * declarations are made with (5, as 7 has no JS compiler API), and esbuild.
+ */
 export const NPM_TOOLS: Readonly<Record<string, string>> = Object.freeze({
-  "dts-bundle-generator": "9.5.1",
   esbuild: "0.28.2",
-  typescript: "5.9.3",
+  typescript: pinnedInDenoJson("typescript"),
 });
 
 /**
@@ -55,9 +68,10 @@ export async function run(
     }).output();
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
-      throw new Error(
-        `Cannot run ${command} as it is not installed: the SDK's build needs Node.js and npm (Debian: apt-get install nodejs npm)`,
-      );
+      const hint = ["node", "npm"].includes(command)
+        ? ": packing the SDK and its package test need Node.js and npm (Debian: apt-get install nodejs npm)"
+        : "";
+      throw new Error(`Cannot run ${command} as it is not installed${hint}`);
     }
     throw error;
   }
@@ -107,18 +121,6 @@ export async function ensureNpmTools(): Promise<void> {
     "--no-package-lock",
     "--loglevel=error",
   ], { cwd: NPM_TOOLS_DIR });
-}
-
-/**
- * The path of an installed tool's command.
- *
- * @example
- * ```ts ignore
- * await run("node", [toolBin("tsc"), "--version"]);
- * ```
- */
-export function toolBin(name: string): string {
-  return `${NPM_TOOLS_DIR}/node_modules/.bin/${name}`;
 }
 
 if (import.meta.main) {

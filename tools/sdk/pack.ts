@@ -3,7 +3,8 @@
  * into dist/sdk/package (git-ignored) and packs it with `npm pack` into
  * dist/sdk/parley-sdk-<version>.tgz. The package holds one ESM bundle (for
  * browsers, Deno, and Node 22+ where WebSocket is global), the declarations
- * generated from the source, its package.json, README and licence.
+ * generated from the source, its package.json, README and licence. Packing
+ * needs npm (for `npm pack`); building the package's files needs only Deno.
  *
  * @module
  */

@@ -1,7 +1,9 @@
 /**
  * The app's build step for the SDK (see fresh.config.ts): the declarations
  * at `/sdk.d.ts`, which `/sdk.js` names in its `X-TypeScript-Types` header,
- * and the API reference at `/docs/sdk/`.
+ * and the API reference at `/docs/sdk/`. It needs nothing but Deno (no
+ * Node.js or npm), so the build runs on Deno Deploy and, once Deno's cache
+ * is warm, offline.
  *
  * @module
  */

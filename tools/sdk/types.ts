@@ -1,12 +1,14 @@
 /**
  * The SDK's TypeScript declarations, generated from lib/sdk's source by
  * dts-bundle-generator (on TypeScript's compiler) into one `.d.ts` file: the
- * npm package's `index.d.ts` and the app's `/sdk.d.ts`.
+ * npm package's `index.d.ts` and the app's `/sdk.d.ts`. Both tools are npm
+ * packages that Deno runs from its cache (see dts_bundle.ts): making the
+ * declarations needs Deno only, no Node.js or npm.
  *
  * @module
  */
 import { SDK_VERSION } from "../../lib/sdk/version.ts";
-import { ensureNpmTools, REPO_ROOT, run, toolBin } from "./npm_tools.ts";
+import { REPO_ROOT, run, TOOLS_DIR } from "./npm_tools.ts";
 
 /** The SDK's entry module: everything it exports is the package's API. */
 export const SDK_ENTRY: string = `${REPO_ROOT}/lib/sdk/mod.ts`;
@@ -39,7 +41,6 @@ const COMPILER_OPTIONS = {
  * ```
  */
 export async function writeSdkTypes(outFile: string, entry: string = SDK_ENTRY): Promise<void> {
-  await ensureNpmTools();
   const dir = await Deno.makeTempDir({ prefix: "parley-sdk-types-" });
   try {
     const tsconfig = `${dir}/tsconfig.json`;
@@ -48,16 +49,16 @@ export async function writeSdkTypes(outFile: string, entry: string = SDK_ENTRY):
       JSON.stringify({ compilerOptions: COMPILER_OPTIONS, files: [entry] }),
     );
     const generated = `${dir}/index.d.ts`;
-    await run("node", [
-      toolBin("dts-bundle-generator"),
-      "--silent",
-      "--no-banner",
-      "--project",
+    await run(Deno.execPath(), [
+      "run",
+      "--allow-read",
+      `--allow-write=${dir}`,
+      "--allow-env",
+      `${TOOLS_DIR}/dts_bundle.ts`,
       tsconfig,
-      "--out-file",
-      generated,
       entry,
-    ]);
+      generated,
+    ], { cwd: REPO_ROOT, env: { NO_COLOR: "1" } });
     const banner = `// parley-sdk ${SDK_VERSION}: TypeScript declarations generated from ` +
       `lib/sdk/mod.ts by dts-bundle-generator. Do not edit.\n\n`;
     await Deno.mkdir(outFile.slice(0, outFile.lastIndexOf("/")) || ".", { recursive: true });

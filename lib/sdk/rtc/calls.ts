@@ -64,7 +64,10 @@ export class Calls {
       send: (to, signal) =>
         signaling.request({ type: "signal", to, signal }, `send a ${signal.kind} signal`),
       realtimeUrl: options.url,
-      token: options.token,
+      // A getter: the token may be refreshed during the call (getToken).
+      get token() {
+        return options.token;
+      },
       env: options,
       timeouts: signaling.timeouts,
       onClosed: (call, message, how) => this.#onClosed(call, message, how),
