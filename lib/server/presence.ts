@@ -250,7 +250,7 @@ export class Presence {
 
   /** Deletes a group's counter once it reaches zero, unless someone joined meanwhile. */
   async #dropIfEmpty(group: string): Promise<void> {
-    const counter = await this.kv.get<Deno.KvU64>(PRESENCE_KEYS.group(group));
+    const counter = await retryLocked(() => this.kv.get<Deno.KvU64>(PRESENCE_KEYS.group(group)));
     if (counter.value !== null && counter.value.value === 0n) {
       await retryLocked(() =>
         this.kv.atomic().check(counter).delete(PRESENCE_KEYS.group(group)).commit()
