@@ -1,4 +1,4 @@
-import { defineConfig } from "$fresh/server.ts";
+import { type BuildStep, defineConfig } from "$fresh/server.ts";
 
 // HTTPS (and WSS) when both are set: PEM files of the certificate chain and its key.
 const certFile = Deno.env.get("PARLEY_TLS_CERT") || undefined;
@@ -9,8 +9,21 @@ if (Boolean(certFile) !== Boolean(keyFile)) {
   );
 }
 
+/**
+ * The SDK's declarations (`/sdk.d.ts`) and API reference (`/docs/sdk/`),
+ * made at build time only: the tools are loaded when the step runs, never
+ * by the server.
+ */
+const sdkTypesAndDocs: BuildStep = async function sdkTypesAndDocs(context) {
+  const { sdkTypesAndDocs } = await import("./tools/sdk/site.ts");
+  await sdkTypesAndDocs(context);
+};
+
 export default defineConfig({
-  // Extra standalone bundles, served at `/<name>.js`: the SDK for browsers.
-  build: { entries: { sdk: "./lib/sdk/mod.ts" } },
+  build: {
+    // Extra standalone bundles, served at `/<name>.js`: the SDK for browsers.
+    entries: { sdk: "./lib/sdk/mod.ts" },
+    steps: [sdkTypesAndDocs],
+  },
   tls: certFile && keyFile ? { certFile, keyFile } : undefined,
 });

@@ -5,6 +5,7 @@ import { LIMITS } from "../lib/protocol/limits.ts";
 import { ConnectionState } from "../lib/sdk/events.ts";
 import { callPerson } from "../lib/ui/calls.ts";
 import { joinGroupCall } from "../lib/ui/group_call.ts";
+import { PRIVATE_ROOM_TEXT } from "../lib/ui/invite.ts";
 import { rememberedName, rememberName } from "../lib/ui/names.ts";
 import { enterRoom, postChat, rename } from "../lib/ui/room_client.ts";
 import {
@@ -15,6 +16,7 @@ import {
   me,
   notice,
   people,
+  privateRoom,
   roomChat,
 } from "../lib/ui/room_state.ts";
 
@@ -58,6 +60,15 @@ export default function Lobby({ room }: LobbyProps) {
   useEffect(() => nameField.current?.focus(), [entered.value === ""]);
 
   if (entered.value === null) return <p class="muted lobby-loading">Opening the room…</p>;
+
+  if (privateRoom.value) {
+    return (
+      <section class="card private-room" role="alert" aria-labelledby="private-title">
+        <h2 id="private-title">This room is private</h2>
+        <p>{PRIVATE_ROOM_TEXT}</p>
+      </section>
+    );
+  }
 
   if (entered.value === "") {
     const onEnter = (event: SubmitEvent) => {

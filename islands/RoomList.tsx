@@ -24,6 +24,8 @@ export interface RoomListProps {
 export default function RoomList({ limit = 50 }: RoomListProps) {
   const rooms = useSignal<GroupRow[] | null>(null);
   const failed = useSignal(false);
+  /** The server requires tokens: its rooms are private and not listed here. */
+  const closed = useSignal(false);
 
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -32,6 +34,10 @@ export default function RoomList({ limit = 50 }: RoomListProps) {
       if (document.visibilityState === "visible") {
         try {
           const res = await fetch(`/api/rooms?limit=${limit}`, { signal: abort.signal });
+          if (res.status === 401) {
+            closed.value = true;
+            return; // asking again will not change that
+          }
           if (!res.ok) throw new Error(`GET /api/rooms answered ${res.status}`);
           rooms.value = (await res.json()).list;
           failed.value = false;
@@ -58,7 +64,9 @@ export default function RoomList({ limit = 50 }: RoomListProps) {
           Can't reach the Parley server right now. The list will refresh once it's back.
         </p>
       )}
-      {list === null
+      {closed.value
+        ? <p class="muted">Rooms here are private: enter one from its invite link.</p>
+        : list === null
         ? <p class="muted">Looking for rooms…</p>
         : list.length === 0
         ? <p class="muted">No one is in a room right now. Create one and share its link.</p>

@@ -38,9 +38,14 @@ function contentSecurityPolicy(nonce: string, url: URL): string {
   ].join("; ");
 }
 
-/** Paths other origins' pages may read, under `ALLOWED_ORIGINS` (CORS). */
+/** The SDK bundle, and its declarations (made by `deno task build`). */
+const SDK_JS = "/sdk.js";
+const SDK_TYPES = "/sdk.d.ts";
+
+/** Paths other origins' pages may read, under `ALLOWED_ORIGINS` (CORS): PeerJS apps fetch ids too. */
 function isCrossOriginApi(pathname: string): boolean {
-  return pathname.startsWith("/api/") || pathname === "/sdk.js";
+  return pathname.startsWith("/api/") || pathname === SDK_JS || pathname === SDK_TYPES ||
+    pathname.startsWith("/peerjs/");
 }
 
 /** 128 random bits in base64url: safe in a header, an attribute and a pattern. */
@@ -51,8 +56,9 @@ function nonce(): string {
 
 /**
  * Every response: `nosniff` and a referrer policy; pages: a CSP and a
- * permissions policy; the API and `/sdk.js`: CORS by `ALLOWED_ORIGINS`
- * (preflights answered here). A WebSocket upgrade passes through untouched:
+ * permissions policy; the API, `/sdk.js` and `/sdk.d.ts`: CORS by
+ * `ALLOWED_ORIGINS` (preflights answered here); `/sdk.js` names its types
+ * in `X-TypeScript-Types`. A WebSocket upgrade passes through untouched:
  * the hub checks its origin itself.
  */
 export async function handler(req: Request, ctx: FreshContext): Promise<Response> {
@@ -68,6 +74,8 @@ export async function handler(req: Request, ctx: FreshContext): Promise<Response
   const headers = new Headers(res.headers);
   headers.set("x-content-type-options", "nosniff");
   headers.set("referrer-policy", "strict-origin-when-cross-origin");
+  // Deno and editors type `import … from "https://host/sdk.js"` from this.
+  if (ctx.url.pathname === SDK_JS && res.ok) headers.set("x-typescript-types", SDK_TYPES);
   if (headers.get("content-type")?.startsWith("text/html")) {
     headers.set("content-security-policy", contentSecurityPolicy(cspNonce, ctx.url));
     headers.set("permissions-policy", PERMISSIONS_POLICY);

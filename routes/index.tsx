@@ -12,6 +12,10 @@ export default function Home() {
       </p>
       <JoinRoomForm />
       <RoomList />
+      <p class="builders muted">
+        Building your own app on Parley? Its SDK is the npm package <code>parley-sdk</code> or{" "}
+        <a href="/sdk.js">/sdk.js</a> — see the <a href="/docs/sdk/">API reference</a>.
+      </p>
     </main>
   );
 }

@@ -8,10 +8,14 @@
  */
 import { islandId } from "./islands.ts";
 import type { ClientBuild } from "./render.ts";
+import type { BuildStep } from "./types.ts";
 import { fileFromBytes, type StaticFile } from "./static.ts";
 
 /** The build manifest's file name inside the output folder. */
 export const BUILD_MANIFEST = "manifest.json";
+
+/** The folder inside the output folder where build steps write servable files. */
+export const BUILD_STATIC_DIR = "static";
 
 /**
  * Inputs of {@linkcode build}.
@@ -139,15 +143,23 @@ export async function build(options: BuildOptions): Promise<BuildOutput> {
 
 /**
  * Writes a build to `outDir` (replacing what was there): `js/…`, `entries/…`
- * and the build manifest.
+ * and the build manifest. `steps` run in between, each given the project
+ * folder and an empty `static/` folder of the build to write into; a failing
+ * step leaves no manifest, so the build counts as missing.
  *
+ * @throws {Error} naming the step that failed
  * @example Usage
  * ```ts ignore
  * import { build, writeBuild } from "$fresh/build.ts";
  * await writeBuild(await build({ rootDir: Deno.cwd(), islands: [] }), "./_fresh");
  * ```
  */
-export async function writeBuild(out: BuildOutput, outDir: string): Promise<void> {
+export async function writeBuild(
+  out: BuildOutput,
+  outDir: string,
+  steps: BuildStep[] = [],
+  rootDir = Deno.cwd(),
+): Promise<void> {
   await Deno.remove(outDir, { recursive: true }).catch(() => {});
   const write = async (path: string, bytes: Uint8Array) => {
     await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
@@ -155,6 +167,20 @@ export async function writeBuild(out: BuildOutput, outDir: string): Promise<void
   };
   for (const [path, bytes] of out.files) await write(`${outDir}/js/${path}`, bytes);
   for (const [name, bytes] of out.entries) await write(`${outDir}/entries/${name}.js`, bytes);
+  const staticOutDir = `${outDir}/${BUILD_STATIC_DIR}`;
+  await Deno.mkdir(staticOutDir, { recursive: true });
+  for (const [i, step] of steps.entries()) {
+    try {
+      await step({ rootDir, staticOutDir });
+    } catch (err) {
+      throw new Error(
+        `Cannot finish the build as step ${i + 1} (${step.name || "anonymous"}) failed: ${
+          err instanceof Error ? err.message : err
+        }`,
+        { cause: err },
+      );
+    }
+  }
   const manifest = {
     buildId: out.buildId,
     runtime: out.runtime,

@@ -95,6 +95,7 @@ export function resolveConfig(
       outDir: abs(config.build?.outDir ?? "_fresh"),
       entries,
       minify: config.build?.minify ?? true,
+      steps: config.build?.steps ?? [],
     },
   };
 }

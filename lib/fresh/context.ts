@@ -5,7 +5,7 @@
  * @module
  */
 import type { ComponentType } from "preact";
-import { build, readBuild, toStaticFiles } from "./build.ts";
+import { build, BUILD_STATIC_DIR, readBuild, toStaticFiles } from "./build.ts";
 import { resolveConfig } from "./config.ts";
 import { islandId, registerIslands } from "./islands.ts";
 import { renderPage } from "./render.ts";
@@ -46,16 +46,29 @@ const HTML = { "content-type": "text/html; charset=utf-8" };
 /**
  * Loads the client build from `config.build.outDir`, or — when it is missing
  * or lacks an island of the manifest — bundles in memory (slower startup; run
- * `deno task build` ahead of time in production).
+ * `deno task build` ahead of time in production). Throws at once when there
+ * is no complete build and the runtime has no `Deno.bundle`.
  */
 async function loadClientBuild(manifest: Manifest, config: ReturnType<typeof resolveConfig>) {
   const keys = Object.keys(manifest.islands);
   const written = await readBuild(config.build.outDir);
   const missing = keys.filter((k) => !written?.islands[islandId(k)]);
   if (written && missing.length === 0) return written;
-  if (written) {
-    console.warn(`Client build is stale (missing ${missing.join(", ")}); rebuilding in memory`);
+  const outDir = config.build.outDir;
+  // Without Deno.bundle (an unstable API: `"unstable": ["bundle"]`) there is
+  // no way to make the bundles here: say so at once, not at the first page.
+  if (typeof (Deno as { bundle?: unknown }).bundle !== "function") {
+    throw new Error(
+      `Cannot start as there is no complete client build in ${outDir} and this runtime cannot ` +
+        `bundle (Deno.bundle is unavailable): run \`deno task build\` before starting ` +
+        `(on Deno Deploy: the build command)`,
+    );
   }
+  console.warn(
+    written
+      ? `Client build is stale (missing ${missing.join(", ")}); rebuilding in memory`
+      : `No client build in ${outDir}: bundling in memory (run \`deno task build\` ahead of time for a faster start)`,
+  );
   const { rootDir, build: { entries, minify } } = config;
   return await build({ rootDir, islands: keys, entries, minify });
 }
@@ -83,6 +96,10 @@ export async function createHandler(
   const client = await loadClientBuild(manifest, resolved);
   setBuildId(client.buildId);
   const staticFiles = await scanStaticDir(resolved.staticDir);
+  // What the app's build steps wrote; `static/` wins on a clash.
+  for (const [path, file] of await scanStaticDir(`${resolved.build.outDir}/${BUILD_STATIC_DIR}`)) {
+    if (!staticFiles.has(path)) staticFiles.set(path, file);
+  }
   for (const [path, file] of await toStaticFiles(client.entries, ".js", "/")) {
     staticFiles.set(path, file);
   }

@@ -95,13 +95,13 @@ export async function dev(
   if (command === "manifest") return;
   const config = await loadConfig(rootDir);
   const resolved = resolveConfig({ routes: {}, islands: {}, baseUrl: base }, config);
-  const { outDir, entries, minify } = resolved.build;
+  const { outDir, entries, minify, steps } = resolved.build;
   const ifStale = flags.includes("--if-stale") || command === "start" || command === "cluster";
   if (ifStale && !(await isBuildStale(rootDir, outDir))) {
     console.log(`Client build in ${outDir} is up to date`);
   } else {
     const out = await build({ rootDir, islands: files.islands, entries, minify });
-    await writeBuild(out, outDir);
+    await writeBuild(out, outDir, steps, rootDir);
     console.log(`Client build ${out.buildId} written to ${outDir}`);
   }
   if (command === "build") return;

@@ -21,6 +21,7 @@ export const CONTENT_TYPES: Readonly<Record<string, string>> = {
   mjs: "text/javascript; charset=utf-8",
   png: "image/png",
   svg: "image/svg+xml",
+  ts: "application/typescript; charset=utf-8",
   txt: "text/plain; charset=utf-8",
   wasm: "application/wasm",
   webmanifest: "application/manifest+json",
@@ -161,7 +162,8 @@ export interface StaticSources {
 
 /**
  * Serves a GET or HEAD request from `static/` or the client build, or returns
- * `undefined` when no listed file matches. Build files and `asset()` URLs
+ * `undefined` when no listed file matches; `/dir/` serves `/dir/index.html`
+ * and `/dir` redirects to `/dir/`. Build files and `asset()` URLs
  * carrying the current build id are immutable; the rest must revalidate.
  *
  * @example Usage
@@ -188,7 +190,16 @@ export function serveStatic(
     const file = sources.buildFiles.get(path.slice(buildPrefix.length));
     return file && serveFile(req, file, IMMUTABLE);
   }
-  const file = sources.staticFiles.get(path);
+  // A folder's URL serves its index.html; without the slash, it redirects
+  // there, so the page's relative links resolve inside the folder.
+  const file = sources.staticFiles.get(
+    path.endsWith("/") && path !== "/" ? `${path}index.html` : path,
+  );
+  if (!file && sources.staticFiles.has(`${path}/index.html`)) {
+    return Promise.resolve(
+      new Response(null, { status: 301, headers: { location: `${url.pathname}/${url.search}` } }),
+    );
+  }
   if (!file) return undefined;
   const busted = url.searchParams.get(ASSET_CACHE_BUST_KEY) === sources.buildId;
   return serveFile(req, file, busted ? IMMUTABLE : "no-cache");

@@ -93,8 +93,32 @@ export interface FreshConfig {
     entries?: Record<string, string>;
     /** Minify client bundles. @default true */
     minify?: boolean;
+    /**
+     * The app's own build steps, run by `dev.ts build` after the bundles
+     * are written; what they write to `staticOutDir` is served like
+     * `static/` (which wins on a clash). @default []
+     */
+    steps?: BuildStep[];
   };
 }
+
+/**
+ * One build step of {@linkcode FreshConfig}'s `build.steps`: writes files
+ * (generated docs, type declarations…) under `staticOutDir`.
+ *
+ * @example Usage
+ * ```ts
+ * import type { BuildStep } from "$fresh/server.ts";
+ * const hello: BuildStep = ({ staticOutDir }) =>
+ *   Deno.writeTextFile(`${staticOutDir}/hello.txt`, "hi");
+ * ```
+ */
+export type BuildStep = (context: {
+  /** The project folder. */
+  rootDir: string;
+  /** `<outDir>/static`, created and empty. */
+  staticOutDir: string;
+}) => Promise<void>;
 
 /**
  * {@linkcode FreshConfig} with every default applied and every path absolute.
@@ -113,7 +137,12 @@ export interface ResolvedFreshConfig {
   staticDir: string;
   /** Absolute paths of the certificate and key, or null for plain HTTP. */
   tls: { certFile: string; keyFile: string } | null;
-  build: { outDir: string; entries: Record<string, string>; minify: boolean };
+  build: {
+    outDir: string;
+    entries: Record<string, string>;
+    minify: boolean;
+    steps: BuildStep[];
+  };
 }
 
 // --- CONTEXT ---

@@ -93,3 +93,14 @@ export function tagged<T extends string>(
   if (!tags.includes(tag)) reject(ErrorType, labels.tag, `must be one of ${tags.join(", ")}`, tag);
   return [value, tag];
 }
+
+/** Checks that `value` nests at most `maxDepth` levels, without recursion (hostile depth never overflows the stack). */
+export function checkDepth(value: unknown, maxDepth: number, field: string): void {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== "object") continue;
+    if (depth > maxDepth) reject(RangeError, field, `must nest at most ${maxDepth} levels`, item);
+    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+  }
+}

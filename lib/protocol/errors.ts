@@ -29,6 +29,13 @@ export const ERROR_CODES = [
   "CANCELLED",
   /** The server failed; the request may be retried. */
   "INTERNAL_ERROR",
+  /** The SDK and the server speak different protocol versions: update the older one. */
+  "UNSUPPORTED_VERSION",
+  /**
+   * A call found no network path between its two peers (ICE found no pair in
+   * time, or failed again after a restart); it ended on both sides.
+   */
+  "ICE_FAILED",
 ] as const;
 
 /** One of {@linkcode ERROR_CODES}. */
@@ -59,6 +66,14 @@ export const CLOSE = {
   heartbeatTimeout: 4000,
   /** The client speaks a protocol version this server does not. */
   unsupportedVersion: 4002,
+  /**
+   * The credentials of the `hello` frame were refused (a bad or expired
+   * access token), or the token expired while connected: reconnect with a
+   * new token. The reason says which.
+   */
+  unauthorized: 4401,
+  /** The `hello` frame the URL announced (`hello=1`) did not come in time, or was not first. */
+  noHello: 4003,
 } as const;
 
 /** An error as it travels on the wire and as the SDK rejects with it. */
@@ -84,4 +99,26 @@ export function errorCodeOf(error: unknown): ErrorCode {
   if (error instanceof RangeError) return "PAYLOAD_TOO_LARGE";
   if (error instanceof TypeError) return "INVALID_PARAMETER";
   return "INVALID_REQUEST";
+}
+
+/**
+ * Why a connection speaking protocol `client` is refused by a server
+ * speaking `server`: names both versions and which side is behind. Short
+ * enough for a WebSocket close reason (at most 123 bytes).
+ *
+ * @example
+ * ```ts
+ * import { versionMismatch } from "./mod.ts";
+ * versionMismatch("2", 1);
+ * // "Protocol v2 is not spoken here: this server speaks v1, so the SDK is too new for it"
+ * ```
+ */
+export function versionMismatch(client: string, server: number): string {
+  const version = Number(client);
+  if (!/^\d{1,6}$/.test(client)) {
+    const shown = client.replace(/[^\w.-]/g, "?").slice(0, 16);
+    return `Protocol "${shown}" is not spoken here: this server speaks v${server}`;
+  }
+  const side = version > server ? "the SDK is too new for it" : "the SDK is too old for it";
+  return `Protocol v${version} is not spoken here: this server speaks v${server}, so ${side}`;
 }

@@ -27,13 +27,17 @@ export const REQUEST_TYPES = [
   "groups",
   "signal",
   "rename",
+  "auth",
 ] as const;
 
 /** One of {@linkcode REQUEST_TYPES}. */
 export type RequestType = typeof REQUEST_TYPES[number];
 
-/** Frames a client sends that are not requests (nothing answers them). */
-export const NOTICE_FRAME_TYPES = ["pong", "bye"] as const;
+/**
+ * Frames a client sends that are not requests (nothing answers them; the
+ * `hello` is answered by the welcome).
+ */
+export const NOTICE_FRAME_TYPES = ["pong", "bye", "hello"] as const;
 
 /** Every type a client may send. */
 export const CLIENT_FRAME_TYPES = [
@@ -121,6 +125,46 @@ export interface RenameRequest {
   name: string;
 }
 
+/** Replaces the access token of a live connection before it expires; same `sub` only. */
+export interface AuthRequest {
+  type: "auth";
+  id: number;
+  token: string;
+}
+
+/** What a client asks to continue after its socket dropped (see {@linkcode WelcomeFrame.session}). */
+export interface ResumeClaim {
+  /** The connection to continue. */
+  cid: string;
+  /** Its secret, from the welcome. */
+  session: string;
+  /** How many frames the client received on it (pings and welcomes not counted). */
+  received: number;
+}
+
+/**
+ * The credentials of a connection: its first frame, when the URL says one
+ * follows (`hello=1`). Secrets travel here, not in the URL, so they stay out
+ * of proxy logs and browser history. The server answers with the welcome,
+ * or closes with {@linkcode CLOSE.unauthorized} and the reason.
+ */
+export interface HelloFrame {
+  type: "hello";
+  /** An access token (servers with `PARLEY_AUTH_SECRET`). */
+  token?: string;
+  /** The identity proof an earlier welcome gave this client (anonymous use). */
+  proof?: string;
+  /** Continue a connection whose socket dropped. */
+  resume?: ResumeClaim;
+}
+
+/**
+ * The query parameter (`hello=1`) that tells the server a {@linkcode HelloFrame}
+ * comes first; without it the server welcomes at once (a fresh anonymous
+ * identity, or the `token` of the query).
+ */
+export const HELLO_PARAM = "hello";
+
 /** Answer to the server's `ping`. */
 export interface PongFrame {
   type: "pong";
@@ -144,30 +188,39 @@ export type ClientRequest =
   | UsersRequest
   | GroupsRequest
   | SignalRequest
-  | RenameRequest;
+  | RenameRequest
+  | AuthRequest;
 
 /** Any frame a client sends. */
-export type ClientFrame = ClientRequest | PongFrame | ByeFrame;
+export type ClientFrame = ClientRequest | PongFrame | ByeFrame | HelloFrame;
 
 // --- SERVER → CLIENT ---
 
 /** One row of a users page. */
 export interface UserRow {
+  /** The user's id (a UUID). */
   user_id: string;
+  /** The connection's id (`"cid:…"`): one row per connection. */
   cid: string;
+  /** The display name. */
   name: string;
 }
 
 /** One row of a groups page. */
 export interface GroupRow {
+  /** The group's name. */
   group: string;
+  /** Connections in it now. */
   number_of_users: number;
 }
 
 /** A page of rows; `startKey` is `"end"` and `endOfList` true on the last. */
 export interface Page<Row> {
+  /** This page's rows. */
   list: Row[];
+  /** Where the next page starts (pass it as `startKey`), or `"end"`. */
   startKey: string;
+  /** True on the last page. */
   endOfList: boolean;
 }
 
@@ -177,8 +230,11 @@ export interface RequestResults {
   post: { delivered: number };
   users: Page<UserRow>;
   groups: Page<GroupRow>;
-  signal: Record<string, never>;
+  /** A ring's ack names the callee's user_id when the server knows it at once. */
+  signal: { user_id?: string };
   rename: { name: string };
+  /** When the new token expires (ms since the epoch). */
+  auth: { expires: number };
 }
 
 /** The first frame of every connection. */
@@ -203,6 +259,18 @@ export interface WelcomeFrame {
   resumed: boolean;
   /** The group this connection is in: null for a new one, kept on resume. */
   group: string | null;
+  /**
+   * Anonymous identities only: the server's signed proof of `user_id`. Keep
+   * it and present it in the next connections' `hello` to be the same user;
+   * a user_id claimed without its proof is never honoured.
+   */
+  proof?: string;
+  /**
+   * With an access token: when it expires (ms since the epoch). The server
+   * closes the connection then ({@linkcode CLOSE.unauthorized}) unless an
+   * `auth` request brought a newer token.
+   */
+  expires?: number;
 }
 
 /** A request succeeded. */

@@ -70,10 +70,13 @@ export const LIMITS = {
 export type Limits = { -readonly [K in keyof typeof LIMITS]: number };
 
 /**
- * Group (room) names: letters, digits, `-`, `_` and `.`, 1–64 characters —
- * but not `.` or `..`, which a URL path swallows (`/room/..` is `/`).
+ * Group (room) names, as in Skapi: any text of 1–64 characters, spaces
+ * included ("Another Group Name") — but no control characters: the bus
+ * encodes a group name in a tab-separated line, and a newline or a tab in a
+ * name would forge another.
  */
-export const GROUP_NAME_PATTERN = /^(?!\.\.?$)[A-Za-z0-9._-]{1,64}$/;
+// deno-lint-ignore no-control-regex
+export const GROUP_NAME_PATTERN = /^[^\u0000-\u001f\u007f]{1,64}$/;
 
 /** user_ids are UUIDs (any version). */
 export const USER_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -87,8 +90,8 @@ export const CID_PATTERN = /^cid:[A-Za-z0-9_-]{22,86}$/;
  * @example
  * ```ts
  * import { isGroupName } from "./mod.ts";
- * isGroupName("team-standup"); // true
- * isGroupName("bad name!"); // false
+ * isGroupName("Another Group Name"); // true
+ * isGroupName("line\nbreak"); // false
  * ```
  */
 export function isGroupName(name: unknown): name is string {

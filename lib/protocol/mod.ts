@@ -21,3 +21,4 @@ export * from "./frames.ts";
 export * from "./signal.ts";
 export * from "./parse.ts";
 export * from "./payload.ts";
+export * from "./peerjs.ts";

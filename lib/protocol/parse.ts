@@ -51,16 +51,43 @@ const CLIENT_FIELDS: Record<ClientFrame["type"], readonly string[]> = {
   ],
   signal: ["id", "to", "signal"],
   rename: ["id", "name"],
+  auth: ["id", "token"],
   pong: ["received"],
   bye: [],
+  hello: ["token", "proof", "resume"],
 };
+
+/** Longest access token or identity proof a client may present. */
+const MAX_CREDENTIAL_LENGTH = 4096;
+
+function checkHello(frame: Fields): void {
+  optionalString(frame, "token", MAX_CREDENTIAL_LENGTH);
+  optionalString(frame, "proof", MAX_CREDENTIAL_LENGTH);
+  const { resume } = frame;
+  if (resume === undefined) return;
+  if (!isObject(resume)) reject(TypeError, "resume", "must be an object", resume);
+  onlyFields(resume, ["cid", "session", "received"], "'resume'", "resume.");
+  if (!isCid(resume.cid)) {
+    reject(
+      TypeError,
+      "resume.cid",
+      'must be a cid ("cid:" and 22+ base64url characters)',
+      resume.cid,
+    );
+  }
+  if (typeof resume.session !== "string" || resume.session === "") {
+    reject(TypeError, "resume.session", "must be a non-empty string", resume.session);
+  }
+  optionalString(resume, "session", 128, "resume.");
+  nonNegativeInteger(resume.received, "resume.received");
+}
 
 function groupName(value: unknown, field = "group"): string {
   if (!isGroupName(value)) {
     reject(
       TypeError,
       field,
-      `must match ${GROUP_NAME_PATTERN} (1–64 letters, digits, '-', '_', '.')`,
+      `must be 1–64 characters without control characters (${GROUP_NAME_PATTERN})`,
       value,
     );
   }
@@ -133,7 +160,8 @@ export function parseClientFrame(
   if (type === "pong" && frame.received !== undefined) {
     nonNegativeInteger(frame.received, "received");
   }
-  if (type === "pong" || type === "bye") return frame as unknown as ClientFrame;
+  if (type === "hello") checkHello(frame);
+  if (type === "pong" || type === "bye" || type === "hello") return frame as unknown as ClientFrame;
   nonNegativeInteger(frame.id, "id");
   switch (type) {
     case "join":
@@ -209,6 +237,12 @@ export function parseClientFrame(
         reject(TypeError, "name", "must be a non-empty string", frame.name);
       }
       optionalString(frame, "name", limits.maxDisplayNameLength);
+      break;
+    case "auth":
+      if (typeof frame.token !== "string" || frame.token === "") {
+        reject(TypeError, "token", "must be a non-empty string", frame.token);
+      }
+      optionalString(frame, "token", MAX_CREDENTIAL_LENGTH);
       break;
   }
   return frame as unknown as ClientFrame;

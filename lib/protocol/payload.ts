@@ -6,28 +6,7 @@
  */
 import type { Json } from "./frames.ts";
 import { LIMITS, type Limits, payloadBytes } from "./limits.ts";
-import { reject } from "./_util.ts";
-
-/**
- * Throws when `value` nests deeper than `maxDepth` (checked without
- * recursion, so hostile input cannot exhaust the stack).
- */
-function checkDepth(value: unknown, maxDepth: number): void {
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [item, depth] = stack.pop()!;
-    if (item === null || typeof item !== "object") continue;
-    if (depth > maxDepth) {
-      reject(
-        RangeError,
-        "message",
-        `must nest at most ${maxDepth} levels`,
-        item,
-      );
-    }
-    for (const child of Object.values(item)) stack.push([child, depth + 1]);
-  }
-}
+import { checkDepth, reject } from "./_util.ts";
 
 /**
  * Checks a post's `message`: JSON, at most `limits.maxPayloadBytes` as UTF-8
@@ -53,7 +32,7 @@ export function checkPayload(
   ) {
     reject(TypeError, "message", "must be a JSON value", message);
   }
-  checkDepth(message, limits.maxPayloadDepth);
+  checkDepth(message, limits.maxPayloadDepth, "message");
   const bytes = payloadBytes(message);
   if (bytes > limits.maxPayloadBytes) {
     reject(

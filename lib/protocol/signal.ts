@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { ErrorCode } from "./errors.ts";
 import { exceedsBytes, LIMITS, type Limits } from "./limits.ts";
 import { isObject, onlyFields, optionalString, reject, tagged } from "./_util.ts";
 
@@ -76,10 +77,22 @@ export interface RejectSignal extends SignalBase {
   kind: "reject";
   reason?: string;
 }
+/**
+ * Why a call ended, as a code both sides can branch on (the `reason` text is
+ * for people). `ICE_FAILED`: the two networks could not reach each other —
+ * ICE found no path in time, or failed again after a restart.
+ */
+export const HANGUP_CODES = ["ICE_FAILED"] as const satisfies readonly ErrorCode[];
+
+/** One of {@linkcode HANGUP_CODES}. */
+export type HangupCode = typeof HANGUP_CODES[number];
+
 /** Either side ends the call (or cancels the ring). */
 export interface HangupSignal extends SignalBase {
   kind: "hangup";
   reason?: string;
+  /** Set when the call ended for a reason the other side must know, not a person's hang-up. */
+  code?: HangupCode;
 }
 /** An offer or answer of the perfect-negotiation exchange. */
 export interface DescriptionSignal extends SignalBase {
@@ -105,7 +118,7 @@ const SIGNAL_FIELDS: Record<Signal["kind"], readonly string[]> = {
   call: ["media", "channels"],
   accept: [],
   reject: ["reason"],
-  hangup: ["reason"],
+  hangup: ["reason", "code"],
   description: ["description"],
   candidate: ["candidate"],
 };
@@ -153,6 +166,12 @@ export function checkSignal(value: unknown, limits: Limits = LIMITS): asserts va
     );
   }
   optionalString(signal, "reason", MAX_REASON_LENGTH, "signal.");
+  if (
+    kind === "hangup" && signal.code !== undefined &&
+    !HANGUP_CODES.includes(signal.code as HangupCode)
+  ) {
+    reject(TypeError, "signal.code", `must be one of ${HANGUP_CODES.join(", ")}`, signal.code);
+  }
   if (kind === "call" && signal.media !== undefined) {
     const media = signal.media;
     if (

@@ -14,6 +14,13 @@ export const DEFAULT_TIMEOUTS = {
   request: 10_000,
   /** From ringing to the callee's answer. */
   ring: 30_000,
+  /**
+   * From the callee's accepting to the call's first connected network path
+   * (ICE restarts included); past it the call ends on both sides with
+   * `ICE_FAILED`. With `ring`'s signalling round trips this keeps the
+   * caller's wait after accepting under 45 s.
+   */
+  ice: 30_000,
   /** First wait before reconnecting; doubles each attempt. */
   reconnectBase: 500,
   /**

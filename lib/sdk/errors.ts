@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { ErrorCode, WireError } from "../protocol/mod.ts";
+import { CLOSE, type ErrorCode, PROTOCOL_VERSION, type WireError } from "../protocol/mod.ts";
+import { SDK_VERSION } from "./version.ts";
 
 /** What an HTTP status of a refused upgrade means, and what to do. */
 const REFUSALS: Record<string, { code: ErrorCode; why: string }> = {
@@ -33,8 +34,13 @@ const REFUSALS: Record<string, { code: ErrorCode; why: string }> = {
  * ```
  */
 export class RealtimeError extends Error implements WireError {
+  /** Always `"RealtimeError"`, as Skapi's errors carry a `name`. */
   override name = "RealtimeError";
 
+  /**
+   * An error with its `code` (one of `ERROR_CODES`) and a message saying
+   * what to do; `options.cause` keeps the underlying failure.
+   */
   constructor(readonly code: ErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
   }
@@ -71,12 +77,21 @@ export class RealtimeError extends Error implements WireError {
    * only says 1006, so the message then lists the likely causes.
    */
   static refused(event: CloseEvent, failure: string, hasToken: boolean): RealtimeError {
+    if (event.code === CLOSE.unsupportedVersion) {
+      return RealtimeError.unsupportedVersion(`the server refused it: ${event.reason}`);
+    }
     const status = failure.match(/status code:? (\d{3})/i)?.[1];
     const known = status ? REFUSALS[status] : undefined;
     if (known) {
       return new RealtimeError(
         known.code,
         `Cannot connect as the server refused (${status}): ${known.why}`,
+      );
+    }
+    if (event.code === CLOSE.unauthorized) {
+      return new RealtimeError(
+        "UNAUTHORIZED",
+        `Cannot connect as the server refused the credentials (${event.code}): ${event.reason}`,
       );
     }
     const why = event.reason ? `: ${event.reason}` : "";
@@ -86,6 +101,17 @@ export class RealtimeError extends Error implements WireError {
         : "; the server may be unreachable, or require an access token, or refuse this page's origin"
       : "";
     return RealtimeError.notConnected(`connect (closed with ${event.code}${why}${hint})`);
+  }
+
+  /**
+   * The server speaks another protocol version: `why` says which (the
+   * server's close reason, or the version its welcome announced).
+   */
+  static unsupportedVersion(why: string): RealtimeError {
+    return new RealtimeError(
+      "UNSUPPORTED_VERSION",
+      `Cannot connect with this SDK (parley-sdk ${SDK_VERSION}, protocol v${PROTOCOL_VERSION}) as ${why}: use an SDK for the server's protocol, such as the server's own /sdk.js`,
+    );
   }
 
   /** A bad argument, refused before anything is sent. */

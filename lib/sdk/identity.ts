@@ -4,31 +4,58 @@
  * @module
  */
 
-const STORAGE_KEY = "parley.user_id";
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const STORAGE_KEY = "parley.identity";
 
 /**
- * A stable anonymous user_id: kept in a page's `localStorage` (so a reload
- * is the same user), a fresh UUID per client elsewhere — Deno has a
- * `localStorage` too, but two bots in one process are two users.
+ * Where a client keeps the identity proof the server gave it (see the
+ * welcome's `proof`): presenting it again makes it the same user.
+ */
+export interface IdentityStore {
+  /** The kept proof, if any. */
+  load(): string | undefined;
+  /** Keeps a proof for the next connections. */
+  save(proof: string): void;
+}
+
+/**
+ * The identity store of a new client: a page's `localStorage` (so a reload,
+ * or a second tab, is the same user), else memory of this client alone —
+ * Deno has a `localStorage` too, but two bots in one process are two users.
  *
  * @example
  * ```ts
- * import { anonymousUserId } from "./identity.ts";
- * console.log(anonymousUserId().length); // 36
+ * import { identityStore } from "./identity.ts";
+ * const store = identityStore();
+ * store.save("proof");
+ * console.log(store.load()); // "proof"
  * ```
  */
-export function anonymousUserId(): string {
-  try {
-    const storage = "document" in globalThis ? globalThis.localStorage : undefined;
-    const kept = storage?.getItem(STORAGE_KEY);
-    if (kept && UUID.test(kept)) return kept;
-    const fresh = crypto.randomUUID();
-    storage?.setItem(STORAGE_KEY, fresh);
-    return fresh;
-  } catch {
-    return crypto.randomUUID(); // storage disabled or full
-  }
+export function identityStore(): IdentityStore {
+  let kept: string | undefined;
+  const storage = (): Storage | undefined => {
+    try {
+      return "document" in globalThis ? globalThis.localStorage : undefined;
+    } catch {
+      return undefined; // storage disabled
+    }
+  };
+  return {
+    load() {
+      try {
+        return storage()?.getItem(STORAGE_KEY) ?? kept;
+      } catch {
+        return kept;
+      }
+    },
+    save(proof) {
+      kept = proof;
+      try {
+        storage()?.setItem(STORAGE_KEY, proof);
+      } catch {
+        // Full or disabled: this client keeps it in memory.
+      }
+    },
+  };
 }
 
 /**

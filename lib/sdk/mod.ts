@@ -12,10 +12,20 @@
  *
  * @module
  */
-export { RealtimeClient, type RealtimeClientOptions, type Success } from "./client.ts";
+export {
+  type GroupsParams,
+  REALTIME_TEXTS,
+  RealtimeClient,
+  type RealtimeClientOptions,
+  type RealtimeUser,
+  type Success,
+} from "./client.ts";
+export type { FormInput, SubmitEventLike } from "./forms.ts";
 export type { FetchOptions } from "./pages.ts";
 export { DEFAULT_TIMEOUTS, type Timeouts } from "./defaults.ts";
 export { RealtimeError } from "./errors.ts";
+export { SDK_VERSION } from "./version.ts";
 export * from "./events.ts";
 export * from "./rtc/mod.ts";
+export { PROTOCOL_VERSION } from "../protocol/mod.ts";
 export type { ErrorCode, GroupRow, Json, Page, UserRow } from "../protocol/mod.ts";

@@ -1,3 +1,4 @@
+// Over 300 lines: one connection's whole life (connect, hello, acks, heartbeat, reconnect, token refresh).
 /**
  * The SDK's socket: connects, waits for the welcome, matches requests to
  * their acks, answers pings, watches the server's heartbeat, and reconnects
@@ -8,8 +9,11 @@
 import {
   type ClientRequest,
   CLOSE,
+  HELLO_PARAM,
+  type HelloFrame,
   parseServerFrame,
   PROTOCOL_VERSION,
+  PROTOCOL_VERSIONS,
   type RequestResults,
   type ServerFrame,
   unpackNotices,
@@ -19,6 +23,7 @@ import { DEFAULT_TIMEOUTS, type Timeouts } from "./defaults.ts";
 import { TypedEmitter } from "./emitter.ts";
 import { RealtimeError } from "./errors.ts";
 import { ConnectionState } from "./events.ts";
+import type { IdentityStore } from "./identity.ts";
 import { backoffDelay, onPageHide, onWakeUp } from "./reconnect.ts";
 import { PendingRequests } from "./requests.ts";
 
@@ -26,12 +31,18 @@ import { PendingRequests } from "./requests.ts";
 export interface SignalingOptions {
   /** The endpoint, e.g. `wss://example.com/api/realtime`. */
   url: string;
-  /** The anonymous user_id (a UUID) this client claims. */
-  userId: string;
+  /** Where the anonymous identity's proof is kept. */
+  identity: IdentityStore;
   /** Display name. */
   name?: string;
-  /** Access token, sent as the `token` query parameter. */
+  /** Access token, sent in the first frame (the `hello`), never in the URL. */
   token?: string;
+  /**
+   * Gets a fresh access token: called before each reconnect and shortly
+   * before the current token expires (the new one replaces it on the live
+   * connection, so calls stay up).
+   */
+  getToken?: () => string | Promise<string>;
   /** Overrides of {@linkcode DEFAULT_TIMEOUTS}. */
   timeouts?: Partial<Timeouts>;
   /** The WebSocket constructor. @default globalThis.WebSocket */
@@ -48,6 +59,14 @@ export type SignalingCallbacks = {
   frame: (frame: ServerFrame) => void;
   /** The connection was lost; reconnect attempt `attempt` is scheduled. */
   reconnect: (attempt: number, reason: string) => void;
+  /** The socket reported an error (a browser's says nothing more). */
+  socketerror: (detail: string) => void;
+  /** An open connection closed without our asking (`reconnect` follows unless it is final). */
+  lost: (code: number, reason: string) => void;
+  /** Reconnecting stopped for good: retrying cannot help. */
+  gaveup: (error: RealtimeError) => void;
+  /** close() is about to say goodbye: the last moment to send on this connection. */
+  closing: () => void;
 };
 
 /** A request as the caller writes it: the id is the SDK's to assign. */
@@ -77,11 +96,19 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
   #lastFrame = 0;
   #watchdog: ReturnType<typeof setInterval> | undefined;
   #retry: ReturnType<typeof setTimeout> | undefined;
+  #refresh: ReturnType<typeof setTimeout> | undefined;
   #attempt = 0;
+  #token: string | undefined;
 
   constructor(readonly options: SignalingOptions) {
     super();
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+    this.#token = options.token;
+  }
+
+  /** The access token in use (the latest `getToken()` gave), if any. */
+  get token(): string | undefined {
+    return this.#token;
   }
 
   /** Browser hooks, live while a connection is wanted. */
@@ -144,20 +171,73 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
   #url(): string {
     const url = new URL(this.options.url);
     url.searchParams.set("v", String(PROTOCOL_VERSION));
-    url.searchParams.set("user_id", this.options.userId);
     if (this.options.name) url.searchParams.set("name", this.options.name);
-    if (this.options.token) url.searchParams.set("token", this.options.token);
-    // After a drop, ask for the same connection back (cid, group, buffered frames).
-    if (this.#state === ConnectionState.Reconnecting && this.#welcome) {
-      url.searchParams.set("resume", this.#welcome.cid);
-      url.searchParams.set("session", this.#welcome.session);
-      url.searchParams.set("received", String(this.#received));
-    }
+    // Secrets (token, proof, resume) follow in the first frame, out of logs and history.
+    url.searchParams.set(HELLO_PARAM, "1");
     return url.href;
   }
 
+  #hello(): HelloFrame {
+    const proof = this.options.identity.load();
+    return {
+      type: "hello",
+      ...(this.#token ? { token: this.#token } : {}),
+      ...(proof ? { proof } : {}),
+      // After a drop, ask for the same connection back (cid, group, buffered frames).
+      ...(this.#state === ConnectionState.Reconnecting && this.#welcome
+        ? {
+          resume: {
+            cid: this.#welcome.cid,
+            session: this.#welcome.session,
+            received: this.#received,
+          },
+        }
+        : {}),
+    };
+  }
+
+  /** A new token from `getToken()` (first connect without a token, and every reconnect). */
+  async #freshToken(): Promise<void> {
+    const { getToken } = this.options;
+    if (!getToken || (this.#token && this.#state === ConnectionState.Connecting)) return;
+    try {
+      this.#token = await getToken();
+    } catch (error) {
+      throw new RealtimeError("UNAUTHORIZED", `Cannot connect as getToken() failed: ${error}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** Shortly before the token expires, replaces it on the live connection. */
+  #scheduleRefresh(expires: number | undefined): void {
+    clearTimeout(this.#refresh);
+    if (expires === undefined || !this.options.getToken) return;
+    const left = expires - Date.now();
+    // A fifth of what is left, between 1 s and a minute ahead.
+    const lead = Math.min(60_000, Math.max(1_000, left / 5));
+    this.#refresh = setTimeout(async () => {
+      try {
+        this.#token = await this.options.getToken!();
+        const { expires: next } = await this.request(
+          { type: "auth", token: this.#token },
+          "refresh the access token",
+        );
+        this.#scheduleRefresh(next);
+      } catch (error) {
+        // The server closes at the expiry; the reconnect asks getToken() again.
+        console.error(`parley: cannot refresh the access token: ${(error as Error).message}`);
+      }
+    }, Math.max(0, Math.min(left - lead, 2 ** 31 - 1)));
+  }
+
   /** Opens one socket; settles on the welcome, a close, or the connect timeout. */
-  #open(): Promise<WelcomeFrame> {
+  async #open(): Promise<WelcomeFrame> {
+    await this.#freshToken();
+    return await this.#openSocket();
+  }
+
+  #openSocket(): Promise<WelcomeFrame> {
     return new Promise((resolve, reject) => {
       const Socket = this.options.WebSocket ?? globalThis.WebSocket;
       let socket: WebSocket;
@@ -169,12 +249,14 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
         );
       }
       this.#socket = socket;
+      socket.onopen = () => socket.send(JSON.stringify(this.#hello()));
       let welcomed = false;
       // Deno's WebSocket names the HTTP status of a refused upgrade in its
       // error event; a browser's tells nothing (close code 1006).
       let failure = "";
       socket.onerror = (event) => {
         failure = (event as ErrorEvent).message ?? "";
+        if (this.#socket === socket) this.emit("socketerror", failure);
       };
       const timer = setTimeout(() => {
         socket.close();
@@ -192,6 +274,15 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
           frame = parseServerFrame(String(event.data));
         } catch (error) {
           return console.error("parley: ignoring a frame that is not Parley's", error);
+        }
+        if (frame.type === "welcome" && !welcomed && !PROTOCOL_VERSIONS.includes(frame.v)) {
+          // A server that does not check our `v` still announces its own (v1
+          // is read too: it only lacks the `notices` frame).
+          socket.close(CLOSE.normal, "Unsupported protocol version");
+          const side = frame.v > PROTOCOL_VERSION ? "old" : "new";
+          return fail(RealtimeError.unsupportedVersion(
+            `the server speaks protocol v${frame.v}, so the SDK is too ${side} for it`,
+          ));
         }
         if (frame.type === "welcome" && !welcomed) {
           welcomed = true;
@@ -217,6 +308,8 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
     const reconnected = this.#welcome !== null;
     // A fresh connection counts from zero; a resumed one goes on counting.
     if (!welcome.resumed) this.#received = 0;
+    if (welcome.proof) this.options.identity.save(welcome.proof);
+    this.#scheduleRefresh(welcome.expires);
     this.#welcome = welcome;
     this.#attempt = 0;
     this.#lastFrame = Date.now();
@@ -255,12 +348,14 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
    * Sends a request and resolves to its ack's result; rejects with the
    * server's typed error, `NOT_CONNECTED`, `TIMEOUT` or `CANCELLED`.
    */
-  request<B extends RequestBody>(body: B, what: string): Promise<RequestResults[B["type"]]> {
-    if (this.#state !== ConnectionState.Connected) {
-      return Promise.reject(RealtimeError.notConnected(what));
+  async request<B extends RequestBody>(body: B, what: string): Promise<RequestResults[B["type"]]> {
+    // As in Skapi, a request made while the socket is still opening waits for it.
+    if (this.#state === ConnectionState.Connecting && this.#connecting) {
+      await this.#connecting.catch(() => {});
     }
+    if (this.#state !== ConnectionState.Connected) throw RealtimeError.notConnected(what);
     const id = this.#pending.nextId();
-    return this.#pending.track(
+    return await this.#pending.track(
       id,
       what,
       this.timeouts.request,
@@ -271,10 +366,21 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
   /** The socket dropped without our asking: retry with backoff, forever. */
   #lost(code: number, reason: string): void {
     clearInterval(this.#watchdog);
+    clearTimeout(this.#refresh);
     this.#pending.cancelAll();
-    const final = code === CLOSE.unsupportedVersion;
-    if (final || this.#state === ConnectionState.Disconnected) {
+    // An expired token comes back only through getToken().
+    const final = code === CLOSE.unsupportedVersion ||
+      (code === CLOSE.unauthorized && !this.options.getToken);
+    if (this.#state === ConnectionState.Disconnected) return;
+    this.emit("lost", code, reason);
+    if (final) {
       this.#setState(ConnectionState.Disconnected);
+      this.emit(
+        "gaveup",
+        code === CLOSE.unsupportedVersion
+          ? RealtimeError.unsupportedVersion(`the server said: ${reason}`)
+          : new RealtimeError("UNAUTHORIZED", `Cannot reconnect as the server said: ${reason}`),
+      );
       return;
     }
     this.#setState(ConnectionState.Reconnecting);
@@ -297,10 +403,10 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
     if (this.#state !== ConnectionState.Reconnecting || this.#socket) return;
     this.#open().catch((error: RealtimeError) => {
       if (this.#state !== ConnectionState.Reconnecting) return;
-      // A refused token stays refused: retrying cannot help without a new one.
-      if (error.code === "UNAUTHORIZED") {
-        console.error(`parley: giving up reconnecting: ${error.message}`);
+      // A refused token or protocol stays refused: retrying cannot help.
+      if (error.code === "UNAUTHORIZED" || error.code === "UNSUPPORTED_VERSION") {
         this.#setState(ConnectionState.Disconnected);
+        this.emit("gaveup", error);
         return;
       }
       this.#scheduleRetry(error.message);
@@ -309,8 +415,10 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
 
   /** Closes on purpose: says goodbye, cancels pending requests. Idempotent. */
   close(): void {
+    if (this.#state === ConnectionState.Connected) this.emit("closing");
     for (const unhook of this.#unhook.splice(0)) unhook();
     clearTimeout(this.#retry);
+    clearTimeout(this.#refresh);
     clearInterval(this.#watchdog);
     const socket = this.#socket;
     this.#socket = null;

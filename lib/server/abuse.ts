@@ -11,29 +11,66 @@ import { TokenBucket } from "./rate_limit.ts";
 /** Where a request came from, as `Deno.serve` tells it. */
 export type RemoteInfo = { remoteAddr?: Deno.Addr } | undefined;
 
+/** The `for=` addresses of a `Forwarded` header (RFC 7239), in order; ports and brackets dropped. */
+function forwardedFor(header: string): string[] {
+  const hops: string[] = [];
+  for (const element of header.split(",")) {
+    const match = element.match(/(?:^|;)\s*for\s*=\s*("?)([^";,]+)\1/i);
+    if (!match) continue;
+    let value = match[2].trim();
+    if (value.startsWith("[")) value = value.slice(1, value.indexOf("]"));
+    else if (/^[0-9.]+:\d+$/.test(value)) value = value.slice(0, value.lastIndexOf(":"));
+    hops.push(value.toLowerCase());
+  }
+  return hops;
+}
+
 /**
- * The client's address: the socket's peer, or — behind `trustProxy` proxies
- * that each append to `X-Forwarded-For` — the entry that many places from
- * the right (the leftmost ones are the client's to forge).
+ * The client's address: the socket's peer, unless that peer is one of
+ * `trusted.proxies` — then the rightmost address of `Forwarded` (else
+ * `X-Forwarded-For`) that is not itself a trusted proxy (the ones to its
+ * left are the client's to forge). The older `trusted.hops` (a count of
+ * proxies that each append to `X-Forwarded-For`) takes the entry that many
+ * places from the right, from any peer.
  *
  * @example
  * ```ts
  * import { clientAddress } from "./abuse.ts";
  * const req = new Request("http://x/", { headers: { "x-forwarded-for": "1.2.3.4, 10.0.0.1" } });
- * clientAddress(req, undefined, 1); // "10.0.0.1"
- * clientAddress(req, undefined, 2); // "1.2.3.4"
+ * const info = { remoteAddr: { transport: "tcp", hostname: "10.0.0.2", port: 1 } } as const;
+ * clientAddress(req, info, { proxies: ["10.0.0.2", "10.0.0.1"] }); // "1.2.3.4"
+ * clientAddress(req, info, { proxies: [] }); // "10.0.0.2": the header is ignored
  * ```
  */
-export function clientAddress(req: Request, info: RemoteInfo, trustProxy = 0): string {
-  if (trustProxy > 0) {
-    const hops = (req.headers.get("x-forwarded-for") ?? "").split(",").map((s) => s.trim())
+export function clientAddress(
+  req: Request,
+  info: RemoteInfo,
+  trusted: { hops?: number; proxies?: readonly string[] } = {},
+): string {
+  const addr = info?.remoteAddr;
+  const peer = addr && "hostname" in addr ? addr.hostname.toLowerCase() : "unknown";
+  const hops = trusted.hops ?? 0;
+  const forwardedHops = () => {
+    const forwarded = req.headers.get("forwarded");
+    if (forwarded) return forwardedFor(forwarded);
+    return (req.headers.get("x-forwarded-for") ?? "").split(",").map((s) => s.trim().toLowerCase())
       .filter(Boolean);
-    const entry = hops.at(-trustProxy) ?? hops[0];
+  };
+  const proxies = trusted.proxies ?? [];
+  if (proxies.includes(peer)) {
+    const chain = forwardedHops();
+    for (let i = chain.length - 1; i >= 0; i--) {
+      if (!proxies.includes(chain[i])) return chain[i];
+    }
+    return chain[0] ?? peer;
+  }
+  if (hops > 0) {
+    const chain = (req.headers.get("x-forwarded-for") ?? "").split(",").map((s) => s.trim())
+      .filter(Boolean);
+    const entry = chain.at(-hops) ?? chain[0];
     if (entry) return entry;
   }
-  const addr = info?.remoteAddr;
-  if (addr && "hostname" in addr) return addr.hostname;
-  return "unknown";
+  return peer;
 }
 
 /**

@@ -1,26 +1,39 @@
 /**
  * Who gets in: the checks of a WebSocket upgrade (origin, sockets per
- * address, access token) before anything is upgraded, and the checks of
- * each join (the token's rooms, joins per minute, users per room).
+ * address, access token) before anything is upgraded, who a connection is
+ * (its token's `sub`, or an anonymous id it proves, or a fresh one), and the
+ * checks of each join (the token's rooms, joins per minute). Users per room
+ * is checked by presence, in the join's own KV commit.
  *
  * @module
  */
-import { type AuthError, type Grant, roomAllowed, tokenOf, verifyToken } from "./auth.ts";
+import type { HelloFrame } from "../protocol/mod.ts";
+import { AuthError, type Grant, roomAllowed, tokenOf, verifyToken } from "./auth.ts";
 import { clientAddress, ConnectionCounter, PerMinuteLimiter, type RemoteInfo } from "./abuse.ts";
 import type { Connection } from "./connection.ts";
+import { IdentityProofs } from "./identity.ts";
 import { originAllowed, originRefusal } from "./origins.ts";
-import { groupSize } from "./presence.ts";
 import { RequestError } from "./requests.ts";
 import type { SecuritySettings } from "./settings.ts";
 
 /** An upgrade that passed: who the token says it is, and where it came from. */
 export interface Ticket {
-  /** The token's grant; null when the server runs without a secret. */
+  /** The grant of the query's token; null without one (or without tokens). */
   grant: Grant | null;
   /** The client's address (see `clientAddress`). */
   address: string;
   /** Frees the address's socket slot; call once the socket has closed. Idempotent. */
   release(): void;
+}
+
+/** Who a connection is, once its credentials are checked. */
+export interface Identified {
+  user_id: string;
+  /** The token's name, when it carries one. */
+  name?: string;
+  grant: Grant | null;
+  /** The anonymous user_id's proof, for the welcome. */
+  proof?: string;
 }
 
 function refuse(
@@ -47,9 +60,12 @@ export class Admission {
   readonly joins: PerMinuteLimiter;
   /** New connections per address per minute: reconnecting must not refill a flooder's burst. */
   readonly connects: PerMinuteLimiter;
+  /** Issues and checks the proofs of anonymous identities. */
+  readonly proofs: IdentityProofs;
   #tickets = new WeakMap<Connection, Ticket>();
 
   constructor(readonly settings: SecuritySettings, readonly kv: Deno.Kv) {
+    this.proofs = new IdentityProofs(kv, settings.identitySecret);
     this.connections = new ConnectionCounter(settings.maxConnectionsPerIp);
     this.joins = new PerMinuteLimiter(settings.maxJoinsPerMinute);
     this.connects = new PerMinuteLimiter(settings.maxConnectsPerMinute);
@@ -58,16 +74,21 @@ export class Admission {
   /**
    * Checks an upgrade request; resolves to its ticket, or to the refusal to
    * answer with (403 origin, 429 too many sockets, 401 token), always before
-   * the upgrade.
+   * the upgrade. A token in the query (or the `Authorization` header) is
+   * checked here; when `helloFollows`, a missing one may still come in the
+   * `hello` frame (see {@linkcode identify}).
    */
-  async check(req: Request, info?: RemoteInfo): Promise<Ticket | Response> {
+  async check(req: Request, info?: RemoteInfo, helloFollows = false): Promise<Ticket | Response> {
     const { settings } = this;
     if (!originAllowed(req, settings.allowedOrigins)) {
       const origin = req.headers.get("origin") ?? "";
       const { code, message } = originRefusal(origin);
       return refuse(403, code, message);
     }
-    const address = clientAddress(req, info, settings.trustProxy);
+    const address = clientAddress(req, info, {
+      hops: settings.trustProxy,
+      proxies: settings.trustedProxies,
+    });
     if (!this.connects.take(address)) {
       return refuse(
         429,
@@ -85,17 +106,60 @@ export class Admission {
         { "retry-after": "10" },
       );
     }
-    if (settings.authSecret === null) return { grant: null, address, release };
+    const token = tokenOf(req);
+    if (settings.authSecret === null || (token === null && helloFollows)) {
+      return { grant: null, address, release };
+    }
     try {
-      const grant = await verifyToken(settings.authSecret, tokenOf(req));
+      const grant = await verifyToken(settings.authSecret, token);
       return { grant, address, release };
     } catch (error) {
       release();
-      if ((error as AuthError).code !== "UNAUTHORIZED") throw error;
-      return refuse(401, "UNAUTHORIZED", (error as AuthError).message, {
+      if (!(error instanceof AuthError)) throw error;
+      return refuse(401, "UNAUTHORIZED", error.message, {
         "www-authenticate": 'Bearer realm="parley"',
       });
     }
+  }
+
+  /**
+   * Who a connection is: with tokens, the `sub` of the hello's token (else
+   * the query's); without tokens, or with a room pass (a token without
+   * `sub`), the user_id its proof proves, else a fresh one with a new proof.
+   * A user_id merely claimed is never taken.
+   *
+   * @throws {AuthError} When the server requires a token and none valid came.
+   */
+  async identify(ticket: Ticket, hello: HelloFrame | null): Promise<Identified> {
+    const { authSecret } = this.settings;
+    if (authSecret !== null) {
+      const grant = hello?.token ? await this.verify(hello.token) : ticket.grant;
+      if (!grant) {
+        throw new AuthError(
+          "Cannot connect as this server requires an access token: pass the 'token' option",
+        );
+      }
+      if (grant.user_id !== null) return { user_id: grant.user_id, name: grant.name, grant };
+      // A room pass: the rooms are the token's, the identity the bearer's own.
+      const passHolder = await this.proofs.verify(hello?.proof);
+      return { ...await this.proofs.issue(passHolder ?? undefined), name: grant.name, grant };
+    }
+    const proven = await this.proofs.verify(hello?.proof);
+    return { ...await this.proofs.issue(proven ?? undefined), grant: null };
+  }
+
+  /**
+   * Verifies an access token with the server's secret.
+   *
+   * @throws {AuthError} When it is missing, bad or expired, or the server uses no tokens.
+   */
+  verify(token: string): Promise<Grant> {
+    if (this.settings.authSecret === null) {
+      return Promise.reject(
+        new AuthError("Cannot use an access token as this server runs without them"),
+      );
+    }
+    return verifyToken(this.settings.authSecret, token);
   }
 
   /** Remembers the ticket of an accepted connection, for its joins. */
@@ -110,7 +174,7 @@ export class Admission {
    * @throws {RequestError} `UNAUTHORIZED`.
    */
   mayList(connection: Connection, group: string): void {
-    const grant = this.#tickets.get(connection)?.grant;
+    const grant = connection.grant;
     if (grant && !roomAllowed(grant.rooms, group)) {
       throw new RequestError(
         "UNAUTHORIZED",
@@ -121,15 +185,14 @@ export class Admission {
 
   /**
    * Checks that `connection` may join `group`: the token grants the room and
-   * has not expired, the address has joins left this minute, and the room
-   * has room (counted in KV, so across isolates; concurrent joins on several
-   * isolates may overshoot by as many as race).
+   * has not expired, and the address has joins left this minute. (Whether
+   * the room has room is checked by the join's commit: `Presence.move`.)
    *
-   * @throws {RequestError} `UNAUTHORIZED`, `RATE_LIMITED` or `ROOM_FULL`.
+   * @throws {RequestError} `UNAUTHORIZED` or `RATE_LIMITED`.
    */
-  async admit(connection: Connection, group: string): Promise<void> {
+  admit(connection: Connection, group: string): void {
     const ticket = this.#tickets.get(connection);
-    const grant = ticket?.grant;
+    const grant = connection.grant;
     if (grant) {
       if (grant.exp * 1000 <= Date.now()) {
         throw new RequestError(
@@ -150,14 +213,6 @@ export class Admission {
       throw new RequestError(
         "RATE_LIMITED",
         `Cannot join as this address made ${this.settings.maxJoinsPerMinute} joins in the last minute, the most it may: wait and retry`,
-      );
-    }
-    const members = await groupSize(this.kv, group);
-    // A counter that wrapped below zero (a lost race of removals) reads huge: ignore it.
-    if (members >= this.settings.maxUsersPerRoom && members < 2 ** 53) {
-      throw new RequestError(
-        "ROOM_FULL",
-        `Cannot join room "${group}" as it has ${members} users, the most it may have`,
       );
     }
   }

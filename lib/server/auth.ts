@@ -2,7 +2,9 @@
  * Signed access tokens: HS256 JWTs made with `PARLEY_AUTH_SECRET`. A token
  * says who the user is (`sub`, a UUID, which becomes the connection's
  * user_id), what they are called (`name`), which rooms they may join
- * (`rooms`, with `*` patterns) and until when (`exp`).
+ * (`rooms`, with `*` patterns) and until when (`exp`). A token without a
+ * `sub` is a room pass (a link shared with a group): it grants the rooms,
+ * and each bearer keeps an anonymous identity of their own.
  *
  * @module
  */
@@ -11,24 +13,34 @@ import { isGroupName, isUserId } from "../protocol/mod.ts";
 
 /** What a verified token grants. */
 export interface Grant {
-  /** The user id (the token's `sub`, lower-cased). */
-  user_id: string;
+  /**
+   * The user id (the token's `sub`, lower-cased); null for a room pass,
+   * whose bearers each have an anonymous identity (see `identity.ts`).
+   */
+  user_id: string | null;
   /** The display name (`name`), if the token carries one. */
   name?: string;
   /** Room patterns (`rooms`): names, or `*` patterns such as `team-*`. */
   rooms: string[];
   /** When the token expires (seconds since the epoch). */
   exp: number;
+  /**
+   * `dm: true`: private messages and calls may reach any connected user, not
+   * only those in rooms the token grants.
+   */
+  dm?: boolean;
 }
 
 /** The claims {@linkcode signToken} writes. */
 export interface TokenClaims {
-  /** The user id: a UUID. */
-  sub: string;
+  /** The user id: a UUID. Absent: a room pass, shared by many, each their own user. */
+  sub?: string;
   /** The display name. */
   name?: string;
   /** Room names or `*` patterns. @default ["*"] */
   rooms?: string[];
+  /** Private messages and calls to anyone, not only to people in granted rooms. @default false */
+  dm?: boolean;
 }
 
 /**
@@ -98,7 +110,7 @@ export async function verifyToken(secret: string, token: string | null): Promise
   try {
     ({ payload } = await jwtVerify(token, keyOf(secret), {
       algorithms: ["HS256"],
-      requiredClaims: ["sub", "exp"],
+      requiredClaims: ["exp"],
     }));
   } catch (error) {
     if (error instanceof errors.JWTExpired) {
@@ -115,8 +127,8 @@ export async function verifyToken(secret: string, token: string | null): Promise
       cause: error,
     });
   }
-  const { sub, name, rooms, exp } = payload;
-  if (!isUserId(sub)) {
+  const { sub, name, rooms, exp, dm } = payload;
+  if (sub !== undefined && !isUserId(sub)) {
     throw new AuthError(
       `Cannot connect as the token's 'sub' must be a user id (a UUID): current value is ${
         JSON.stringify(sub)
@@ -132,10 +144,11 @@ export async function verifyToken(secret: string, token: string | null): Promise
     );
   }
   return {
-    user_id: sub.toLowerCase(),
+    user_id: sub === undefined ? null : sub.toLowerCase(),
     ...(typeof name === "string" && name.trim() ? { name } : {}),
     rooms,
     exp: exp as number,
+    ...(dm === true ? { dm: true } : {}),
   };
 }
 
@@ -156,7 +169,7 @@ export async function signToken(
   ttlSeconds = 3600,
   now: number = Date.now(),
 ): Promise<string> {
-  if (!isUserId(claims.sub)) {
+  if (claims.sub !== undefined && !isUserId(claims.sub)) {
     throw new TypeError(
       `Cannot sign a token as 'sub' must be a UUID: current value is "${claims.sub}"`,
     );
@@ -170,9 +183,13 @@ export async function signToken(
     }
   }
   const issued = Math.floor(now / 1000);
-  return await new SignJWT({ ...(claims.name ? { name: claims.name } : {}), rooms })
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-    .setSubject(claims.sub)
+  const jwt = new SignJWT({
+    ...(claims.name ? { name: claims.name } : {}),
+    rooms,
+    ...(claims.dm ? { dm: true } : {}),
+  }).setProtectedHeader({ alg: "HS256", typ: "JWT" });
+  if (claims.sub !== undefined) jwt.setSubject(claims.sub);
+  return await jwt
     .setIssuedAt(issued)
     .setExpirationTime(issued + ttlSeconds)
     .sign(keyOf(secret));

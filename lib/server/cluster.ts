@@ -166,8 +166,8 @@ export class Cluster {
       return Promise.resolve(local + this.directory.groupSize(target.group));
     }
     const known = "cid" in target
-      ? this.#cidReach(this.directory.isolateOf(target.cid))
-      : this.directory.userReach(target.user_id);
+      ? this.#cidReach(this.directory.isolateOf(target.cid, target.rooms))
+      : this.directory.userReach(target.user_id, target.rooms);
     if (known.count > 0 || local > 0) {
       if (known.isolates.length > 0) {
         this.#publish(known.isolates, encodeLine({ kind: "frame", target, text }));
@@ -229,6 +229,15 @@ export class Cluster {
   #publish(isolates: readonly string[], line: string): void {
     if (this.#queue.length === 0) this.bus.publish(isolates, line);
     else this.#queue.push({ done: true, isolates, line });
+  }
+
+  /**
+   * Sends a frame's text to `target` on `isolate`, which the caller looked up
+   * itself (a PeerJS peer's id claim names its isolate and cid), in order
+   * with the routes called before.
+   */
+  sendTo(isolate: string, target: Target, text: string): void {
+    this.#publish([isolate], encodeLine({ kind: "frame", target, text }));
   }
 
   /**

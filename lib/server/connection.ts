@@ -6,6 +6,7 @@
  */
 import { type NoticeFrame, packNotices, type ServerFrame, type Stamp } from "../protocol/mod.ts";
 import { noticeBatcher, noticesKey, type NoticeTexts } from "./notices.ts";
+import type { Grant } from "./auth.ts";
 import { randomId } from "./ids.ts";
 import { ReplayLog } from "./replay.ts";
 import { TokenBucket } from "./rate_limit.ts";
@@ -30,6 +31,14 @@ export interface Identity {
   cid: string;
   user_id: string;
   name: string;
+}
+
+/** What a connection is allowed, and how it proved who it is. */
+export interface Credentials {
+  /** The access token's grant; null when the server runs without tokens. */
+  grant?: Grant | null;
+  /** The signed proof of an anonymous user_id, handed to the client in the welcome. */
+  proof?: string;
 }
 
 /** What the hub needs of a socket; a `WebSocket` is one. */
@@ -86,14 +95,22 @@ export class Connection implements Identity {
   batchNotices = false;
   /** Notices of this tick not yet sent, with their text. */
   #notices: Array<[NoticeFrame, string]> | null = null;
+  /** The access token's grant (rooms, expiry); null without tokens. Replaced by an `auth` request. */
+  grant: Grant | null;
+  /** The proof of an anonymous user_id (see `identity.ts`). */
+  proof: string | undefined;
+  /** Closes the connection when its access token expires. */
+  expiryTimer: ReturnType<typeof setTimeout> | undefined;
   #state = ConnectionState.Open;
   #socket: SocketLike;
 
   constructor(
     socket: SocketLike,
-    identity: Identity & { session?: string },
+    identity: Identity & Credentials & { session?: string },
     limits: { rate: number; burst: number; replayFrames: number; replayBytes: number },
   ) {
+    this.grant = identity.grant ?? null;
+    this.proof = identity.proof;
     this.#socket = socket;
     this.cid = identity.cid;
     this.user_id = identity.user_id;
@@ -215,6 +232,7 @@ export class Connection implements Identity {
     if (this.#state === ConnectionState.Closed) return;
     this.#state = ConnectionState.Closed;
     clearTimeout(this.graceTimer);
+    clearTimeout(this.expiryTimer);
     try {
       this.#socket.close(code, reason);
     } catch {

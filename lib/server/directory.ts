@@ -1,3 +1,5 @@
+import { roomAllowed } from "./auth.ts";
+
 /**
  * What this isolate knows of the others, so routing never waits on KV: the
  * live isolates, and where each remote connection is (its isolate, user and
@@ -31,6 +33,11 @@ function removeFrom(index: Map<string, Set<string>>, key: string, cid: string): 
 }
 
 const NO_ISOLATES: readonly string[] = [];
+
+/** Whether a connection is in one of `rooms` (any connection when `rooms` is undefined). */
+function inRooms(connection: RemoteConnection, rooms: readonly string[] | undefined): boolean {
+  return rooms === undefined || (connection.group !== null && roomAllowed(rooms, connection.group));
+}
 
 /** How long an ended connection is remembered as ended (ms). */
 const GONE_MS = 60_000;
@@ -162,18 +169,31 @@ export class Directory {
     if (connection.group !== null) removeFrom(this.#byGroup, connection.group, cid);
   }
 
-  /** The isolate of remote connection `cid`, or undefined when none is known. */
-  isolateOf(cid: string): string | undefined {
-    return this.#connections.get(cid)?.isolate;
+  /**
+   * The isolate of remote connection `cid` (in one of `rooms`, when given),
+   * or undefined when none is known.
+   */
+  isolateOf(cid: string, rooms?: readonly string[]): string | undefined {
+    const connection = this.#connections.get(cid);
+    return connection && inRooms(connection, rooms) ? connection.isolate : undefined;
   }
 
-  /** The isolates of user `userId`'s remote connections, and how many connections. */
-  userReach(userId: string): { isolates: string[]; count: number } {
+  /**
+   * The isolates of user `userId`'s remote connections (those in one of
+   * `rooms`, when given), and how many connections.
+   */
+  userReach(userId: string, rooms?: readonly string[]): { isolates: string[]; count: number } {
     const cids = this.#byUser.get(userId);
     if (!cids) return { isolates: [], count: 0 };
     const isolates = new Set<string>();
-    for (const cid of cids) isolates.add(this.#connections.get(cid)!.isolate);
-    return { isolates: [...isolates], count: cids.size };
+    let count = 0;
+    for (const cid of cids) {
+      const connection = this.#connections.get(cid)!;
+      if (!inRooms(connection, rooms)) continue;
+      isolates.add(connection.isolate);
+      count++;
+    }
+    return { isolates: [...isolates], count };
   }
 
   /** How many remote connections are in `group`. */

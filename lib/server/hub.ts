@@ -1,3 +1,4 @@
+// Over 300 lines: the one place where sockets, frames and requests meet (its parts: admission, handshake, sessions, grants, requests).
 /**
  * The hub: this isolate's WebSocket endpoint. It welcomes connections,
  * passes every frame through the protocol's validator and the rate limit,
@@ -12,7 +13,7 @@ import {
   CLOSE,
   errorCodeOf,
   exceedsBytes,
-  isUserId,
+  HELLO_PARAM,
   type Limits,
   type NoticeFrame,
   parseClientFrame,
@@ -20,20 +21,25 @@ import {
   PROTOCOL_VERSIONS,
   requestIdOf,
   type ServerFrame,
+  versionMismatch,
 } from "../protocol/mod.ts";
 import { Cluster } from "./cluster.ts";
 import type { RemoteInfo } from "./abuse.ts";
-import { Admission } from "./admission.ts";
+import { Admission, type Ticket } from "./admission.ts";
+import { AuthError, roomAllowed } from "./auth.ts";
 import {
   cleanName,
   Connection,
   ConnectionState,
+  type Credentials,
   type Identity,
   type SocketLike,
 } from "./connection.ts";
+import { armExpiry, replaceGrant } from "./grants.ts";
+import { awaitHello, closeReason } from "./handshake.ts";
 import { randomId } from "./ids.ts";
 import { Presence } from "./presence.ts";
-import { Registry, type Target } from "./registry.ts";
+import { type Recipient, Registry, type Target } from "./registry.ts";
 import { type BindableSocket, Sessions } from "./sessions.ts";
 import { handleRequest, type HubCore, notify, RequestError } from "./requests.ts";
 import {
@@ -67,7 +73,7 @@ const NOTICE_PREFIX = '{"type":"notice",';
 /**
  * The application-level ping (whose pong carries the client's resume
  * counter) goes out once per this many heartbeats. The heartbeat itself is
- * Deno's own WebSocket ping (`idleTimeout`): nothing per socket in JS, and
+ * Deno's own WebSocket ping (`idleTimeout`): no JSON to build or parse, and
  * only on a socket that has been silent for a heartbeat.
  */
 export const APP_PING_HEARTBEATS = 4;
@@ -103,6 +109,8 @@ export function createHub(options: HubOptions): Hub {
 /** See {@linkcode createHub}. */
 export class Hub implements HubCore {
   readonly isolate: string;
+  /** The KV every isolate shares (other faces, such as PeerJS's, keep their records there). */
+  readonly kv: Deno.Kv;
   readonly limits: Limits;
   readonly presence: Presence;
   readonly registry = new Registry();
@@ -118,6 +126,7 @@ export class Hub implements HubCore {
 
   constructor(options: HubOptions) {
     this.isolate = options.isolate ?? `iso-${randomId(6)}`;
+    this.kv = options.kv;
     this.limits = { ...limitsFromEnv(), ...options.limits };
     this.presence = new Presence(options.kv, this.isolate);
     this.admission = new Admission({ ...securityFromEnv(), ...options.security }, options.kv);
@@ -162,11 +171,13 @@ export class Hub implements HubCore {
 
   /**
    * Answers `GET /api/realtime`: upgrades to a WebSocket. The query may
-   * carry `user_id` (the client's anonymous UUID), `name`, `v` and `token`.
-   * Refuses before upgrading (a typed JSON body) a disallowed origin (403),
-   * an address over its socket limit (429) and a missing, bad or expired
-   * token when the server requires one (401). With a token, its `sub` is the
-   * user_id and its `name` the name, whatever the query claims. `info` is
+   * carry `name`, `v`, `token`, and `hello=1`, which says the credentials
+   * (token, identity proof, resume) follow in the first frame — never in the
+   * URL. Refuses before upgrading (a typed JSON body) a disallowed origin
+   * (403), an address over its socket limit (429), a resume asked for in the
+   * URL (400) and a missing, bad or expired query token when the server
+   * requires one and no hello follows (401). A bad token in the hello closes
+   * the socket ({@linkcode CLOSE.unauthorized}) with the reason. `info` is
    * `Deno.serve`'s, for the client's address.
    */
   async handle(req: Request, info?: RemoteInfo): Promise<Response> {
@@ -182,19 +193,18 @@ export class Hub implements HubCore {
         status: 503,
       });
     }
-    const ticket = await this.admission.check(req, info);
-    if (ticket instanceof Response) return ticket;
     const params = new URL(req.url).searchParams;
+    if (params.has("resume") || params.has("session")) {
+      return Response.json({
+        code: "INVALID_REQUEST",
+        message:
+          "Cannot resume through the URL, where the secret would be logged: connect with hello=1 and send the resume in the hello frame",
+      }, { status: 400 });
+    }
+    const helloFollows = params.get(HELLO_PARAM) === "1";
+    const ticket = await this.admission.check(req, info, helloFollows);
+    if (ticket instanceof Response) return ticket;
     const version = params.get("v");
-    const claimed = params.get("user_id");
-    const user_id = ticket.grant?.user_id ??
-      (isUserId(claimed) ? claimed.toLowerCase() : crypto.randomUUID());
-    const identity = {
-      cid: `cid:${randomId(18)}`,
-      user_id,
-      name: displayName(ticket.grant?.name ?? params.get("name"), user_id),
-    };
-    const previous = await this.sessions.find(params, user_id);
     let upgraded;
     try {
       // Deno pings a socket silent for a heartbeat and closes it (1001, not
@@ -207,29 +217,85 @@ export class Hub implements HubCore {
     const { socket, response } = upgraded;
     // Not `onclose`, which accept() takes over: the slot is freed however it ends.
     socket.addEventListener("close", () => ticket.release());
-    const received = Number(params.get("received") ?? 0);
     socket.onopen = () => {
       if (version !== null && !PROTOCOL_VERSIONS.map(String).includes(version)) {
-        socket.close(
-          CLOSE.unsupportedVersion,
-          `Protocol v${version} is not spoken here: use v${PROTOCOL_VERSION}`,
-        );
+        socket.close(CLOSE.unsupportedVersion, versionMismatch(version, PROTOCOL_VERSION));
         return;
       }
-      const connection = previous instanceof Connection
-        ? this.sessions.resumeHere(previous, socket, received, identity)
-        : previous
-        ? this.sessions.takeOver(previous, socket, received, identity)
-        : this.accept(socket, identity);
-      // v2 clients read `notices` frames; a client that names no version speaks v1.
-      connection.batchNotices = Number(version ?? 1) >= 2;
-      this.admission.attach(connection, ticket);
+      this.#open(socket, ticket, params, helloFollows).catch((error) => {
+        console.error("hub: cannot take the connection in", error);
+        socket.close(CLOSE.internal, "Cannot take the connection in: try again");
+      });
     };
     return response;
   }
 
+  /** Identifies an open socket (from its hello, if one follows) and takes it in or resumes. */
+  async #open(
+    socket: WebSocket,
+    ticket: Ticket,
+    params: URLSearchParams,
+    helloFollows: boolean,
+  ): Promise<void> {
+    const hello = helloFollows ? await awaitHello(socket, this.limits) : null;
+    if (hello instanceof Error) return socket.close(CLOSE.noHello, hello.message);
+    if (socket.readyState !== WebSocket.OPEN) return;
+    let who;
+    try {
+      who = await this.admission.identify(ticket, hello);
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
+      return socket.close(CLOSE.unauthorized, closeReason(error.message));
+    }
+    const identity = {
+      cid: `cid:${randomId(18)}`,
+      user_id: who.user_id,
+      name: displayName(who.name ?? params.get("name"), who.user_id),
+      grant: who.grant,
+      proof: who.proof,
+    };
+    const claim = hello?.resume;
+    let previous = await this.sessions.find(claim, who.user_id);
+    const group = previous instanceof Connection ? previous.group : previous?.value.group;
+    // A fresher token that no longer grants the room starts afresh.
+    if (who.grant && group && !roomAllowed(who.grant.rooms, group)) previous = null;
+    const received = claim?.received ?? 0;
+    if (socket.readyState !== WebSocket.OPEN) return; // gone while we looked
+    const connection = previous instanceof Connection
+      ? this.sessions.resumeHere(previous, socket, received, identity)
+      : previous
+      ? this.sessions.takeOver(previous, socket, received, identity)
+      : this.accept(socket, identity);
+    // v2 clients read `notices` frames; a client that names no version speaks v1.
+    connection.batchNotices = Number(params.get("v") ?? 1) >= 2;
+    this.admission.attach(connection, ticket);
+  }
+
+  /** The most connections one room may hold; see {@linkcode HubCore.roomCap}. */
+  get roomCap(): number {
+    return this.admission.settings.maxUsersPerRoom;
+  }
+
+  /** Replaces a connection's token; see {@linkcode HubCore.reauthorize}. */
+  async reauthorize(connection: Connection, token: string): Promise<number> {
+    const expires = await replaceGrant(this.admission, connection, token);
+    this.#armExpiry(connection);
+    return expires;
+  }
+
+  /** Closes `connection` when its token expires (re-armed by each new token). */
+  #armExpiry(connection: Connection): void {
+    armExpiry(connection, () => {
+      connection.close(
+        CLOSE.unauthorized,
+        "Access token expired: reconnect with a new one (the SDK's getToken option refreshes it)",
+      );
+      this.drop(connection);
+    });
+  }
+
   /** Checks a join; see {@linkcode HubCore.admit} and `Admission.admit`. */
-  admit(connection: Connection, group: string): Promise<void> {
+  admit(connection: Connection, group: string): void {
     return this.admission.admit(connection, group);
   }
 
@@ -239,7 +305,7 @@ export class Hub implements HubCore {
   }
 
   /** Takes an open socket in: registers it, records presence, welcomes it. */
-  accept(socket: BindableSocket, identity: Identity): Connection {
+  accept(socket: BindableSocket, identity: Identity & Credentials): Connection {
     const connection = this.#connection(socket, identity);
     this.registry.add(connection);
     this.#bind(connection, socket);
@@ -254,7 +320,10 @@ export class Hub implements HubCore {
     return connection;
   }
 
-  #connection(socket: SocketLike, identity: Identity & { session?: string }): Connection {
+  #connection(
+    socket: SocketLike,
+    identity: Identity & Credentials & { session?: string },
+  ): Connection {
     return new Connection(socket, identity, {
       rate: this.limits.rateLimit,
       burst: this.limits.rateBurst,
@@ -279,6 +348,7 @@ export class Hub implements HubCore {
 
   #welcome(connection: Connection, resumed: boolean): void {
     connection.welcomed = true;
+    this.#armExpiry(connection);
     connection.sendUncounted(JSON.stringify(
       {
         type: "welcome",
@@ -292,6 +362,8 @@ export class Hub implements HubCore {
         grace: this.limits.resumeGraceMs,
         resumed,
         group: connection.group,
+        ...(connection.proof ? { proof: connection.proof } : {}),
+        ...(connection.grant ? { expires: connection.grant.exp * 1000 } : {}),
       } satisfies ServerFrame,
     ));
   }
@@ -343,6 +415,16 @@ export class Hub implements HubCore {
       connection.close(CLOSE.normal, "Goodbye");
       this.drop(connection);
       return;
+    }
+    if (frame.type === "hello") {
+      return this.#error(
+        connection,
+        undefined,
+        new RequestError(
+          "INVALID_REQUEST",
+          "Cannot take a hello now: it is only the first frame of a connection opened with hello=1",
+        ),
+      );
     }
     const request = frame;
     connection.queue = connection.queue.then(() => {
@@ -430,14 +512,17 @@ export class Hub implements HubCore {
   }
 
   /** Sends a frame's text to local sockets; notices go with the others of this tick. */
-  #deliver(recipients: ReadonlySet<Connection>, text: string, frame?: ServerFrame): void {
+  #deliver(recipients: ReadonlySet<Recipient>, text: string, frame?: ServerFrame): void {
     if (recipients.size === 0) return;
     if (frame?.type === "notice" || (frame === undefined && text.startsWith(NOTICE_PREFIX))) {
       const notice = (frame ?? JSON.parse(text)) as NoticeFrame;
-      for (const connection of recipients) connection.sendNotice(notice, text);
+      for (const recipient of recipients) {
+        if (recipient instanceof Connection) recipient.sendNotice(notice, text);
+        else recipient.sendText(text);
+      }
       return;
     }
-    for (const connection of recipients) connection.sendText(text);
+    for (const recipient of recipients) recipient.sendText(text);
   }
 
   /**

@@ -2,9 +2,11 @@
  * The ICE servers `GET /api/ice` hands to clients.
  *
  * - `STUN_URLS`: comma-separated STUN URLs, e.g. `stun:stun.example.com:3478`.
- *   Default: none — an offline or private deployment must not make its
- *   clients contact a public STUN server. Host candidates still work on one
- *   network; set STUN (and TURN) for calls across NATs.
+ *   Unset (or empty): {@linkcode DEFAULT_STUN_URLS}, well-known public STUN
+ *   servers, as PeerJS, simple-peer and Skapi ship — without any, browsers
+ *   have only host candidates, which do not route between two home networks.
+ *   `none` turns STUN off (a private deployment that must not send its
+ *   clients' addresses to a public server).
  * - `TURN_URLS` + `TURN_SECRET`: comma-separated TURN URLs and coturn's
  *   `static-auth-secret`; each answer carries short-lived credentials (TURN
  *   REST API: username `"<unix expiry>:<user id>"`, credential
@@ -21,6 +23,25 @@ export interface IceAnswer {
   iceServers: { urls: string[]; username?: string; credential?: string }[];
 }
 
+/**
+ * The STUN servers `/api/ice` answers when `STUN_URLS` is unset. A STUN
+ * server learns only the address and port a client's packets come from (its
+ * public address), nothing about the call.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_STUN_URLS } from "./ice.ts";
+ * console.log(DEFAULT_STUN_URLS[0]); // "stun:stun.l.google.com:19302"
+ * ```
+ */
+export const DEFAULT_STUN_URLS: readonly string[] = Object.freeze([
+  "stun:stun.l.google.com:19302",
+  "stun:stun.cloudflare.com:3478",
+]);
+
+/** The value of `STUN_URLS` that turns STUN off. */
+const NO_STUN = "none";
+
 function list(value: string | undefined): string[] {
   return (value ?? "").split(",").map((s) => s.trim()).filter(Boolean);
 }
@@ -33,6 +54,7 @@ function list(value: string | undefined): string[] {
  * import { iceServers } from "./ice.ts";
  * const answer = await iceServers({ STUN_URLS: "stun:stun.example.com:3478" });
  * console.log(answer.iceServers[0].urls); // ["stun:stun.example.com:3478"]
+ * console.log((await iceServers({ STUN_URLS: "none" })).iceServers); // []
  * ```
  */
 export async function iceServers(
@@ -41,7 +63,7 @@ export async function iceServers(
   userId = "parley",
 ): Promise<IceAnswer> {
   const answer: IceAnswer = { iceServers: [] };
-  const stun = list(env.STUN_URLS);
+  const stun = stunUrls(env.STUN_URLS);
   if (stun.length) answer.iceServers.push({ urls: stun });
   const turn = list(env.TURN_URLS);
   if (turn.length && env.TURN_SECRET) {
@@ -54,6 +76,13 @@ export async function iceServers(
     });
   }
   return answer;
+}
+
+/** `STUN_URLS`: unset or empty → the defaults, `none` → none, else the list. */
+function stunUrls(raw: string | undefined): string[] {
+  if (raw?.trim().toLowerCase() === NO_STUN) return [];
+  const urls = list(raw);
+  return urls.length ? urls : [...DEFAULT_STUN_URLS];
 }
 
 /** `TURN_TTL` in seconds: a positive integer, default 3600. */

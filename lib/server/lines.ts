@@ -1,8 +1,9 @@
 /**
  * The one codec of the lines the cluster sends on the bus. A line is text
  * without a newline; its first character says what it is, tabs separate its
- * fields. Group names, user_ids and cids never hold a tab, and JSON text
- * never holds a newline.
+ * fields. Group names, user_ids and cids never hold a tab or a space, room
+ * patterns never a space or a comma, and JSON text never holds a newline. A
+ * frame target's `rooms` follow its name after a space.
  *
  * @module
  */
@@ -39,8 +40,9 @@ export function encodeLine(line: Line): string {
     case "frame": {
       const { target, text } = line;
       if ("group" in target) return `g${target.group}\t${text}`;
-      if ("user_id" in target) return `u${target.user_id}\t${text}`;
-      return `c${target.cid}\t${text}`;
+      const rooms = target.rooms === undefined ? "" : ` ${target.rooms.join(",")}`;
+      if ("user_id" in target) return `u${target.user_id}${rooms}\t${text}`;
+      return `c${target.cid}${rooms}\t${text}`;
     }
     case "release":
       return `r${line.cid}\t${line.received}`;
@@ -71,9 +73,13 @@ export function decodeLine(line: string): Line | null {
     case "g":
       return tab < 1 ? null : { kind: "frame", target: { group: first }, text: rest };
     case "u":
-      return tab < 1 ? null : { kind: "frame", target: { user_id: first }, text: rest };
-    case "c":
-      return tab < 1 ? null : { kind: "frame", target: { cid: first }, text: rest };
+    case "c": {
+      if (tab < 1) return null;
+      const [name, scope] = first.split(" ");
+      const rooms = scope === undefined ? {} : { rooms: scope ? scope.split(",") : [] };
+      const target = line[0] === "u" ? { user_id: name, ...rooms } : { cid: name, ...rooms };
+      return { kind: "frame", target, text: rest };
+    }
     case "r":
       return tab < 1 ? null : { kind: "release", cid: first, received: Number(rest) };
     case "h":

@@ -75,6 +75,14 @@ export class Liveness {
     return live;
   }
 
+  /**
+   * The other live isolates, read fresh from KV (for a caller that must not
+   * trust the directory's view, such as a PeerJS id claim).
+   */
+  others(): Promise<string[]> {
+    return this.liveIsolates();
+  }
+
   /** Stops beating and sweeping, and deletes this isolate's record. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {

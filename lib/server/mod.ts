@@ -1,6 +1,7 @@
 /**
  * Parley's signaling server: the hub of each isolate, its presence in
- * Deno KV, and the settings an operator may change.
+ * Deno KV, the PeerJS server protocol over the same core, and the settings
+ * an operator may change.
  *
  * @example
  * ```ts ignore
@@ -13,6 +14,18 @@
  */
 export { createHub, Hub, type HubOptions } from "./hub.ts";
 export { sharedHub } from "./instance.ts";
+export { listRooms, listRoomUsers } from "./http_lists.ts";
+export {
+  answerId,
+  answerPeers,
+  createPeerjsServer,
+  type PeerClaim,
+  PEERJS_KEYS,
+  peerjsOff,
+  PeerjsServer,
+  type PeerjsServerOptions,
+  sharedPeerjs,
+} from "./peerjs/mod.ts";
 export type { ConnectionRecord, GroupsQuery, UsersQuery } from "./presence.ts";
 export type { Target } from "./registry.ts";
 export {

@@ -1,3 +1,4 @@
+// Over 300 lines: the one owner of the presence KV schema (records, member indexes, counters, capped joins).
 /**
  * Presence in Deno KV: one record per connection, an index of each group's
  * members and of each user's connections, and a counter per group. KV is
@@ -36,6 +37,16 @@ export const PRESENCE_KEYS = {
   group: (group: string) => ["parley", "group", group] as const,
   groups: ["parley", "group"] as const,
 };
+
+/** Joins of one room committed together at most (each is up to 4 mutations of KV's 1,000). */
+export const JOIN_BATCH = 100;
+
+/** A join waiting for its room's shared commit. */
+interface PendingJoin {
+  who: Member;
+  from: string | null;
+  resolve: (moved: boolean) => void;
+}
 
 /** Adding this to a `KvU64` subtracts one (the sum wraps at 2^64). */
 const MINUS_ONE = 0xffff_ffff_ffff_ffffn;
@@ -97,21 +108,95 @@ export class Presence {
     });
   }
 
-  /** Moves a connection from group `from` to group `to` (either may be null). */
-  move(who: Member, from: string | null, to: string | null): Promise<void> {
+  /**
+   * Moves a connection from group `from` to group `to` (either may be null).
+   * With a `cap`, the move lands only while `to` has fewer than `cap`
+   * members: the counter's versionstamp is checked in the same commit (and
+   * the commit retried when another isolate's join or leave got in first),
+   * so concurrent joins on any number of isolates admit exactly the cap.
+   * This isolate's joins of one room share commits (up to
+   * {@linkcode JOIN_BATCH}), so a crowd costs few round trips and no
+   * retries among themselves. Resolves to false, having changed nothing,
+   * when `to` is full.
+   */
+  move(who: Member, from: string | null, to: string | null, cap = Infinity): Promise<boolean> {
     return this.#serial(who.cid, async () => {
-      const op = this.kv.atomic().set(PRESENCE_KEYS.connection(who.cid), this.#record(who, to));
+      if (to === null || !Number.isFinite(cap)) {
+        await retryLocked(() => this.#commitMoves([{ who, from }], to, null));
+      } else {
+        const moved = await new Promise<boolean>((resolve) => {
+          const queue = this.#joins.get(to);
+          if (queue) return queue.push({ who, from, resolve });
+          this.#joins.set(to, [{ who, from, resolve }]);
+          this.#admitJoins(to, cap);
+        });
+        if (!moved) return false;
+      }
+      if (from !== null) await this.#dropIfEmpty(from);
+      return true;
+    });
+  }
+
+  /** Joins of a capped room waiting for their shared commit, per room. */
+  #joins = new Map<string, PendingJoin[]>();
+
+  /** Commits the waiting joins of `room`, a batch at a time, until none wait. */
+  async #admitJoins(room: string, cap: number): Promise<void> {
+    const queue = this.#joins.get(room)!;
+    try {
+      while (queue.length > 0) {
+        const batch = queue.splice(0, JOIN_BATCH);
+        for (;;) {
+          const counter = await retryLocked(() =>
+            this.kv.get<Deno.KvU64>(PRESENCE_KEYS.group(room))
+          );
+          const members = Number(counter.value?.value ?? 0n);
+          // A counter that wrapped below zero (a lost race of removals) reads huge: ignore it.
+          const free = members < 2 ** 53 ? Math.max(0, cap - members) : cap;
+          const admitted = batch.slice(0, free);
+          const ok = admitted.length === 0 ||
+            (await retryLocked(() => this.#commitMoves(admitted, room, counter))).ok;
+          if (ok) {
+            admitted.forEach((join) => join.resolve(true));
+            batch.slice(admitted.length).forEach((join) => join.resolve(false));
+            break;
+          }
+          // Another isolate's join or leave changed the counter first: read it again.
+          await new Promise((r) => setTimeout(r, Math.random() * 3));
+        }
+      }
+    } catch (error) {
+      console.error("presence: cannot commit joins", error);
+      for (const join of queue.splice(0)) join.resolve(false);
+    } finally {
+      this.#joins.delete(room);
+    }
+  }
+
+  /** One commit of `moves` into `to`; checked against `counter` when given. */
+  #commitMoves(
+    moves: ReadonlyArray<{ who: Member; from: string | null }>,
+    to: string | null,
+    counter: Deno.KvEntryMaybe<Deno.KvU64> | null,
+  ): Promise<Deno.KvCommitResult | Deno.KvCommitError> {
+    const op = this.kv.atomic();
+    if (counter) op.check(counter);
+    // One sum per counter: leavers of each group, joiners of `to`.
+    const leaving = new Map<string, bigint>();
+    for (const { who, from } of moves) {
+      op.set(PRESENCE_KEYS.connection(who.cid), this.#record(who, to));
       if (from !== null) {
-        op.delete(PRESENCE_KEYS.member(from, who.cid))
-          .sum(PRESENCE_KEYS.group(from), MINUS_ONE);
+        op.delete(PRESENCE_KEYS.member(from, who.cid));
+        leaving.set(from, (leaving.get(from) ?? 0n) + 1n);
       }
       if (to !== null) {
-        op.set(PRESENCE_KEYS.member(to, who.cid), { user_id: who.user_id, name: who.name })
-          .sum(PRESENCE_KEYS.group(to), 1n);
+        op.set(PRESENCE_KEYS.member(to, who.cid), { user_id: who.user_id, name: who.name });
       }
-      await op.commit();
-      if (from !== null) await this.#dropIfEmpty(from);
-    });
+    }
+    // Adding 2^64 - n subtracts n (the sum wraps at 2^64).
+    for (const [group, n] of leaving) op.sum(PRESENCE_KEYS.group(group), MINUS_ONE + 1n - n);
+    if (to !== null) op.sum(PRESENCE_KEYS.group(to), BigInt(moves.length));
+    return op.commit();
   }
 
   /** Stores a new display name. */
@@ -165,7 +250,7 @@ export class Presence {
 
   /** Deletes a group's counter once it reaches zero, unless someone joined meanwhile. */
   async #dropIfEmpty(group: string): Promise<void> {
-    const counter = await this.kv.get<Deno.KvU64>(PRESENCE_KEYS.group(group));
+    const counter = await retryLocked(() => this.kv.get<Deno.KvU64>(PRESENCE_KEYS.group(group)));
     if (counter.value !== null && counter.value.value === 0n) {
       await retryLocked(() =>
         this.kv.atomic().check(counter).delete(PRESENCE_KEYS.group(group)).commit()
@@ -227,12 +312,18 @@ export class Presence {
     );
   }
 
-  /** One page of the live groups and their sizes, ordered by name. */
-  listGroups(query: GroupsQuery): Promise<Page<GroupRow>> {
+  /**
+   * One page of the live groups and their sizes, ordered by name; only
+   * those `visible` accepts (an access token's rooms), when given.
+   */
+  listGroups(
+    query: GroupsQuery,
+    visible: (group: string) => boolean = () => true,
+  ): Promise<Page<GroupRow>> {
     const match = groupFilter(query);
     return this.#page<Deno.KvU64, GroupRow>(PRESENCE_KEYS.groups, query, (group, counter) => {
       const row = { group, number_of_users: Number(counter.value) };
-      return row.number_of_users > 0 && match(row) ? row : null;
+      return row.number_of_users > 0 && visible(group) && match(row) ? row : null;
     });
   }
 
@@ -268,30 +359,20 @@ export class Presence {
 }
 
 /**
- * How many connections group `group` has across isolates, from its counter
- * (0 when none; a counter that wrapped below zero in a lost race of
- * removals reads as 2^64 minus a few).
- *
- * @example
- * ```ts ignore
- * const members = await groupSize(kv, "lobby");
- * ```
+ * Skapi's group search: without a value (or with Skapi's default `" "`)
+ * every group; a value without a condition is an exact match; `>=` on a
+ * name means "starts with"; `range` means from `value` to `range`.
  */
-export async function groupSize(kv: Deno.Kv, group: string): Promise<number> {
-  const counter = await kv.get<Deno.KvU64>(PRESENCE_KEYS.group(group));
-  return Number(counter.value?.value ?? 0n);
-}
-
-/** Skapi's group search: a name prefix, a comparison, or a range. */
 function groupFilter(query: GroupsQuery): (row: GroupRow) => boolean {
-  const { searchFor = "group", value, condition, range } = query;
-  if (value === undefined) return () => true;
+  const { searchFor = "group", value, range } = query;
+  if (value === undefined || (searchFor === "group" && value.toString().trim() === "")) {
+    return () => true;
+  }
   const pick = (row: GroupRow) => searchFor === "group" ? row.group : row.number_of_users;
   if (range !== undefined) return (row) => pick(row) >= value && pick(row) <= range;
-  if (condition === undefined) {
-    return searchFor === "group"
-      ? (row) => row.group.startsWith(String(value))
-      : (row) => row.number_of_users === value;
+  const condition = query.condition ?? "=";
+  if (searchFor === "group" && (condition === ">=" || condition === "gte")) {
+    return (row) => row.group.startsWith(String(value));
   }
   const compare: Record<string, (a: string | number, b: string | number) => boolean> = {
     ">": (a, b) => a > b,

@@ -4,12 +4,29 @@
  *
  * @module
  */
+import { roomAllowed } from "./auth.ts";
 import type { Connection } from "./connection.ts";
 
-/** Where a frame goes: a group's members, a user's connections, or one cid. */
-export type Target = { group: string } | { user_id: string } | { cid: string };
+/**
+ * Where a frame goes: a group's members, a user's connections, or one cid.
+ * `rooms` (an access token's grant) narrows a user or cid to its
+ * connections that are in one of those rooms: the receiving side applies it,
+ * so no isolate needs to know where the recipients are to enforce it.
+ */
+export type Target =
+  | { group: string }
+  | { user_id: string; rooms?: readonly string[] }
+  | { cid: string; rooms?: readonly string[] };
 
-const NONE: ReadonlySet<Connection> = new Set();
+/**
+ * What takes the frames a target names: a connection, or a local recipient
+ * of another kind (a PeerJS peer, see `lib/server/peerjs`).
+ */
+export interface Recipient {
+  sendText(text: string): void;
+}
+
+const NONE: ReadonlySet<never> = new Set();
 
 function addTo<K>(index: Map<K, Set<Connection>>, key: K, connection: Connection): void {
   const set = index.get(key);
@@ -39,6 +56,8 @@ export class Registry {
   readonly #byCid = new Map<string, Connection>();
   readonly #byUser = new Map<string, Set<Connection>>();
   readonly #byGroup = new Map<string, Set<Connection>>();
+  /** Recipients of other kinds, by their cid: frames reach them by cid only. */
+  readonly #others = new Map<string, Recipient>();
   /**
    * Told of every connection added or moved (`present` true) and removed
    * (false): the cluster announces them to the other isolates.
@@ -87,11 +106,35 @@ export class Registry {
     if (this.has(connection)) this.onChange?.(connection, true);
   }
 
-  /** The local connections a target names. */
-  resolve(target: Target): ReadonlySet<Connection> {
+  /**
+   * Registers a local recipient that is no connection (a PeerJS peer) under
+   * `cid`, so what the bus brings for that cid reaches it; it is in no group
+   * and no count. Returns its removal (idempotent).
+   */
+  addRecipient(cid: string, recipient: Recipient): () => void {
+    this.#others.set(cid, recipient);
+    return () => {
+      if (this.#others.get(cid) === recipient) this.#others.delete(cid);
+    };
+  }
+
+  /**
+   * The local recipients a target names (within its `rooms`, when set: a
+   * recipient that is no connection is in no room, so `rooms` excludes it).
+   */
+  resolve(target: Target): ReadonlySet<Recipient> {
     if ("group" in target) return this.#byGroup.get(target.group) ?? NONE;
-    if ("user_id" in target) return this.#byUser.get(target.user_id) ?? NONE;
-    const connection = this.#byCid.get(target.cid);
-    return connection ? new Set([connection]) : NONE;
+    const rooms = target.rooms;
+    if ("cid" in target && !this.#byCid.has(target.cid)) {
+      const other = rooms === undefined ? this.#others.get(target.cid) : undefined;
+      return other ? new Set([other]) : NONE;
+    }
+    const named: ReadonlySet<Connection> = "user_id" in target
+      ? this.#byUser.get(target.user_id) ?? NONE
+      : new Set([this.#byCid.get(target.cid)!]);
+    if (rooms === undefined || named.size === 0) return named;
+    return new Set(
+      [...named].filter((c) => c.group !== null && roomAllowed(rooms, c.group)),
+    );
   }
 }

@@ -16,6 +16,7 @@ import {
   type RequestType,
   type ServerFrame,
 } from "../protocol/mod.ts";
+import { roomAllowed } from "./auth.ts";
 import { cleanName, type Connection } from "./connection.ts";
 import type { Presence } from "./presence.ts";
 import type { Registry, Target } from "./registry.ts";
@@ -49,6 +50,42 @@ export interface HubCore {
   admit?(connection: Connection, group: string): void | Promise<void>;
   /** Checks that `connection` may list the users of `group`; throws a RequestError if not. */
   mayList?(connection: Connection, group: string): void;
+  /** The most connections a room may hold (checked in the join's commit). @default Infinity */
+  readonly roomCap?: number;
+  /**
+   * Replaces the access token of `connection` (an `auth` request); resolves
+   * to when the new one expires (ms). Throws a RequestError if refused.
+   */
+  reauthorize?(connection: Connection, token: string): Promise<number>;
+}
+
+/**
+ * The rooms whose members `connection`'s private messages and calls may
+ * reach: its token's rooms, unless the token says `dm: true`; undefined
+ * (anyone) without tokens.
+ */
+function reach(connection: Connection): readonly string[] | undefined {
+  const grant = connection.grant;
+  return grant && !grant.dm ? grant.rooms : undefined;
+}
+
+/**
+ * Nothing was delivered to `target`: UNAUTHORIZED when this isolate holds
+ * connections it names that the sender's token may not reach, else NOT_FOUND.
+ */
+function undelivered(
+  core: HubCore,
+  target: { user_id: string } | { cid: string },
+  what: string,
+  who: string,
+): RequestError {
+  if (core.registry.resolve(target).size > 0) {
+    return new RequestError(
+      "UNAUTHORIZED",
+      `Cannot ${what} as the access token grants no room ${who} is in: private messages and calls reach only people in rooms the token grants`,
+    );
+  }
+  return new RequestError("NOT_FOUND", `Cannot ${what} as ${who} is not connected`);
 }
 
 type Handler<T extends RequestType> = (
@@ -74,7 +111,13 @@ const join: Handler<"join"> = async (core, connection, { group }) => {
   // The move lands in KV before anyone hears of it, so a list right after a
   // notice already shows it. The local switch and the notices then happen in
   // one step: every member sees the joins in one order, its own first.
-  await core.presence.move(connection, from, group);
+  const cap = core.roomCap ?? Infinity;
+  if (!await core.presence.move(connection, from, group, cap)) {
+    throw new RequestError(
+      "ROOM_FULL",
+      `Cannot join room "${group}" as it has ${cap} users, the most it may have`,
+    );
+  }
   core.registry.setGroup(connection, group);
   const told = [];
   if (from !== null) told.push(notify(core, connection, from, "USER_LEFT"));
@@ -86,16 +129,15 @@ const join: Handler<"join"> = async (core, connection, { group }) => {
 const post: Handler<"post"> = async (core, connection, { message, recipient }) => {
   if (recipient !== undefined && isUserId(recipient)) {
     // user_ids are stored lowercased; a UUID is the same in any case.
-    const delivered = await core.route({ user_id: recipient.toLowerCase() }, {
+    const user_id = recipient.toLowerCase();
+    const rooms = reach(connection);
+    const delivered = await core.route({ user_id, ...(rooms ? { rooms } : {}) }, {
       type: "private",
       message,
       ...connection.stamp,
     });
     if (delivered === 0) {
-      throw new RequestError(
-        "NOT_FOUND",
-        `Cannot deliver the message as user "${recipient}" is not connected`,
-      );
+      throw undelivered(core, { user_id }, "deliver the message", `user "${recipient}"`);
     }
     return { delivered };
   }
@@ -125,25 +167,43 @@ const users: Handler<"users"> = async (core, connection, request) => {
   return await core.presence.listUsers(request);
 };
 
-const groups: Handler<"groups"> = (core, _connection, request) => core.presence.listGroups(request);
+const groups: Handler<"groups"> = (core, connection, request) => {
+  const grant = connection.grant;
+  // With a token, rooms it does not grant are not even listed.
+  return core.presence.listGroups(request, grant ? (g) => roomAllowed(grant.rooms, g) : undefined);
+};
 
 const signal: Handler<"signal"> = async (core, connection, { to, signal }) => {
-  const delivered = await core.route({ cid: to }, {
+  const rooms = reach(connection);
+  const delivered = await core.route({ cid: to, ...(rooms ? { rooms } : {}) }, {
     type: "signal",
     signal,
     sender_rid: connection.group,
     ...connection.stamp,
   });
   if (delivered === 0) {
-    throw new RequestError(
-      "NOT_FOUND",
-      `Cannot relay the ${signal.kind} signal as connection "${to}" is not connected`,
-    );
+    throw undelivered(core, { cid: to }, `relay the ${signal.kind} signal`, `connection "${to}"`);
   }
-  return {};
+  // The caller learns who it rings (for its rtc:closed) when the callee is
+  // here; elsewhere it would cost a KV read on the message path, so not.
+  const here = signal.kind === "call" ? core.registry.get(to) : undefined;
+  return here ? { user_id: here.user_id } : {};
+};
+
+const auth: Handler<"auth"> = async (core, connection, { token }) => {
+  if (!core.reauthorize) {
+    throw new RequestError("INVALID_REQUEST", "Cannot refresh the token: this hub has no tokens");
+  }
+  return { expires: await core.reauthorize(connection, token) };
 };
 
 const rename: Handler<"rename"> = async (core, connection, { name }) => {
+  if (connection.grant?.name !== undefined) {
+    throw new RequestError(
+      "UNAUTHORIZED",
+      `Cannot rename as the access token sets the name "${connection.grant.name}": ask for a token with another name`,
+    );
+  }
   const cleaned = cleanName(name);
   if (!cleaned) {
     throw new RequestError(
@@ -164,6 +224,7 @@ const HANDLERS: { [T in RequestType]: Handler<T> } = {
   groups,
   signal,
   rename,
+  auth,
 };
 
 /**

@@ -6,9 +6,15 @@
  *
  * @module
  */
-import { CLOSE, isCid, type Limits } from "../protocol/mod.ts";
+import { CLOSE, type Limits, type ResumeClaim } from "../protocol/mod.ts";
 import type { Cluster } from "./cluster.ts";
-import { type Connection, ConnectionState, type Identity, type SocketLike } from "./connection.ts";
+import {
+  type Connection,
+  ConnectionState,
+  type Credentials,
+  type Identity,
+  type SocketLike,
+} from "./connection.ts";
 import type { ConnectionRecord, Presence } from "./presence.ts";
 import type { Registry } from "./registry.ts";
 
@@ -22,9 +28,9 @@ export interface SessionHost {
   readonly presence: Presence;
   readonly cluster: Cluster;
   /** Takes a socket in as a new connection. */
-  accept(socket: BindableSocket, identity: Identity): Connection;
+  accept(socket: BindableSocket, identity: Identity & Credentials): Connection;
   /** Makes (but does not register) a connection with this hub's limits. */
-  create(socket: SocketLike, identity: Identity & { session?: string }): Connection;
+  create(socket: SocketLike, identity: Identity & Credentials & { session?: string }): Connection;
   /** Routes `socket`'s frames and close to `connection`. */
   bind(connection: Connection, socket: BindableSocket): void;
   /** Sends the welcome (uncounted). */
@@ -39,24 +45,24 @@ export interface SessionHost {
  * @example
  * ```ts ignore
  * const sessions = new Sessions(host);
- * const previous = await sessions.find(params, userId); // on ?resume=…
+ * const previous = await sessions.find(hello.resume, userId);
  * ```
  */
 export class Sessions {
   constructor(private readonly host: SessionHost) {}
 
   /**
-   * The session a `?resume=<cid>&session=<secret>` request may continue: a
-   * connection of this isolate, or the record of one whose isolate died.
-   * Null when there is none to continue (a fresh connection follows).
+   * The session a hello's `resume` claim may continue: a connection of this
+   * isolate, or the record of one on another isolate — only with its secret
+   * and only for the user it belongs to. Null when there is none to
+   * continue (a fresh connection follows).
    */
   async find(
-    params: URLSearchParams,
+    claim: ResumeClaim | undefined,
     userId: string,
   ): Promise<Connection | Deno.KvEntry<ConnectionRecord> | null> {
-    const cid = params.get("resume");
-    const session = params.get("session");
-    if (!isCid(cid) || !session) return null;
+    if (!claim) return null;
+    const { cid, session } = claim;
     const local = this.host.registry.get(cid);
     if (local) return local.session === session && local.user_id === userId ? local : null;
     const entry = await this.host.presence.entry(cid);
@@ -82,7 +88,7 @@ export class Sessions {
     connection: Connection,
     socket: BindableSocket,
     received: number,
-    identity: Identity,
+    identity: Identity & Credentials,
   ): Connection {
     const missed = connection.log.since(received);
     if (missed === null || connection.closed) {
@@ -91,6 +97,9 @@ export class Sessions {
       return this.host.accept(socket, identity);
     }
     connection.resume(socket);
+    // The new socket's credentials (a fresher token) are the ones that count now.
+    connection.grant = identity.grant ?? null;
+    connection.proof = identity.proof;
     this.host.bind(connection, socket);
     this.host.welcome(connection, true);
     for (const text of missed) connection.sendUncounted(text);
@@ -115,10 +124,11 @@ export class Sessions {
     entry: Deno.KvEntry<ConnectionRecord>,
     socket: BindableSocket,
     received: number,
-    identity: Identity,
+    identity: Identity & Credentials,
   ): Connection {
     const { cid, user_id, name, session, group } = entry.value;
-    const connection = this.host.create(socket, { cid, user_id, name, session });
+    const { grant, proof } = identity;
+    const connection = this.host.create(socket, { cid, user_id, name, session, grant, proof });
     connection.log.restartAt(received);
     this.host.registry.add(connection);
     this.host.registry.setGroup(connection, group);

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { LIMITS, type Limits } from "../protocol/mod.ts";
+import { LIMITS, type Limits, PEERJS_DEFAULTS } from "../protocol/mod.ts";
 
 /** Environment variables the server reads, each with its default. */
 export const SETTINGS_ENV = {
@@ -149,14 +149,30 @@ export interface SecuritySettings {
    * @default null (any origin)
    */
   allowedOrigins: string[] | null;
-  /** Open sockets per client address, on each isolate. `PARLEY_MAX_CONNECTIONS_PER_IP`. @default 50 */
+  /**
+   * The secret anonymous identity proofs are signed with.
+   * `PARLEY_IDENTITY_SECRET`; unset, one is generated at first start and
+   * kept in KV (see `identity.ts`).
+   * @default null
+   */
+  identitySecret: string | null;
+  /**
+   * Open sockets per client address, on each isolate: high enough for an
+   * office or a school behind one NAT. `PARLEY_MAX_CONNECTIONS_PER_IP`.
+   * @default 2000
+   */
   maxConnectionsPerIp: number;
-  /** Joins per client address per minute, on each isolate. `PARLEY_MAX_JOINS_PER_MINUTE`. @default 120 */
+  /**
+   * Joins per client address per minute, on each isolate.
+   * `PARLEY_MAX_JOINS_PER_MINUTE`.
+   * @default 2000
+   */
   maxJoinsPerMinute: number;
   /**
    * New connections (resumes included) per client address per minute, on
-   * each isolate. `PARLEY_MAX_CONNECTS_PER_MINUTE`.
-   * @default 60
+   * each isolate: 500 people behind one address join within a minute.
+   * `PARLEY_MAX_CONNECTS_PER_MINUTE`.
+   * @default 1000
    */
   maxConnectsPerMinute: number;
   /** Connections in one room, counted in KV across isolates. `PARLEY_MAX_USERS_PER_ROOM`. @default 500 */
@@ -169,17 +185,28 @@ export interface SecuritySettings {
    * @default 0
    */
   trustProxy: number;
+  /**
+   * Addresses of the reverse proxies in front of Parley (comma-separated IPs).
+   * Only a request whose socket comes from one of them has its client address
+   * taken from `Forwarded` / `X-Forwarded-For` (the rightmost entry that is not
+   * itself a trusted proxy); from anyone else those headers are ignored.
+   * `PARLEY_TRUSTED_PROXIES`.
+   * @default []
+   */
+  trustedProxies: string[];
 }
 
 /** The defaults of {@linkcode SecuritySettings}. */
 export const SECURITY_DEFAULTS: Readonly<SecuritySettings> = {
   authSecret: null,
+  identitySecret: null,
   allowedOrigins: null,
-  maxConnectionsPerIp: 50,
-  maxJoinsPerMinute: 120,
-  maxConnectsPerMinute: 60,
+  maxConnectionsPerIp: 2000,
+  maxJoinsPerMinute: 2000,
+  maxConnectsPerMinute: 1000,
   maxUsersPerRoom: 500,
   trustProxy: 0,
+  trustedProxies: [],
 };
 
 /**
@@ -199,6 +226,16 @@ export function securityFromEnv(
 ): SecuritySettings {
   const settings = { ...SECURITY_DEFAULTS };
   if (env.PARLEY_AUTH_SECRET) settings.authSecret = env.PARLEY_AUTH_SECRET;
+  if (env.PARLEY_IDENTITY_SECRET) settings.identitySecret = env.PARLEY_IDENTITY_SECRET;
+  settings.trustedProxies = (env.PARLEY_TRUSTED_PROXIES ?? "").split(",").map((a) => a.trim())
+    .filter(Boolean).map((address) => {
+      if (!/^[0-9.]+$|^[0-9a-f:]+$/i.test(address)) {
+        throw new RangeError(
+          `Cannot read PARLEY_TRUSTED_PROXIES as each entry must be an IP address: current value is "${address}"`,
+        );
+      }
+      return address.toLowerCase();
+    });
   const origins = (env.ALLOWED_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean);
   if (origins.length > 0 && !origins.includes("*")) {
     settings.allowedOrigins = origins.map((origin) => {
@@ -233,6 +270,96 @@ export function securityFromEnv(
     settings.maxConnectsPerMinute;
   settings.maxUsersPerRoom = integer("PARLEY_MAX_USERS_PER_ROOM", 1) ?? settings.maxUsersPerRoom;
   settings.trustProxy = integer("PARLEY_TRUST_PROXY", 0) ?? settings.trustProxy;
+  return settings;
+}
+
+/** The PeerJS server face at `/peerjs` (see `lib/server/peerjs`). Each field names its variable. */
+export interface PeerjsSettings {
+  /** Whether `/peerjs` is served at all. `PARLEY_PEERJS` (`on` / `off`). @default true */
+  enabled: boolean;
+  /** The API key clients must send (PeerJS's `key` option). `PARLEY_PEERJS_KEY`. @default "peerjs" */
+  key: string;
+  /**
+   * Whether `GET /peerjs/<key>/peers` lists the connected ids (PeerJS's
+   * `allow_discovery`). `PARLEY_PEERJS_DISCOVERY` (`on` / `off`).
+   * @default false
+   */
+  discovery: boolean;
+  /**
+   * A peer not heard from (the client beats every 5 s) for this long is
+   * dropped, as by PeerJS's `alive_timeout`. `PARLEY_PEERJS_ALIVE_TIMEOUT_MS`.
+   * @default 90000
+   */
+  aliveTimeoutMs: number;
+  /**
+   * How long a frame for a peer that is not connected waits before its
+   * sender gets `EXPIRE` (PeerJS's `expire_timeout`).
+   * `PARLEY_PEERJS_EXPIRE_TIMEOUT_MS`.
+   * @default 5000
+   */
+  expireTimeoutMs: number;
+}
+
+/** The defaults of {@linkcode PeerjsSettings}. */
+export const PEERJS_SETTINGS_DEFAULTS: Readonly<PeerjsSettings> = {
+  enabled: true,
+  key: PEERJS_DEFAULTS.key,
+  discovery: false,
+  aliveTimeoutMs: PEERJS_DEFAULTS.aliveTimeoutMs,
+  expireTimeoutMs: PEERJS_DEFAULTS.expireTimeoutMs,
+};
+
+/**
+ * The PeerJS settings with the environment's overrides applied.
+ *
+ * @throws {RangeError} When a switch is not `on` / `off`, the key is empty or
+ * holds other than letters, digits, `-` and `_`, or a timeout is out of range.
+ *
+ * @example
+ * ```ts
+ * import { peerjsFromEnv } from "./settings.ts";
+ * const settings = peerjsFromEnv({ PARLEY_PEERJS_DISCOVERY: "on" });
+ * console.log(settings.discovery, settings.key); // true "peerjs"
+ * ```
+ */
+export function peerjsFromEnv(
+  env: Record<string, string | undefined> = readEnv(),
+): PeerjsSettings {
+  const settings = { ...PEERJS_SETTINGS_DEFAULTS };
+  const toggle = (name: string, fallback: boolean): boolean => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return fallback;
+    if (raw !== "on" && raw !== "off") {
+      throw new RangeError(
+        `Cannot read ${name} as it must be "on" or "off": current value is "${raw}"`,
+      );
+    }
+    return raw === "on";
+  };
+  settings.enabled = toggle("PARLEY_PEERJS", settings.enabled);
+  settings.discovery = toggle("PARLEY_PEERJS_DISCOVERY", settings.discovery);
+  const key = env.PARLEY_PEERJS_KEY;
+  if (key !== undefined && key !== "") {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(key)) {
+      throw new RangeError(
+        `Cannot read PARLEY_PEERJS_KEY as it must be 1–64 letters, digits, '-' or '_': current value is "${key}"`,
+      );
+    }
+    settings.key = key;
+  }
+  const ms = (name: string, fallback: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 100 || value > 3_600_000) {
+      throw new RangeError(
+        `Cannot read ${name} as it must be an integer from 100 to 3600000 (ms): current value is "${raw}"`,
+      );
+    }
+    return value;
+  };
+  settings.aliveTimeoutMs = ms("PARLEY_PEERJS_ALIVE_TIMEOUT_MS", settings.aliveTimeoutMs);
+  settings.expireTimeoutMs = ms("PARLEY_PEERJS_EXPIRE_TIMEOUT_MS", settings.expireTimeoutMs);
   return settings;
 }
 

@@ -19,6 +19,7 @@ import {
   onMemberLeft,
   resetGroupCall,
 } from "./group_call.ts";
+import { forgetInviteToken, takeInviteToken } from "./invite.ts";
 import { rememberName } from "./names.ts";
 import {
   calls,
@@ -28,6 +29,7 @@ import {
   notice,
   people,
   type Person,
+  privateRoom,
   roomChat,
   session,
 } from "./room_state.ts";
@@ -52,12 +54,14 @@ function upsert(person: Person): void {
 function onEvent(client: RealtimeClient, rt: RealtimeCallbackEvent): void {
   switch (rt.type) {
     case "success":
-      if (/^Reconnected/.test(rt.message)) {
+      if (rt.reconnected && !rt.resumed) {
         if (notice.value?.text === UNREACHABLE) notice.value = null;
         void refreshPeople(client).catch(() => {});
       }
       return;
     case "error":
+      // A dropped socket is the reconnect's business (and its notice's), not an error to show.
+      if (rt.code === "NOT_CONNECTED") return;
       notice.value = { tone: "error", text: `Something went wrong: ${rt.message}` };
       return;
     case "message": {
@@ -96,8 +100,10 @@ function onEvent(client: RealtimeClient, rt: RealtimeCallbackEvent): void {
 }
 
 /**
- * Connects as `name` and joins `room`; retries with backoff while the
- * server cannot be reached. Returns the cleanup: hang up, leave, disconnect.
+ * Connects as `name` and joins `room` (with the invite's token, when the
+ * page has one); retries with backoff while the server cannot be reached,
+ * and says in words when the room is private and needs an invite link.
+ * Returns the cleanup: hang up, leave, disconnect.
  *
  * @example
  * ```ts ignore
@@ -105,7 +111,7 @@ function onEvent(client: RealtimeClient, rt: RealtimeCallbackEvent): void {
  * ```
  */
 export function enterRoom(room: string, name: string): () => void {
-  const client = new RealtimeClient({ name });
+  const client = new RealtimeClient({ name, token: takeInviteToken(room) });
   session.client = client;
   let stopped = false;
   let retry: ReturnType<typeof setTimeout> | undefined;
@@ -124,6 +130,13 @@ export function enterRoom(room: string, name: string): () => void {
       if (stopped) return;
       if (error instanceof RealtimeError && error.code === "ROOM_FULL") {
         notice.value = { tone: "error", text: "This room is full. Try another room or later." };
+        return;
+      }
+      if (error instanceof RealtimeError && error.code === "UNAUTHORIZED") {
+        // Retrying cannot help: only an invite link (a token for this room) can.
+        forgetInviteToken(room);
+        privateRoom.value = true; // the lobby says so, in words
+        void client.closeRealtime();
         return;
       }
       notice.value = { tone: "error", text: UNREACHABLE };
@@ -147,6 +160,7 @@ export function enterRoom(room: string, name: string): () => void {
     connectionState.value = ConnectionState.Disconnected;
     me.value = null;
     people.value = [];
+    privateRoom.value = false;
   };
 }
 

@@ -88,6 +88,8 @@ export const people: Signal<Person[]> = signal([]);
 export const roomChat: Signal<ChatLine[]> = signal([]);
 /** The banner message, if any. */
 export const notice: Signal<Notice | null> = signal(null);
+/** The server refused this tab's credentials: the room is private and needs an invite link. */
+export const privateRoom: Signal<boolean> = signal(false);
 
 /** The remote participants of the current call(s). */
 export const calls: Signal<CallView[]> = signal([]);

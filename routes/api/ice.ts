@@ -15,7 +15,7 @@ export const handler: Handlers = {
     let userId: string | undefined;
     if (security.authSecret !== null) {
       try {
-        userId = (await verifyToken(security.authSecret, tokenOf(req))).user_id;
+        userId = (await verifyToken(security.authSecret, tokenOf(req))).user_id ?? undefined;
       } catch (error) {
         if (!(error instanceof AuthError)) throw error;
         return Response.json({ code: error.code, message: error.message }, {

@@ -291,3 +291,19 @@ export async function waitForHydration(
   );
   return await handle.jsonValue() as number;
 }
+
+/**
+ * Runs `body` (the body of an async function) in the page, with the page's
+ * global `name` in scope under that name and `arg` as `arg`.
+ * Example: `inPageWith(page, "H", "return H.connect(arg)", options)`.
+ */
+export function inPageWith<T>(page: Page, name: string, body: string, arg?: unknown): Promise<T> {
+  return page.evaluate(
+    ([name, body, arg]) =>
+      new Function(name, "arg", `return (async () => { ${body} })()`)(
+        (globalThis as Record<string, unknown>)[name],
+        arg,
+      ),
+    [name, body, arg] as const,
+  ) as Promise<T>;
+}

@@ -1,6 +1,6 @@
 /**
- * Tests of the harness itself (server.ts), against a fake app so they do not
- * depend on main.ts.
+ * Tests of the harness itself (server.ts, against a fake app so they do not
+ * depend on main.ts; nat.ts's beds).
  *
  * @module
  */
@@ -90,4 +90,36 @@ Deno.test("stop() SIGKILLs an app that ignores SIGTERM after ~3 s", async () => 
   await app.stop();
   const took = Date.now() - t0;
   assert(took >= 2_900 && took < 6_000, `stop took ${took} ms`);
+});
+
+Deno.test({
+  name: "NAT beds built at once get their own subnets and leave nothing behind",
+  ignore: Deno.env.get("PARLEY_NETNS") !== "1",
+  async fn() {
+    const { startNatBed } = await import("./nat.ts");
+    const addresses = async () =>
+      new TextDecoder().decode(
+        (await new Deno.Command("/usr/sbin/ip", { args: ["-4", "-o", "addr"], stdout: "piped" })
+          .output()).stdout,
+      );
+    const netns = async () =>
+      new TextDecoder().decode(
+        (await new Deno.Command("/usr/sbin/ip", { args: ["netns", "list"], stdout: "piped" })
+          .output()).stdout,
+      );
+    const beds = await Promise.all([1, 2, 3].map(() => startNatBed(["cone", "symmetric"])));
+    const wans = beds.flatMap((bed) => bed.lans.map((lan) => lan.wanAddress));
+    assert(new Set(wans).size === wans.length, `distinct subnets: ${wans}`);
+    const names = beds.flatMap((bed) => bed.lans.flatMap((lan) => [lan.netns, lan.router]));
+    const before = await netns();
+    for (const name of names) assert(before.includes(name), `namespace ${name} made`);
+    await Promise.all(beds.map((bed) => bed.stop()));
+    const after = await netns();
+    for (const name of names) assert(!after.includes(name), `namespace ${name} deleted`);
+    const left = await addresses();
+    for (const wan of wans) {
+      const subnet = wan.replace(/\.2$/, ".");
+      assert(!left.includes(`inet ${subnet}`), `${subnet}x still assigned`);
+    }
+  },
 });

@@ -4,6 +4,8 @@
  * Each app gets a free port on 127.0.0.1 and, unless told otherwise, a fresh
  * temporary KV file (env `PARLEY_KV_PATH`), so tests never share state. Stop
  * it with `stop()` or `await using`; it is only ever signalled by its own pid.
+ * `STUN_URLS` is `none` unless the test sets it: no test contacts a public
+ * STUN server.
  *
  * @example
  * ```ts
@@ -44,8 +46,21 @@ export interface StartAppOptions {
   kvPath?: string;
   /** How long to wait for `GET /api/health` to answer 200 (ms, default 20 000). */
   timeout?: number;
-  /** Module to run, relative to the repository root (default `main.ts`). */
+  /** Module to run, relative to `cwd` (default `main.ts`). */
   entry?: string;
+  /** The folder to run in (default the repository root), e.g. a clean copy of it. */
+  cwd?: string;
+  /**
+   * Start from an empty environment, as a hosting platform does: only `PATH`,
+   * `HOME`, `DENO_DIR` (when set) and `env` — no `PARLEY_KV_PATH` (the
+   * default KV), no test limits, no `STUN_URLS=none` (pass your own).
+   */
+  bareEnv?: boolean;
+  /**
+   * Address to serve on with `deno serve` (e.g. the NAT bed's public address).
+   * Default `127.0.0.1`; `url` and `wsUrl` use it.
+   */
+  hostname?: string;
   /** Port to serve on, e.g. to restart an app where its clients left it. Default: a free one. */
   port?: number;
   /**
@@ -64,6 +79,7 @@ export interface RunningApp extends AsyncDisposable {
   wsUrl: string;
   port: number;
   pid: number;
+  /** The KV file the app uses; empty with `bareEnv` (the runtime's default KV). */
   kvPath: string;
   /** The app's stdout and stderr so far (the last 64 KiB). */
   output(): string;
@@ -71,9 +87,9 @@ export interface RunningApp extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-/** A port that was free a moment ago on 127.0.0.1 (listen on 0, close). */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+/** A port that was free a moment ago on `hostname` (listen on 0, close). */
+export function freePort(hostname = "127.0.0.1"): number {
+  const listener = Deno.listen({ hostname, port: 0 });
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
   return port;
@@ -164,12 +180,15 @@ export async function startApp(options: StartAppOptions = {}): Promise<RunningAp
 }
 
 async function startOnce(options: StartAppOptions): Promise<RunningApp> {
-  const port = options.port ?? freePort();
-  const tempDir = options.kvPath ? undefined : await Deno.makeTempDir({ prefix: "parley-kv-" });
-  const kvPath = options.kvPath ?? `${tempDir}/kv.sqlite3`;
+  const hostname = options.hostname ?? "127.0.0.1";
+  const port = options.port ?? freePort(hostname);
+  const tempDir = options.kvPath || options.bareEnv
+    ? undefined
+    : await Deno.makeTempDir({ prefix: "parley-kv-" });
+  const kvPath = options.kvPath ?? (tempDir ? `${tempDir}/kv.sqlite3` : "");
   const serve = options.cluster || options.runner !== "run";
   const denoArgs = serve
-    ? ["serve", "-A", "--host", "127.0.0.1", "--port", String(port)]
+    ? ["serve", "-A", "--host", hostname, "--port", String(port)]
     : ["run", "-A"];
   if (options.cluster) denoArgs.push("--parallel");
   // Inside the namespace nothing reaches a registry: fail at once on a cold
@@ -177,10 +196,12 @@ async function startOnce(options: StartAppOptions): Promise<RunningApp> {
   if (Deno.env.get("PARLEY_NETNS") === "1") denoArgs.push("--cached-only");
   denoArgs.push(...(options.args ?? []), options.entry ?? "main.ts");
 
+  const cwd = options.cwd ?? REPO_ROOT;
   const child = new Deno.Command(Deno.execPath(), {
     args: denoArgs,
-    cwd: REPO_ROOT,
-    env: {
+    cwd,
+    clearEnv: options.bareEnv,
+    env: options.bareEnv ? { ...hostEnv(), ...options.env } : {
       DENO_NO_UPDATE_CHECK: "1",
       ...(serve ? {} : { PORT: String(port) }),
       PARLEY_KV_PATH: kvPath,
@@ -190,6 +211,9 @@ async function startOnce(options: StartAppOptions): Promise<RunningApp> {
       PARLEY_MAX_JOINS_PER_MINUTE: "1000000",
       PARLEY_MAX_CONNECTS_PER_MINUTE: "1000000",
       PARLEY_MAX_USERS_PER_ROOM: "1000000",
+      // No test may send a browser to a public STUN server (the app's
+      // default): tests that want STUN or TURN pass their own servers.
+      STUN_URLS: "none",
       ...options.env,
     },
     stdin: "null",
@@ -233,7 +257,7 @@ async function startOnce(options: StartAppOptions): Promise<RunningApp> {
       if (tempDir) await Deno.remove(tempDir, { recursive: true }).catch(() => {});
     })();
 
-  const url = `${options.caCert ? "https" : "http"}://127.0.0.1:${port}`;
+  const url = `${options.caCert ? "https" : "http"}://${hostname}:${port}`;
   const client = options.caCert ? Deno.createHttpClient({ caCerts: [options.caCert] }) : undefined;
   const timeout = options.timeout ?? 20_000;
   try {
@@ -258,7 +282,7 @@ async function startOnce(options: StartAppOptions): Promise<RunningApp> {
       ? error.message
       : String(error);
     throw new Error(
-      `startApp: ${why}\n$ deno ${denoArgs.join(" ")}  (cwd ${REPO_ROOT})\n` +
+      `startApp: ${why}\n$ deno ${denoArgs.join(" ")}  (cwd ${cwd})\n` +
         `--- app output ---\n${output.trimEnd() || "(none)"}\n---`,
     );
   } finally {
@@ -275,6 +299,16 @@ async function startOnce(options: StartAppOptions): Promise<RunningApp> {
     stop,
     [Symbol.asyncDispose]: stop,
   };
+}
+
+/** What any process needs to run: where programs and the home and Deno cache are. */
+function hostEnv(): Record<string, string> {
+  const env: Record<string, string> = { DENO_NO_UPDATE_CHECK: "1" };
+  for (const name of ["PATH", "HOME", "DENO_DIR", "PARLEY_NETNS"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
 }
 
 class Exited extends Error {

@@ -26,22 +26,37 @@ export async function hasTurnserver(): Promise<boolean> {
   }
 }
 
+/** TURN over TLS (`turns:`): a port and the PEM files of its certificate. */
+export interface TurnTls {
+  port: number;
+  certFile: string;
+  keyFile: string;
+}
+
 /**
- * coturn on 127.0.0.1:`port` (TURN REST secret `secret`), relaying on
- * 127.0.0.1, no TLS, no CLI. Also a plain STUN server.
+ * coturn on `ip`:`port` (TURN REST secret `secret`), relaying on `ip`, no
+ * CLI, TLS only on `tls.port` when given. Also a plain STUN server. `ip`
+ * defaults to 127.0.0.1 (then loopback peers are allowed).
  */
-export function spawnTurn(port: number, secret = "parley-test"): Deno.ChildProcess {
+export function spawnTurn(
+  port: number,
+  secret = "parley-test",
+  ip = "127.0.0.1",
+  tls?: TurnTls,
+): Deno.ChildProcess {
   return new Deno.Command("turnserver", {
     args: [
-      "--listening-ip=127.0.0.1",
+      `--listening-ip=${ip}`,
       `--listening-port=${port}`,
-      "--relay-ip=127.0.0.1",
+      `--relay-ip=${ip}`,
       "--use-auth-secret",
       `--static-auth-secret=${secret}`,
       "--realm=parley",
-      "--allow-loopback-peers",
+      ...(ip === "127.0.0.1" ? ["--allow-loopback-peers"] : []),
       "--no-cli",
-      "--no-tls",
+      ...(tls
+        ? [`--tls-listening-port=${tls.port}`, `--cert=${tls.certFile}`, `--pkey=${tls.keyFile}`]
+        : ["--no-tls"]),
       "--no-dtls",
       "--log-file=stdout",
       `--pidfile=/tmp/parley-turn-${port}.pid`,
@@ -54,16 +69,26 @@ export function spawnTurn(port: number, secret = "parley-test"): Deno.ChildProce
 /** A running coturn. */
 export interface RunningTurn extends AsyncDisposable {
   port: number;
+  /** The TLS port (`turns:`), when started with `tls`. */
+  tlsPort?: number;
   secret: string;
   /** SIGKILL by pid, then wait; idempotent. */
   stop(): Promise<void>;
 }
 
-/** Starts coturn on a free port and waits until it accepts TCP connections. */
-export async function startTurn(options: { secret?: string } = {}): Promise<RunningTurn> {
+/**
+ * Starts coturn on a free port of `options.ip` (default 127.0.0.1) — and
+ * TURN over TLS on another, with `options.tls`'s certificate — and waits
+ * until it accepts TCP connections.
+ */
+export async function startTurn(
+  options: { secret?: string; ip?: string; tls?: { certFile: string; keyFile: string } } = {},
+): Promise<RunningTurn> {
   const secret = options.secret ?? "parley-test";
-  const port = freePort();
-  const child = spawnTurn(port, secret);
+  const ip = options.ip ?? "127.0.0.1";
+  const port = freePort(ip);
+  const tls = options.tls && { ...options.tls, port: freePort(ip) };
+  const child = spawnTurn(port, secret, ip, tls);
   let stopping: Promise<void> | undefined;
   const stop = () =>
     stopping ??= (async () => {
@@ -74,13 +99,14 @@ export async function startTurn(options: { secret?: string } = {}): Promise<Runn
     })();
   try {
     await waitFor(async () => {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      conn.close();
+      for (const p of [port, ...(tls ? [tls.port] : [])]) {
+        (await Deno.connect({ hostname: ip, port: p })).close();
+      }
       return true;
-    }, { timeout: 10_000, message: `coturn listening on 127.0.0.1:${port}` });
+    }, { timeout: 10_000, message: `coturn listening on ${ip}:${port}` });
   } catch (error) {
     await stop();
     throw error;
   }
-  return { port, secret, stop, [Symbol.asyncDispose]: stop };
+  return { port, tlsPort: tls?.port, secret, stop, [Symbol.asyncDispose]: stop };
 }

@@ -22,7 +22,8 @@ import { openRaw } from "./ws_raw.ts";
 import { RealtimeClient } from "../../lib/sdk/mod.ts";
 
 /** Which server a job talks to. */
-export type ServerKind = "parley" | "peerjs" | "floor";
+/** `parley-peerjs`: Parley spoken to in the PeerJS wire, at its `/peerjs`. */
+export type ServerKind = "parley" | "peerjs" | "floor" | "parley-peerjs";
 
 /** What `run.ts` asks of one generator process. */
 export interface Job {
@@ -74,7 +75,8 @@ interface Wire {
 
 const WIRES: Record<ServerKind, Wire> = {
   parley: {
-    path: (id) => `/api/realtime?v=2&user_id=${id}`,
+    // The server issues the user_id (the welcome's); a claimed one is ignored. v2: coalesced notices.
+    path: () => `/api/realtime?v=2`,
     isReady: (t) => t.startsWith('{"type":"welcome"'),
     to: (id, seq, payload) =>
       `{"type":"post","id":${seq},"message":${payload},"recipient":"${id}"}`,
@@ -82,6 +84,12 @@ const WIRES: Record<ServerKind, Wire> = {
   },
   peerjs: {
     path: (id, i) => `/peerjs?key=peerjs&id=${id}&token=t${i}`,
+    isReady: (t) => t.startsWith('{"type":"OPEN"'),
+    to: (id, _seq, payload) => `{"type":"OFFER","dst":"${id}","payload":${payload}}`,
+    isDelivery: (t) => t.startsWith('{"type":"OFFER"'),
+  },
+  "parley-peerjs": {
+    path: (id, i) => `/peerjs/peerjs?key=peerjs&id=${id}&token=t${i}`,
     isReady: (t) => t.startsWith('{"type":"OPEN"'),
     to: (id, _seq, payload) => `{"type":"OFFER","dst":"${id}","payload":${payload}}`,
     isDelivery: (t) => t.startsWith('{"type":"OFFER"'),
@@ -184,6 +192,8 @@ async function connect(
   const timer = setTimeout(() => readyReject(new Error("no ready frame in 20 s")), 20_000);
   try {
     client.first = await ready;
+    // Parley issues the identity: the id to send to is the welcome's user_id.
+    if (job.server === "parley") client.id = JSON.parse(client.first).user_id;
   } catch (error) {
     client.close();
     throw error;
@@ -440,7 +450,7 @@ async function idle(job: Job): Promise<void> {
     joinMs: Math.round(joinMs),
   });
   // PeerJS clients beat (the real client does every 5 s; every 25 s here, as Parley pings).
-  const beat = job.server === "peerjs"
+  const beat = job.server === "peerjs" || job.server === "parley-peerjs"
     ? setInterval(() => clients.forEach((c) => c.send('{"type":"HEARTBEAT"}')), 25_000)
     : undefined;
   const stop = (async () => {

@@ -5,7 +5,7 @@
  * stopped by their own pid. Writes tests/bench/results.json and prints a
  * markdown table (benchmark, Parley, reference, ratio, target, met).
  *
- * Flags: `--only relay,flood,capacity,storm,cluster` runs some sections;
+ * Flags: `--only relay,peerjs,flood,capacity,storm,cluster` runs some sections;
  * `--pairs 1,100` runs only those relay sizes (of 1, 100, 500);
  * `--quick` shortens every measurement (for trying the bench out, not for
  * figures).
@@ -53,7 +53,7 @@ const OPEN_DOORS = {
   PARLEY_MAX_USERS_PER_ROOM: "1000000",
 };
 
-type Kind = "parley" | "peerjs" | "floor";
+type Kind = "parley" | "peerjs" | "floor" | "parley-peerjs";
 
 /** A server under test. */
 interface Server {
@@ -390,6 +390,57 @@ async function relaySection(): Promise<void> {
       { op: ">=", factor: 0.7 },
       `p50 ${round_(sdk.p50, 2)} ms; server CPU ${cpu(sdk)}`,
     );
+  }
+}
+
+/**
+ * PeerJS's own wire (the OFFER ping-pong of the relay section) sent to
+ * Parley's `/peerjs`, beside `peer` and the floor (and Parley's own wire,
+ * for reference): what a PeerJS app gets by pointing its clients at Parley.
+ */
+async function peerjsSection(): Promise<void> {
+  log("peerjs: starting floor, PeerJS and Parley (its /peerjs)");
+  const servers = await Promise.all([startFloor(), startPeer(), startParley({ ...UNLIMITED })]);
+  const [floor, peer, parley] = servers;
+  const face: Server = { ...parley, kind: "parley-peerjs", label: "Parley /peerjs" };
+  const results: Record<string, RelayResult[]> = {};
+  try {
+    for (let round = 0; round < (quick ? 1 : 2); round++) {
+      for (const pairs of [1, 100, 500]) {
+        const order = round % 2 === 0 ? [floor, peer, face, parley] : [parley, face, peer, floor];
+        for (const server of order) {
+          const r = await relayOnce(server, pairs, "raw");
+          log(
+            `peerjs wire ${server.kind} ${pairs} pairs: ${round_(r.msgsPerSec)} msg/s, p50 ${
+              round_(r.p50, 2)
+            } ms` + (r.failed ? ` FAILED ${r.failed}` : ""),
+          );
+          (results[`${server.kind}:${pairs}`] ??= []).push(r);
+        }
+      }
+    }
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+  raw.peerjs = results;
+  for (const pairs of [1, 100, 500]) {
+    const p = best(results[`parley-peerjs:${pairs}`]);
+    const f = best(results[`floor:${pairs}`]);
+    const j = best(results[`peerjs:${pairs}`]);
+    const own = best(results[`parley:${pairs}`]);
+    const what = `PeerJS wire at Parley's /peerjs, ${pairs} pair${pairs > 1 ? "s" : ""}`;
+    const cpu = (r: RelayResult) => `${round_(r.serverCpu * 100)}%`;
+    const note = `server CPU: Parley ${cpu(p)}, floor ${cpu(f)}, PeerJS ${cpu(j)}`;
+    row("peerjs", `${what}: msg/s`, "msg/s", p.msgsPerSec, `PeerJS ${PEER_VERSION}`, j.msgsPerSec, {
+      op: ">=",
+      factor: 1.5,
+    }, note);
+    row("peerjs", `${what}: msg/s`, "msg/s", p.msgsPerSec, "floor", f.msgsPerSec, {
+      op: ">=",
+      factor: 0.9,
+    });
+    row("peerjs", `${what}: p50 round trip`, "ms", p.p50, `PeerJS ${PEER_VERSION}`, j.p50);
+    row("peerjs", `${what}: msg/s`, "msg/s", p.msgsPerSec, "Parley's own wire", own.msgsPerSec);
   }
 }
 
@@ -953,6 +1004,7 @@ if (import.meta.main) {
   ]);
   const sections: Array<[string, () => Promise<void>]> = [
     ["relay", relaySection],
+    ["peerjs", peerjsSection],
     ["flood", floodSection],
     ["capacity", capacitySection],
     ["storm", stormSection],

@@ -44,9 +44,7 @@ Deno.test("SIGKILL mid-session, restart on the same KV: everyone back in their g
     assert.ok(back <= 5_000, `back within 5 s of the server being up (took ${back} ms)`);
     assert.deepEqual(clients.map((c) => c.skapi.user!.cid), cids, "same cids: resumed");
     assert.ok(
-      clients.every((c) =>
-        c.seen.some((e) => e.type === "success" && e.message.startsWith("Resumed"))
-      ),
+      clients.every((c) => c.seen.some((e) => e.type === "success" && e.resumed)),
     );
 
     const [ada] = clients;

@@ -5,17 +5,18 @@
  * @module
  */
 import type { Browser, Page } from "playwright-core";
-import { newUserPage } from "../_helpers/browser.ts";
+import { inPageWith, newUserPage } from "../_helpers/browser.ts";
 
 /** The module the harness page runs (it imports the SDK bundle as browsers do). */
 export const HARNESS = `
 import * as sdk from "/sdk.js";
 const H = window.H = {
-  sdk, client: null, cid: null, incoming: [], closed: [], events: [], messages: [], tracks: [],
+  sdk, client: null, cid: null, incoming: [], closed: [], closedCodes: [], closedEvents: [],
+  events: [], messages: [], tracks: [], finals: 0, full: [],
   connector: null, conn: null, settled: false, throwing: false,
   reset() {
-    Object.assign(H, { incoming: [], closed: [], events: [], messages: [], tracks: [],
-      connector: null, conn: null, settled: false });
+    Object.assign(H, { incoming: [], closed: [], closedCodes: [], closedEvents: [], events: [],
+      messages: [], tracks: [], finals: 0, full: [], connector: null, conn: null, settled: false });
   },
   async connect(options = {}) {
     if (H.client) await H.client.closeRealtime();
@@ -23,13 +24,20 @@ const H = window.H = {
     H.client = new sdk.RealtimeClient(options);
     await H.client.connectRealtime((rt) => {
       if (rt.type === "rtc:incoming") H.incoming.push(rt);
-      if (rt.type === "rtc:closed") H.closed.push(rt.message);
+      if (rt.type === "rtc:closed") {
+        H.closed.push(rt.reason);
+        H.closedCodes.push(rt.code ?? null);
+        H.closedEvents.push(rt);
+      }
       if (H.throwing) throw new Error("app bug in the realtime callback");
     });
     return H.cid = H.client.user.cid;
   },
   onRtc(e) {
     H.events.push({ type: e.type, label: e.label, state: e.state, candidate: e.candidate, sdpMid: e.sdpMid });
+    H.full.push(e);
+    // The last event of every call (however it ended).
+    if (e.type === "connectionstatechange" && e.state === "closed") H.finals++;
     if (e.type === "message") H.messages.push(e.data);
     if (e.type === "track") H.tracks.push(e.track.kind);
     if (H.throwing) throw new Error("app bug in the RTC callback: " + e.type);
@@ -58,6 +66,18 @@ const H = window.H = {
     });
     return out;
   },
+  /** The selected candidate pair's local and remote candidate types (e.g. "srflx"). */
+  async pair() {
+    const stats = new Map();
+    (await H.conn.target.getStats()).forEach((s) => stats.set(s.id, s));
+    const transport = [...stats.values()].find((s) => s.type === "transport" && s.selectedCandidatePairId);
+    const pair = transport ? stats.get(transport.selectedCandidatePairId) : [...stats.values()].find((s) =>
+      s.type === "candidate-pair" && s.nominated && s.state === "succeeded");
+    if (!pair) return null;
+    const local = stats.get(pair.localCandidateId), remote = stats.get(pair.remoteCandidateId);
+    return { local: local?.candidateType, remote: remote?.candidateType,
+      localProtocol: local?.relayProtocol ?? local?.protocol };
+  },
   send(text, label = "default") {
     H.conn.channels[label].send(text);
   },
@@ -80,14 +100,7 @@ export async function harnessPage(browser: Browser, appUrl: string): Promise<Pag
 
 /** Evaluates `fn` in the page with `H` in scope. */
 export function h<T>(page: Page, body: string, arg?: unknown): Promise<T> {
-  return page.evaluate(
-    ([body, arg]) =>
-      new Function("H", "arg", `return (async () => { ${body} })()`)(
-        (globalThis as unknown as { H: unknown }).H,
-        arg,
-      ),
-    [body, arg] as const,
-  ) as Promise<T>;
+  return inPageWith(page, "H", body, arg);
 }
 
 /** Waits until `expression` (with `H` in scope) is truthy in the page. */

@@ -82,6 +82,16 @@ Deno.test({
         token,
       );
 
+    /** Both pages connect with their tokens and join one room: calls reach people in granted rooms. */
+    const connectInRoom = async () => {
+      await h(a, "return H.connect(arg)", { token: tokenA });
+      const cb = await h<string>(b, "return H.connect(arg)", { token: tokenB });
+      for (const page of [a, b]) {
+        await h(page, "await H.client.joinRealtime({ group: 'turn-room' })");
+      }
+      return cb;
+    };
+
     await t.step(
       "the page's credentials get relay candidates; tampered or expired get none",
       async () => {
@@ -121,8 +131,7 @@ Deno.test({
 
     await t.step("two pages connect and exchange data through coturn (relay only)", async () => {
       const [iceA, iceB] = [await relayConfig(a, tokenA), await relayConfig(b, tokenB)];
-      await h(a, "return H.connect(arg)", { token: tokenA });
-      const cb = await h<string>(b, "return H.connect(arg)", { token: tokenB });
+      const cb = await connectInRoom();
       const t0 = performance.now();
       await h(a, "await H.call(arg.cid, { ice: arg.ice })", { cid: cb, ice: iceA });
       await until(b, "H.incoming.length === 1");
@@ -142,8 +151,7 @@ Deno.test({
     });
 
     await t.step("the SDK's default ICE fetch sends the token", async () => {
-      await h(a, "return H.connect(arg)", { token: tokenA });
-      const cb = await h<string>(b, "return H.connect(arg)", { token: tokenB });
+      const cb = await connectInRoom();
       await h(a, "await H.call(arg)", cb);
       await until(b, "H.incoming.length === 1");
       await h(b, "await H.accept()");

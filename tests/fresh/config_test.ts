@@ -19,7 +19,7 @@ Deno.test("resolveConfig: defaults and absolute paths", () => {
       rootDir: "/app",
       staticDir: "/app/static",
       tls: null,
-      build: { outDir: "/app/_fresh", entries: {}, minify: true },
+      build: { outDir: "/app/_fresh", entries: {}, minify: true, steps: [] },
     });
     Deno.env.set("PORT", "8123");
     assert.equal(resolveConfig(manifest).port, 8123);

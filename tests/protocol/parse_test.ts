@@ -46,8 +46,8 @@ Deno.test("parseClientFrame names the field, its rule and the value", () => {
       /'type' must be one of join, post.*current value is "nope"/,
     ],
     [{ type: "join", id: "1", group: "a" }, TypeError, /'id' must be a non-negative integer/],
-    [{ type: "join", id: 1, group: "bad name!" }, TypeError, /'group' must match/],
-    [{ type: "join", id: 1, group: "x".repeat(65) }, TypeError, /'group' must match/],
+    [{ type: "join", id: 1, group: "bad\nname" }, TypeError, /'group' must be 1–64 characters/],
+    [{ type: "join", id: 1, group: "x".repeat(65) }, TypeError, /'group' must be 1–64/],
     [{ type: "post", id: 1 }, TypeError, /'message' is required/],
     [{ type: "post", id: 1, message: "x", sender: uuid }, TypeError, /'sender' is not a field/],
     [
@@ -172,4 +172,35 @@ Deno.test("parseServerFrame refuses frames that are not Parley's", () => {
   assert.equal(parseServerFrame('{"type":"ping"}').type, "ping");
   assert.throws(() => parseServerFrame('{"type":"hello"}'), SyntaxError);
   assert.throws(() => parseServerFrame("[]"), SyntaxError);
+});
+
+Deno.test("the hello carries credentials only; the auth request a token", () => {
+  const hello = {
+    type: "hello",
+    token: "t",
+    proof: "p",
+    resume: { cid, session: "s", received: 3 },
+  };
+  assert.deepEqual(parseClientFrame(JSON.stringify(hello)), hello);
+  assert.deepEqual(parseClientFrame('{"type":"hello"}'), { type: "hello" });
+  for (
+    const [frame, pattern] of [
+      [{ type: "hello", user_id: crypto.randomUUID() }, /'user_id' is not a field/],
+      [{ type: "hello", resume: { cid, session: "s" } }, /'resume.received'/],
+      [{ type: "hello", resume: { cid, session: "", received: 0 } }, /'resume.session'/],
+      [
+        { type: "hello", resume: { cid, session: "s", received: 0, isolate: "x" } },
+        /resume.isolate/,
+      ],
+      [{ type: "hello", token: "x".repeat(5000) }, /'token' must be at most 4096/],
+      [{ type: "auth", id: 1 }, /'token' must be a non-empty string/],
+    ] as const
+  ) {
+    assert.throws(() => parseClientFrame(JSON.stringify(frame)), pattern);
+  }
+  assert.deepEqual(parseClientFrame('{"type":"auth","id":1,"token":"t"}'), {
+    type: "auth",
+    id: 1,
+    token: "t",
+  });
 });

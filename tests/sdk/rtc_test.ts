@@ -1,11 +1,14 @@
 /**
  * Units of the calls module that need no browser: channel presets, ICE
- * option resolution, the ring's channel validation, /api/ice's builder.
+ * option resolution, the ring's channel validation, /api/ice's builder,
+ * the ICE bound and the restart watchdog.
  *
  * @module
  */
 import { checkSignal } from "../../lib/protocol/mod.ts";
 import { channelSpecs, iceUrlFor, RealtimeError, resolveIce } from "../../lib/sdk/mod.ts";
+import { DEFAULT_TIMEOUTS } from "../../lib/sdk/defaults.ts";
+import { IceHealth, IceWatchdog } from "../../lib/sdk/rtc/restart.ts";
 import { iceServers, turnCredential } from "../../lib/server/ice.ts";
 
 function assertEquals(actual: unknown, expected: unknown): void {
@@ -23,16 +26,24 @@ function assertThrows(fn: () => unknown, type: new (...a: never[]) => Error, mat
   throw new Error(`expected a ${type.name} matching ${match}`);
 }
 
-Deno.test("channelSpecs: default, presets, custom, duplicates", () => {
-  assertEquals(channelSpecs(undefined), [{ label: "default", id: 0, ordered: true }]);
+Deno.test("channelSpecs: default, presets named as their protocol, custom, duplicates", () => {
+  assertEquals(channelSpecs(undefined), [
+    { label: "default", id: 0, ordered: true, protocol: "default" },
+  ]);
   assertEquals(channelSpecs(["text-chat", "gaming", "voice-chat"]), [
-    { label: "text-chat", id: 0, ordered: true },
-    { label: "gaming", id: 1, ordered: false, maxPacketLifeTime: 100 },
-    { label: "voice-chat", id: 2, ordered: true, maxRetransmits: 2 },
+    { label: "text-chat", id: 0, ordered: true, protocol: "text-chat" },
+    { label: "gaming", id: 1, ordered: false, maxPacketLifeTime: 100, protocol: "gaming" },
+    { label: "voice-chat", id: 2, ordered: true, maxRetransmits: 2, protocol: "voice-chat" },
   ]);
   assertEquals(channelSpecs([{ label: "moves", ordered: false, maxRetransmits: 0 }]), [
     { label: "moves", id: 0, ordered: false, maxRetransmits: 0 },
   ]);
+  // As in Skapi: an init without a label is named by its protocol, else "default".
+  assertEquals(channelSpecs([{ ordered: true }]), [{ label: "default", id: 0, ordered: true }]);
+  assertEquals(channelSpecs([{ protocol: "chess" }]), [
+    { label: "chess", id: 0, ordered: true, protocol: "chess" },
+  ]);
+  assertThrows(() => channelSpecs([{}, {}]), RealtimeError, /"default" is used twice/);
   assertThrows(() => channelSpecs(["text-chat", "text-chat"]), RealtimeError, /used twice/);
   assertThrows(() => channelSpecs(["chat" as never]), RealtimeError, /preset must be one of/);
 });
@@ -99,15 +110,68 @@ Deno.test("a ring's channels are validated", () => {
   );
 });
 
-Deno.test("/api/ice: no servers by default, STUN and TURN from the environment", async () => {
-  assertEquals(await iceServers({}), { iceServers: [] });
+Deno.test("/api/ice: public STUN by default, none with STUN_URLS=none, TURN from the environment", async () => {
+  assertEquals(await iceServers({}), {
+    iceServers: [{ urls: ["stun:stun.l.google.com:19302", "stun:stun.cloudflare.com:3478"] }],
+  });
+  assertEquals(await iceServers({ STUN_URLS: "none" }), { iceServers: [] });
   assertEquals(await iceServers({ STUN_URLS: "stun:a:3478, stun:b" }), {
     iceServers: [{ urls: ["stun:a:3478", "stun:b"] }],
   });
   const turn = await iceServers(
-    { TURN_URLS: "turn:t:3478", TURN_SECRET: "s", TURN_TTL: "60" },
+    { STUN_URLS: "none", TURN_URLS: "turn:t:3478", TURN_SECRET: "s", TURN_TTL: "60" },
     1e12,
   );
   assertEquals(turn.iceServers[0].username, `${1e9 + 60}:parley`);
   assertEquals(await turnCredential("secret", "1700000000:parley"), "7ZLJDMIc7ct8niNh/B9If+DliRE=");
+});
+
+Deno.test("a call that finds no path ends within 45 s of accepting, by default", () => {
+  // From the callee's accept, the caller learns of it within one request
+  // timeout (the relayed accept signal), then the ICE bound runs; the bed test
+  // (tests/e2e/nat_test.ts) shows the bound ends the call with ICE_FAILED.
+  const worst = DEFAULT_TIMEOUTS.request + DEFAULT_TIMEOUTS.ice;
+  if (!(worst <= 45_000)) throw new Error(`the caller may wait ${worst} ms after accepting`);
+});
+
+Deno.test("a hang-up may carry the ICE_FAILED code, and no other", () => {
+  checkSignal({ kind: "hangup", call: "c1", reason: "no path", code: "ICE_FAILED" });
+  assertThrows(
+    () => checkSignal({ kind: "hangup", call: "c1", code: "BUSY" }),
+    TypeError,
+    /signal\.code.*ICE_FAILED/,
+  );
+  assertThrows(
+    () => checkSignal({ kind: "reject", call: "c1", code: "ICE_FAILED" }),
+    TypeError,
+    /code/,
+  );
+});
+
+Deno.test("the ICE watchdog restarts a failed connection once per attempt, then gives up", async () => {
+  const pc = Object.assign(new EventTarget(), {
+    connectionState: "new" as RTCPeerConnectionState,
+    restarts: 0,
+    restartIce() {
+      this.restarts++;
+    },
+  });
+  const become = (state: RTCPeerConnectionState) => {
+    pc.connectionState = state;
+    pc.dispatchEvent(new Event("connectionstatechange"));
+  };
+  const gaveUp = Promise.withResolvers<string>();
+  const watchdog = new IceWatchdog(pc as unknown as RTCPeerConnection, {
+    onGiveUp: gaveUp.resolve,
+    timeouts: { restartTimeout: 30, maxAttempts: 2 },
+  });
+  become("failed");
+  assertEquals([pc.restarts, watchdog.health], [1, IceHealth.Restarting]);
+  become("failed"); // still failed while restarting: the restart gets its time
+  assertEquals(pc.restarts, 1);
+  const reason = await gaveUp.promise;
+  assertEquals([pc.restarts, watchdog.health], [2, IceHealth.Stopped]);
+  if (!/2 ICE restart/.test(reason)) throw new Error(reason);
+  become("failed");
+  assertEquals(pc.restarts, 2);
 });

@@ -66,6 +66,30 @@ Deno.test("security of the app: tokens, TURN credentials, origins, headers", asy
     }
   });
 
+  await t.step("/api/rooms needs the token and lists only the rooms it grants", async () => {
+    const board = new RealtimeClient({
+      url: app.wsUrl,
+      token: await signToken(SECRET, { sub: crypto.randomUUID(), rooms: ["secret-board-meeting"] }),
+    });
+    const ada = new RealtimeClient({ url: app.wsUrl, token });
+    await Promise.all([board.connectRealtime(), ada.connectRealtime()]);
+    await board.joinRealtime({ group: "secret-board-meeting" });
+    await ada.joinRealtime({ group: "team-red" });
+    for (const init of [{}, { headers: { authorization: "Bearer nope" } }]) {
+      const res = await fetch(`${app.url}/api/rooms`, init);
+      assert.equal(res.status, 401);
+      assert.equal((await res.json()).code, "UNAUTHORIZED");
+    }
+    const res = await fetch(`${app.url}/api/rooms`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(res.status, 200);
+    assert.deepEqual((await res.json()).list, [{ group: "team-red", number_of_users: 1 }]);
+    const groups = await ada.getRealtimeGroups();
+    assert.deepEqual(groups.list.map((g) => g.group), ["team-red"], "nor over the socket");
+    await Promise.all([board.closeRealtime(), ada.closeRealtime()]);
+  });
+
   await t.step("the WebSocket: 401 without a token, 403 from another origin", async () => {
     assert.match(await attempt(app.wsUrl), /401/);
     assert.match(
@@ -93,7 +117,8 @@ Deno.test("security of the app: tokens, TURN credentials, origins, headers", asy
   });
 
   await t.step("CORS on the API and /sdk.js follows ALLOWED_ORIGINS", async () => {
-    for (const path of ["/sdk.js", "/api/health", "/api/rooms"]) {
+    // /api/rooms needs the token here (see above).
+    for (const path of ["/sdk.js", "/api/health", `/api/rooms?token=${token}`]) {
       const ok = await fetch(`${app.url}${path}`, { headers: { origin: ALLOWED } });
       await ok.body?.cancel();
       assert.equal(ok.status, 200, path);

@@ -159,11 +159,12 @@ Deno.test("auth on: the SDK connects with its token option", async () => {
   await client.closeRealtime();
 });
 
-Deno.test("auth off: open and anonymous, a token is ignored", async () => {
+Deno.test("auth off: open and anonymous, a token is ignored, a claimed user_id too", async () => {
   await using server = await startHub();
   const claimed = crypto.randomUUID();
   const client = await rawClient(server.url, { user_id: claimed, token: "whatever" });
-  assert.equal(client.welcome.user_id, claimed);
+  assert.notEqual(client.welcome.user_id, claimed, "an id without its proof is never honoured");
+  assert.ok(client.welcome.proof, "a fresh identity comes with its proof");
   assert.equal((await client.request({ type: "join", group: "any" })).type, "ack");
   await client.close();
 });
@@ -266,10 +267,14 @@ Deno.test("client address: the socket's, or X-Forwarded-For only behind trusted 
   const req = new Request("http://x/", {
     headers: { "x-forwarded-for": "6.6.6.6, 1.2.3.4, 10.0.0.2" },
   });
-  assert.equal(clientAddress(req, info, 0), "10.0.0.1", "the header is ignored by default");
-  assert.equal(clientAddress(req, info, 1), "10.0.0.2");
-  assert.equal(clientAddress(req, info, 2), "1.2.3.4");
-  assert.equal(clientAddress(new Request("http://x/"), info, 1), "10.0.0.1");
+  assert.equal(
+    clientAddress(req, info, { hops: 0 }),
+    "10.0.0.1",
+    "the header is ignored by default",
+  );
+  assert.equal(clientAddress(req, info, { hops: 1 }), "10.0.0.2");
+  assert.equal(clientAddress(req, info, { hops: 2 }), "1.2.3.4");
+  assert.equal(clientAddress(new Request("http://x/"), info, { hops: 1 }), "10.0.0.1");
   let now = 0;
   const joins = new PerMinuteLimiter(60, () => now);
   for (let i = 0; i < 60; i++) assert.ok(joins.take("a"));
@@ -283,12 +288,14 @@ Deno.test("client address: the socket's, or X-Forwarded-For only behind trusted 
 Deno.test("security settings: defaults and the environment", () => {
   assert.deepEqual(securityFromEnv({}), {
     authSecret: null,
+    identitySecret: null,
     allowedOrigins: null,
-    maxConnectionsPerIp: 50,
-    maxJoinsPerMinute: 120,
-    maxConnectsPerMinute: 60,
+    maxConnectionsPerIp: 2000,
+    maxJoinsPerMinute: 2000,
+    maxConnectsPerMinute: 1000,
     maxUsersPerRoom: 500,
     trustProxy: 0,
+    trustedProxies: [],
   });
   const set = securityFromEnv({
     PARLEY_AUTH_SECRET: "s",
@@ -298,9 +305,13 @@ Deno.test("security settings: defaults and the environment", () => {
     PARLEY_MAX_CONNECTS_PER_MINUTE: "8",
     PARLEY_MAX_USERS_PER_ROOM: "7",
     PARLEY_TRUST_PROXY: "1",
+    PARLEY_IDENTITY_SECRET: "i",
+    PARLEY_TRUSTED_PROXIES: "10.0.0.1, FD00::1",
   });
   assert.deepEqual(set, {
     authSecret: "s",
+    identitySecret: "i",
+    trustedProxies: ["10.0.0.1", "fd00::1"],
     allowedOrigins: ["https://a.example", "http://localhost:8000"],
     maxConnectionsPerIp: 5,
     maxJoinsPerMinute: 6,

@@ -15,9 +15,11 @@ for (const broadcast of [true, false]) {
     const hubA = await startHub({ kv: kvA, isolate: "iso-a", cluster });
     const hubB = await startHub({ kv: kvB, isolate: "iso-b", cluster });
     const a = await rawClient(hubA.url, { name: "Ada" });
-    const bUser = crypto.randomUUID();
-    const b = await rawClient(hubB.url, { name: "Bob", user_id: bUser });
-    const b2 = await rawClient(hubA.url, { user_id: bUser }); // Bob's second device, on A
+    const b = await rawClient(hubB.url, { name: "Bob" });
+    const bUser = b.welcome.user_id;
+    // Bob's second device, on A: the proof holds across isolates (one secret in KV).
+    const b2 = await rawClient(hubA.url, {}, { hello: { proof: b.welcome.proof } });
+    assert.equal(b2.welcome.user_id, bUser);
     assert.equal(a.welcome.isolate, "iso-a");
     assert.equal(b.welcome.isolate, "iso-b");
 

@@ -10,7 +10,6 @@
  */
 import assert from "node:assert/strict";
 import type { ServerFrame } from "../../lib/protocol/mod.ts";
-import { SECURITY_DEFAULTS } from "../../lib/server/settings.ts";
 import { startHub, TEST_SECURITY } from "../_helpers/hub.ts";
 import type { FloodReport } from "./_hostile.ts";
 
@@ -103,11 +102,17 @@ function p99(samples: number[]): number {
   return sorted[Math.ceil(sorted.length * 0.99) - 1];
 }
 
+/** PARLEY_MAX_CONNECTS_PER_MINUTE of an operator who serves no shared addresses. */
+const STRICT_CONNECTS_PER_MINUTE = 60;
+
 Deno.test("flood: a flooder is rate-limited and cut off; the others' relay p99 stays within 2×", async () => {
-  // The default limits: 50/s, burst 100, 100 refused → 1008, and 60 new
-  // connections per address per minute (the pairs' 20 among them).
+  // The default rate limits: 50/s, burst 100, 100 refused → 1008; and a
+  // strict operator's 60 new connections per address per minute (the pairs'
+  // 20 among them). The default (1,000, for offices behind one NAT) lets the
+  // flooder come back far more often: measured at ×1.86 on a busy machine,
+  // too near the bound for a stable test of the rate limits themselves.
   await using server = await startHub({
-    security: { ...TEST_SECURITY, maxConnectsPerMinute: SECURITY_DEFAULTS.maxConnectsPerMinute },
+    security: { ...TEST_SECURITY, maxConnectsPerMinute: STRICT_CONNECTS_PER_MINUTE },
   });
   const pairs: Array<[Peer, Peer]> = [];
   for (let i = 0; i < PAIRS; i++) {

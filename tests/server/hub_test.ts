@@ -8,10 +8,9 @@ const notices = (frames: ServerFrame[]) =>
 
 Deno.test("the welcome names the cid, the user and the isolate", async () => {
   await using server = await startHub();
-  const userId = crypto.randomUUID();
-  const client = await rawClient(server.url, { user_id: userId, name: "  Ada\u0000 " });
+  const client = await rawClient(server.url, { name: "  Ada\u0000 " });
   assert.match(client.welcome.cid, /^cid:[A-Za-z0-9_-]{22,}$/);
-  assert.equal(client.welcome.user_id, userId);
+  assert.match(client.welcome.user_id, /^[0-9a-f-]{36}$/);
   assert.equal(client.welcome.name, "Ada");
   assert.equal(client.welcome.isolate, server.hub.isolate);
   const anonymous = await rawClient(server.url, { user_id: "not-a-uuid" });
@@ -94,9 +93,11 @@ Deno.test("broadcasts reach the group (sender too) and no one else, stamped by t
 
 Deno.test("private messages reach every connection of the user; NOT_FOUND when none", async () => {
   await using server = await startHub();
-  const userId = crypto.randomUUID();
-  const phone = await rawClient(server.url, { user_id: userId });
-  const laptop = await rawClient(server.url, { user_id: userId });
+  const phone = await rawClient(server.url);
+  const userId = phone.welcome.user_id;
+  // The same person's second device presents the identity's proof.
+  const laptop = await rawClient(server.url, {}, { hello: { proof: phone.welcome.proof } });
+  assert.equal(laptop.welcome.user_id, userId);
   const sender = await rawClient(server.url);
   const ack = await sender.request({ type: "post", message: "psst", recipient: userId });
   assert.deepEqual((ack as { result: unknown }).result, { delivered: 2 });
@@ -122,11 +123,10 @@ Deno.test("private messages reach every connection of the user; NOT_FOUND when n
 
 Deno.test("RTC signals go to exactly the cid named, with the sender stamped", async () => {
   await using server = await startHub();
-  const userId = crypto.randomUUID();
-  const [caller, callee, sameUser] = await Promise.all([
+  const callee = await rawClient(server.url);
+  const [caller, sameUser] = await Promise.all([
     rawClient(server.url),
-    rawClient(server.url, { user_id: userId }),
-    rawClient(server.url, { user_id: userId }),
+    rawClient(server.url, {}, { hello: { proof: callee.welcome.proof } }),
   ]);
   const signals = [
     { kind: "call", call: "c1", media: { audio: true, video: true } },

@@ -1,12 +1,16 @@
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { iceServers, turnCredential } from "../../lib/server/ice.ts";
+import { DEFAULT_STUN_URLS, iceServers, turnCredential } from "../../lib/server/ice.ts";
 import { resolveIce } from "../../lib/sdk/rtc/ice.ts";
 
 Deno.test("TURN REST credentials: <expiry>:<user id>, base64 HMAC-SHA1, urls only", async () => {
   const user = crypto.randomUUID();
   const answer = await iceServers(
-    { TURN_URLS: "turn:t:3478?transport=udp,turns:t:5349", TURN_SECRET: "s3cret" },
+    {
+      STUN_URLS: "none",
+      TURN_URLS: "turn:t:3478?transport=udp,turns:t:5349",
+      TURN_SECRET: "s3cret",
+    },
     1_700_000_000_000,
     user,
   );
@@ -18,7 +22,7 @@ Deno.test("TURN REST credentials: <expiry>:<user id>, base64 HMAC-SHA1, urls onl
   assert.equal(await turnCredential("s3cret", turn.username!), expected);
   assert.ok(!("url" in turn));
   assert.deepEqual(
-    await iceServers({ TURN_URLS: "turn:t" }),
+    await iceServers({ STUN_URLS: "none", TURN_URLS: "turn:t" }),
     { iceServers: [] },
     "no secret, no TURN",
   );
@@ -41,4 +45,22 @@ Deno.test("the SDK's default /api/ice fetch sends its token as a bearer token", 
   await resolveIce(undefined, "ws://h/api/realtime", fake, 1_000, "tok.en.x");
   await resolveIce(undefined, "ws://h/api/realtime", fake, 1_000);
   assert.deepEqual(seen, ["Bearer tok.en.x", null]);
+});
+
+Deno.test("STUN: public servers when unset or empty, none with STUN_URLS=none, else the list", async () => {
+  const publicStun = { iceServers: [{ urls: [...DEFAULT_STUN_URLS] }] };
+  assert.deepEqual(await iceServers({}), publicStun);
+  assert.deepEqual(await iceServers({ STUN_URLS: " , " }), publicStun);
+  assert.deepEqual(DEFAULT_STUN_URLS, [
+    "stun:stun.l.google.com:19302",
+    "stun:stun.cloudflare.com:3478",
+  ]);
+  for (const off of ["none", " NONE "]) {
+    assert.deepEqual(await iceServers({ STUN_URLS: off }), { iceServers: [] });
+  }
+  const withTurn = await iceServers({ STUN_URLS: "none", TURN_URLS: "turn:t", TURN_SECRET: "s" });
+  assert.deepEqual(withTurn.iceServers.map((s) => s.urls), [["turn:t"]], "TURN stays on");
+  assert.deepEqual(await iceServers({ STUN_URLS: "stun:own:3478" }), {
+    iceServers: [{ urls: ["stun:own:3478"] }],
+  });
 });

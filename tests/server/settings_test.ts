@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { LIMITS } from "../../lib/protocol/mod.ts";
-import { limitsFromEnv } from "../../lib/server/settings.ts";
+import { limitsFromEnv, peerjsFromEnv } from "../../lib/server/settings.ts";
 
 Deno.test("limits come from the protocol, overridden by the environment", () => {
   assert.deepEqual(limitsFromEnv({}), { ...LIMITS });
@@ -19,4 +19,34 @@ Deno.test("a bad setting is refused with its name and value", () => {
         'Cannot read PARLEY_RATE_LIMIT as it must be a positive number: current value is "fast"',
   );
   assert.throws(() => limitsFromEnv({ PARLEY_RATE_BURST: "-1" }), RangeError);
+});
+
+Deno.test("PeerJS settings: on, key peerjs, discovery off, PeerJS's timeouts, by default", () => {
+  assert.deepEqual(peerjsFromEnv({}), {
+    enabled: true,
+    key: "peerjs",
+    discovery: false,
+    aliveTimeoutMs: 90_000,
+    expireTimeoutMs: 5_000,
+  });
+  const settings = peerjsFromEnv({
+    PARLEY_PEERJS: "off",
+    PARLEY_PEERJS_KEY: "my-app_1",
+    PARLEY_PEERJS_DISCOVERY: "on",
+    PARLEY_PEERJS_ALIVE_TIMEOUT_MS: "2000",
+    PARLEY_PEERJS_EXPIRE_TIMEOUT_MS: "1000",
+  });
+  assert.deepEqual(settings, {
+    enabled: false,
+    key: "my-app_1",
+    discovery: true,
+    aliveTimeoutMs: 2000,
+    expireTimeoutMs: 1000,
+  });
+  assert.throws(() => peerjsFromEnv({ PARLEY_PEERJS: "yes" }), /must be "on" or "off"/);
+  assert.throws(() => peerjsFromEnv({ PARLEY_PEERJS_KEY: "a/b" }), /PARLEY_PEERJS_KEY/);
+  assert.throws(
+    () => peerjsFromEnv({ PARLEY_PEERJS_ALIVE_TIMEOUT_MS: "10" }),
+    /from 100 to 3600000/,
+  );
 });
