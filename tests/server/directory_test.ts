@@ -58,3 +58,16 @@ Deno.test("liveness forgets dead isolates and their connections, not ones heard 
   assert.equal(directory.size, 0);
   assert.deepEqual(directory.isolates, ["iso-d"]);
 });
+
+Deno.test("a target's rooms narrow the reach to remote connections in those rooms", () => {
+  const directory = new Directory("iso-a");
+  directory.place("iso-b", "cid:1", { user_id: "u1", group: "team-red", since: 1 });
+  directory.place("iso-c", "cid:2", { user_id: "u1", group: "lobby", since: 1 });
+  directory.place("iso-c", "cid:3", { user_id: "u1", group: null, since: 1 });
+  assert.deepEqual(directory.userReach("u1", ["team-*"]), { isolates: ["iso-b"], count: 1 });
+  assert.equal(directory.userReach("u1").count, 3);
+  assert.equal(directory.userReach("u1", []).count, 0);
+  assert.equal(directory.isolateOf("cid:2", ["team-*"]), undefined);
+  assert.equal(directory.isolateOf("cid:2", ["lobby"]), "iso-c");
+  assert.equal(directory.isolateOf("cid:3", ["lobby"]), undefined, "in no room");
+});

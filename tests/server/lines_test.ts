@@ -9,6 +9,8 @@ Deno.test("every kind of bus line reads back as written", () => {
     { kind: "frame", target: { group: "a.b-c_d" }, text },
     { kind: "frame", target: { user_id }, text },
     { kind: "frame", target: { cid }, text },
+    { kind: "frame", target: { user_id, rooms: ["team-*", "lobby"] }, text },
+    { kind: "frame", target: { cid, rooms: [] }, text },
     { kind: "release", cid, received: 42 },
     { kind: "hello", reply: true },
     { kind: "hello", reply: false },
