@@ -50,7 +50,12 @@ export const LIMITS = {
   rateBurst: 100,
   /** Frames sent while rate-limited, in a row, before the socket is closed. */
   maxRejectedInARow: 100,
-  /** How often the server pings; platforms cut idle sockets at 30–60 s. */
+  /**
+   * The heartbeat: a socket silent this long gets a WebSocket ping
+   * (platforms cut idle sockets at 30–60 s); the application's `ping`, whose
+   * `pong` carries `received`, goes out every fourth (the welcome's
+   * `heartbeat`).
+   */
   heartbeatMs: 25_000,
   /** How long a dropped connection waits for its client to resume it. */
   resumeGraceMs: 30_000,
