@@ -41,7 +41,7 @@ const LOOPBACK_INFO = {
   completed: Promise.resolve(),
 } as Deno.ServeHandlerInfo;
 
-const HTML = { "content-type": "text/html; charset=utf-8" };
+type ResolvedConfig = ReturnType<typeof resolveConfig>;
 
 /**
  * Loads the client build from `config.build.outDir`, or — when it is missing
@@ -49,7 +49,7 @@ const HTML = { "content-type": "text/html; charset=utf-8" };
  * `deno task build` ahead of time in production). Throws at once when there
  * is no complete build and the runtime has no `Deno.bundle`.
  */
-async function loadClientBuild(manifest: Manifest, config: ReturnType<typeof resolveConfig>) {
+async function loadClientBuild(manifest: Manifest, config: ResolvedConfig) {
   const keys = Object.keys(manifest.islands);
   const written = await readBuild(config.build.outDir);
   const missing = keys.filter((k) => !written?.islands[islandId(k)]);
@@ -90,7 +90,7 @@ export async function createHandler(
   manifest: Manifest,
   config: FreshConfig = {},
 ): Promise<RequestHandler> {
-  const resolved = resolveConfig(manifest, config);
+  const resolved = resolveConfig(manifest.baseUrl, config);
   const router = buildRouter(manifest);
   registerIslands(manifest.islands);
   const client = await loadClientBuild(manifest, resolved);
@@ -108,7 +108,7 @@ export async function createHandler(
     staticFiles,
     buildFiles: await toStaticFiles(client.files),
   };
-  const app = new App(router, sources, client, resolved);
+  const app = new App(router, sources, client);
   return (req, info = LOOPBACK_INFO) => app.handle(req, info);
 }
 
@@ -116,18 +116,11 @@ class App {
   #router: Router;
   #sources: StaticSources;
   #client: ClientBuild;
-  #config: ReturnType<typeof resolveConfig>;
 
-  constructor(
-    router: Router,
-    sources: StaticSources,
-    client: ClientBuild,
-    config: ReturnType<typeof resolveConfig>,
-  ) {
+  constructor(router: Router, sources: StaticSources, client: ClientBuild) {
     this.#router = router;
     this.#sources = sources;
     this.#client = client;
-    this.#config = config;
   }
 
   async handle(req: Request, info: Deno.ServeHandlerInfo): Promise<Response> {
@@ -141,7 +134,6 @@ class App {
       state: {},
       remoteAddr: info.remoteAddr as Deno.NetAddr,
       info,
-      config: this.#config,
       data: undefined,
       render: (data, init) => {
         ctx.data = data;
@@ -201,7 +193,7 @@ class App {
       build: this.#client,
     });
     const headers = new Headers(init.headers);
-    if (!headers.has("content-type")) headers.set("content-type", HTML["content-type"]);
+    if (!headers.has("content-type")) headers.set("content-type", "text/html; charset=utf-8");
     return new Response(html, { ...init, headers });
   }
 

@@ -1,9 +1,8 @@
 /**
  * A small stand-in for Fresh 1.7's app-facing API (JSR and deno.land are out
- * of reach): file-system routes, `_app`/`_404`/`_500`/`_middleware`, islands
- * hydrated from comment markers, and static files with etags. Pages import
- * `$fresh/runtime.ts`; `main.ts` imports `$fresh/server.ts`; `dev.ts` imports
- * `$fresh/dev.ts`. This module re-exports the server API and its types.
+ * of reach). Pages import `$fresh/runtime.ts`, `main.ts` imports
+ * `$fresh/server.ts`, `dev.ts` imports `$fresh/dev.ts`; this module
+ * re-exports the server API and its types.
  *
  * @example Usage
  * ```ts ignore

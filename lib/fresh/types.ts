@@ -1,11 +1,11 @@
 /**
- * Types of the Fresh 1.x stand-in, grouped under banners as in Fresh's own
+ * Types of the Fresh 1.x stand-in, grouped as in Fresh's own
  * `src/server/types.ts`. Only types live here: no runtime code.
  *
  * @module
  */
 // deno-lint-ignore-file no-explicit-any
-import type { ComponentChildren, ComponentType } from "preact";
+import type { ComponentType } from "preact";
 import type { KnownMethod } from "./router.ts";
 
 export type { KnownMethod };
@@ -41,8 +41,7 @@ export interface IslandModule {
 }
 
 /**
- * The generated `fresh.gen.ts`: route and island modules keyed by their path
- * relative to `baseUrl`.
+ * The generated `fresh.gen.ts`: modules keyed by their path relative to `baseUrl`.
  *
  * @example Usage
  * ```ts
@@ -59,58 +58,42 @@ export interface Manifest {
 // --- CONFIG ---
 
 /**
- * Options of `start` and `createHandler`. Every field is optional.
+ * Options of `start`, `createHandler` and `dev`; every field is optional.
  *
  * @example Usage
  * ```ts
  * import { defineConfig } from "$fresh/server.ts";
- * export default defineConfig({ build: { entries: { sdk: "./lib/sdk/browser.ts" } } });
+ * export default defineConfig({ server: { port: 8000 }, build: { entries: { sdk: "./sdk.ts" } } });
  * ```
  */
 export interface FreshConfig {
-  /** Port of `start`. @default Number(Deno.env.get("PORT") ?? 8000) */
-  port?: number;
-  /** Hostname of `start`. @default "0.0.0.0" */
-  hostname?: string;
+  /** `Deno.serve`'s options for `start` and `dev` (port, hostname, cert and key, onListen). */
+  server?: Partial<Deno.ServeTcpOptions & Deno.TlsCertifiedKeyPem>;
   /** Folder of static files, relative to the manifest's folder. @default "static" */
   staticDir?: string;
-  /**
-   * Serve HTTPS (and WSS) with this PEM certificate chain and private key,
-   * paths relative to the manifest's folder. `start` and `dev` honour it;
-   * `deno serve` (cluster) cannot: terminate TLS in front of it.
-   * @default undefined (plain HTTP)
-   */
-  tls?: { certFile: string; keyFile: string };
-  /** Client build options. */
   build?: {
     /** Output folder, relative to the manifest's folder. @default "_fresh" */
     outDir?: string;
-    /**
-     * Extra standalone bundles, name → module path relative to the manifest's
-     * folder. Each is bundled without code splitting and served at
-     * `/<name>.js`. @default {}
-     */
+    /** Extra standalone bundles, name → module path, served at `/<name>.js`. @default {} */
     entries?: Record<string, string>;
-    /** Minify client bundles. @default true */
+    /** @default true */
     minify?: boolean;
     /**
-     * The app's own build steps, run by `dev.ts build` after the bundles
-     * are written; what they write to `staticOutDir` is served like
-     * `static/` (which wins on a clash). @default []
+     * The app's own steps, run by `dev.ts build` after the bundles are
+     * written; what they write to `staticOutDir` is served like `static/`
+     * (which wins on a clash). @default []
      */
     steps?: BuildStep[];
   };
 }
 
 /**
- * One build step of {@linkcode FreshConfig}'s `build.steps`: writes files
- * (generated docs, type declarations…) under `staticOutDir`.
+ * One of `build.steps`: writes files (docs, declarations…) under `staticOutDir`.
  *
  * @example Usage
  * ```ts
  * import type { BuildStep } from "$fresh/server.ts";
- * const hello: BuildStep = ({ staticOutDir }) =>
- *   Deno.writeTextFile(`${staticOutDir}/hello.txt`, "hi");
+ * const hello: BuildStep = ({ staticOutDir }) => Deno.writeTextFile(`${staticOutDir}/hi.txt`, "hi");
  * ```
  */
 export type BuildStep = (context: {
@@ -119,31 +102,6 @@ export type BuildStep = (context: {
   /** `<outDir>/static`, created and empty. */
   staticOutDir: string;
 }) => Promise<void>;
-
-/**
- * {@linkcode FreshConfig} with every default applied and every path absolute.
- *
- * @example Usage
- * ```ts
- * import type { ResolvedFreshConfig } from "$fresh/server.ts";
- * const port = (c: ResolvedFreshConfig) => c.port;
- * ```
- */
-export interface ResolvedFreshConfig {
-  port: number;
-  hostname: string;
-  /** Folder of the manifest (the project root). */
-  rootDir: string;
-  staticDir: string;
-  /** Absolute paths of the certificate and key, or null for plain HTTP. */
-  tls: { certFile: string; keyFile: string } | null;
-  build: {
-    outDir: string;
-    entries: Record<string, string>;
-    minify: boolean;
-    steps: BuildStep[];
-  };
-}
 
 // --- CONTEXT ---
 
@@ -157,26 +115,18 @@ export interface ResolvedFreshConfig {
  * ```
  */
 export interface FreshContext<State = Record<string, unknown>, Data = any> {
-  /** The request URL, parsed. */
   url: URL;
   /** Decoded route parameters, e.g. `{ name: "abc" }` for `/room/:name`. */
   params: Record<string, string>;
   /** The matched route pattern, e.g. `/room/:name` (`""` when none matched). */
   route: string;
-  /**
-   * Shared by every middleware and the handler of one request. A
-   * `cspNonce` set here goes on the renderer's inline boot script.
-   */
+  /** Shared by the middlewares and the handler of one request; a `cspNonce` goes on the boot script. */
   state: State;
-  /** The address of the client. */
   remoteAddr: Deno.NetAddr;
   /** The connection info `Deno.serve` passed in. */
   info: Deno.ServeHandlerInfo;
-  /** The config resolved at startup. */
-  config: ResolvedFreshConfig;
   /** Data passed to `render`, once called. */
   data: Data;
-  /** Render this route's page with `data` in its props. */
   render(data?: Data, init?: ResponseInit): Promise<Response>;
   /** Render the `_404` page with status 404. */
   renderNotFound(data?: unknown): Promise<Response>;
@@ -184,22 +134,10 @@ export interface FreshContext<State = Record<string, unknown>, Data = any> {
   next(): Promise<Response>;
 }
 
-/**
- * The Fresh 1.0 name of {@linkcode FreshContext}.
- *
- * @deprecated Use {@linkcode FreshContext}.
- * @example Usage
- * ```ts
- * import type { HandlerContext } from "$fresh/server.ts";
- * const h = (_req: Request, ctx: HandlerContext) => ctx.next();
- * ```
- */
-export type HandlerContext<Data = any, State = Record<string, unknown>> = FreshContext<State, Data>;
-
 // --- ROUTES ---
 
 /**
- * Props of a page component.
+ * Props of a page component (and of `_404.tsx`).
  *
  * @example Usage
  * ```tsx
@@ -295,33 +233,15 @@ export interface RouteConfig {
 }
 
 /**
- * A `_middleware.ts` handler: runs before the routes below its folder and
- * calls `ctx.next()` to continue.
+ * A `_middleware.ts` handler: runs before the routes below its folder.
  *
  * @example Usage
  * ```ts
  * import type { MiddlewareHandler } from "$fresh/server.ts";
- * export const handler: MiddlewareHandler = async (_req, ctx) => {
- *   const res = await ctx.next();
- *   res.headers.set("x-seen", "1");
- *   return res;
- * };
+ * export const handler: MiddlewareHandler = (_req, ctx) => ctx.next();
  * ```
  */
 export type MiddlewareHandler<State = Record<string, unknown>> = (
   req: Request,
   ctx: FreshContext<State>,
 ) => Response | Promise<Response>;
-
-// --- ISLANDS ---
-
-/**
- * Children of `<Head>`, collected while a page renders.
- *
- * @example Usage
- * ```ts
- * import type { HeadCollector } from "$fresh/server.ts";
- * const collected: HeadCollector = [];
- * ```
- */
-export type HeadCollector = ComponentChildren[];

@@ -48,6 +48,8 @@ export interface StartAppOptions {
   timeout?: number;
   /** Module to run, relative to `cwd` (default `main.ts`). */
   entry?: string;
+  /** Arguments after the entry, e.g. `["cluster"]` for `dev.ts`. */
+  entryArgs?: string[];
   /** The folder to run in (default the repository root), e.g. a clean copy of it. */
   cwd?: string;
   /**
@@ -194,7 +196,7 @@ async function startOnce(options: StartAppOptions): Promise<RunningApp> {
   // Inside the namespace nothing reaches a registry: fail at once on a cold
   // cache instead of hanging on DNS.
   if (Deno.env.get("PARLEY_NETNS") === "1") denoArgs.push("--cached-only");
-  denoArgs.push(...(options.args ?? []), options.entry ?? "main.ts");
+  denoArgs.push(...(options.args ?? []), options.entry ?? "main.ts", ...(options.entryArgs ?? []));
 
   const cwd = options.cwd ?? REPO_ROOT;
   const child = new Deno.Command(Deno.execPath(), {

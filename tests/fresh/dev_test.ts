@@ -13,18 +13,18 @@ async function tempProject(): Promise<string> {
 }
 
 Deno.test("dev: an unknown command is a TypeError", async () => {
-  await assert.rejects(dev("file:///nowhere/dev.ts", "./main.ts", ["serve"]), TypeError);
+  await assert.rejects(dev("file:///nowhere/dev.ts", "./main.ts", {}, ["serve"]), TypeError);
 });
 
 Deno.test("dev manifest: writes fresh.gen.ts, and leaves it alone when unchanged", async () => {
   const dir = await tempProject();
   try {
-    await dev(`file://${dir}/dev.ts`, "./main.ts", ["manifest"]);
+    await dev(`file://${dir}/dev.ts`, "./main.ts", {}, ["manifest"]);
     const source = await Deno.readTextFile(`${dir}/fresh.gen.ts`);
     assert.ok(source.includes(`"./routes/api/x.ts": $0,\n    "./routes/index.tsx": $1,`));
     const before = (await Deno.stat(`${dir}/fresh.gen.ts`)).mtime;
     await new Promise((r) => setTimeout(r, 20));
-    await dev(`file://${dir}/dev.ts`, "./main.ts", ["manifest"]);
+    await dev(`file://${dir}/dev.ts`, "./main.ts", {}, ["manifest"]);
     assert.deepEqual((await Deno.stat(`${dir}/fresh.gen.ts`)).mtime, before);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -36,16 +36,16 @@ Deno.test("dev build --if-stale: builds when missing or stale, skips when fresh"
   const built = () => Deno.stat(`${dir}/_fresh/manifest.json`).then((s) => s.mtime?.getTime());
   try {
     assert.equal(await isBuildStale(dir, `${dir}/_fresh`), true);
-    await dev(`file://${dir}/dev.ts`, "./main.ts", ["build", "--if-stale"]);
+    await dev(`file://${dir}/dev.ts`, "./main.ts", {}, ["build", "--if-stale"]);
     const first = await built();
     assert.ok(first);
     assert.equal(await isBuildStale(dir, `${dir}/_fresh`), false);
-    await dev(`file://${dir}/dev.ts`, "./main.ts", ["build", "--if-stale"]);
+    await dev(`file://${dir}/dev.ts`, "./main.ts", {}, ["build", "--if-stale"]);
     assert.equal(await built(), first, "a fresh build is not rewritten");
     const later = new Date(first + 5000);
     await Deno.utime(`${dir}/routes/api/x.ts`, later, later);
     assert.equal(await isBuildStale(dir, `${dir}/_fresh`), true);
-    await dev(`file://${dir}/dev.ts`, "./main.ts", ["build", "--if-stale"]);
+    await dev(`file://${dir}/dev.ts`, "./main.ts", {}, ["build", "--if-stale"]);
     assert.notEqual(await built(), first);
   } finally {
     await Deno.remove(dir, { recursive: true });
