@@ -12,7 +12,6 @@ import { renderPage } from "./render.ts";
 import {
   allowedMethods,
   buildRouter,
-  defaultUnknownMethodHandler,
   matchRoute,
   methodHandler,
   middlewaresFor,
@@ -175,7 +174,10 @@ class App {
     if (file) return await file;
     if (!route) return await ctx.renderNotFound();
     const handler = methodHandler(route, req.method, (_req, c) => c.render());
-    if (!handler) return defaultUnknownMethodHandler(allowedMethods(route));
+    if (!handler) {
+      const headers = { Allow: allowedMethods(route).join(", ") };
+      return new Response("Method Not Allowed", { status: 405, headers });
+    }
     return await handler(req, ctx);
   }
 

@@ -8,15 +8,7 @@ import type { ComponentType } from "preact";
 import type { Handler, Handlers, Manifest, MiddlewareHandler, RouteModule } from "./types.ts";
 
 /** Methods a `Handlers` object may define: the single source of the union. */
-export const KNOWN_METHODS = [
-  "GET",
-  "HEAD",
-  "POST",
-  "PUT",
-  "DELETE",
-  "OPTIONS",
-  "PATCH",
-] as const;
+export const KNOWN_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"] as const;
 
 /**
  * One of {@linkcode KNOWN_METHODS}.
@@ -30,7 +22,8 @@ export const KNOWN_METHODS = [
 export type KnownMethod = typeof KNOWN_METHODS[number];
 
 /**
- * One page or endpoint.
+ * One page or endpoint: its URLPattern pathname (`/room/:name`), manifest key
+ * (`./routes/room/[name].tsx`), page component and handler(s).
  *
  * @example Usage
  * ```ts
@@ -39,31 +32,26 @@ export type KnownMethod = typeof KNOWN_METHODS[number];
  * ```
  */
 export interface Route {
-  /** URLPattern pathname, e.g. `/room/:name`. */
   pattern: string;
   urlPattern: URLPattern;
-  /** Manifest key, e.g. `./routes/room/[name].tsx`. */
   file: string;
   // deno-lint-ignore no-explicit-any
   component?: ComponentType<any>;
-  /** One function for every method, or one per method. */
   handler?: Handler | Handlers;
 }
 
 /**
- * The route table of a manifest.
+ * The route table of a manifest: routes most specific first, `_middleware`
+ * handlers by folder prefix (`/`, `/api/`) outermost first, and the special pages.
  *
  * @example Usage
  * ```ts
- * import { buildRouter } from "$fresh/router.ts";
- * const router = buildRouter({ routes: {}, islands: {}, baseUrl: import.meta.url });
- * console.log(router.routes.length); // 0
+ * import type { Router } from "$fresh/router.ts";
+ * const count = (r: Router) => r.routes.length;
  * ```
  */
 export interface Router {
-  /** Static routes first, then dynamic, then rest routes. */
   routes: Route[];
-  /** `_middleware` handlers by folder prefix (`/`, `/api/`), outermost first. */
   middlewares: { prefix: string; handlers: MiddlewareHandler[] }[];
   // deno-lint-ignore no-explicit-any
   app?: ComponentType<any>;
@@ -72,9 +60,10 @@ export interface Router {
 }
 
 /**
- * The URLPattern pathname of a route file, e.g. `./routes/room/[name].tsx` →
- * `/room/:name` and `./routes/docs/[...path].tsx` → `/docs/:path*`.
+ * The URLPattern pathname of a route file: `./routes/room/[name].tsx` →
+ * `/room/:name`, `./routes/docs/[...path].tsx` → `/docs/:path*`.
  *
+ * @throws {SyntaxError} when brackets do not wrap a whole segment
  * @example Usage
  * ```ts
  * import { pathToPattern } from "$fresh/router.ts";
@@ -82,8 +71,7 @@ export interface Router {
  * ```
  */
 export function pathToPattern(file: string): string {
-  const parts = file.replace(/^\.\/routes\//, "").replace(/\.[jt]sx?$/, "")
-    .split("/");
+  const parts = file.replace(/^\.\/routes\//, "").replace(/\.[jt]sx?$/, "").split("/");
   if (parts.at(-1) === "index") parts.pop();
   const segments = parts.map((part) => {
     const rest = part.match(/^\[\.\.\.(\w+)\]$/);
@@ -108,9 +96,8 @@ function rank(segment: string | undefined): number {
 }
 
 /**
- * Orders patterns so the most specific wins: segment by segment, static
- * before dynamic before rest; ties (patterns that cannot overlap) by text, so
- * the order is total and independent of the manifest's order.
+ * Orders patterns so the most specific wins, segment by segment (static,
+ * then dynamic, then rest); ties by text, so the order never depends on the manifest's.
  *
  * @example Usage
  * ```ts
@@ -127,71 +114,48 @@ export function comparePatterns(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+function toRoute(file: string, pattern: string, mod: RouteModule): Route {
+  const urlPattern = new URLPattern({ pathname: pattern || "/" });
+  const handler = mod.handler as Handler | Handlers | undefined;
+  return { pattern, urlPattern, file, component: mod.default, handler };
+}
+
 /**
- * Builds the route table of a manifest. Throws when a file cannot be routed.
+ * Builds the route table of a manifest.
  *
+ * @throws {SyntaxError} when a file cannot be routed
  * @example Usage
  * ```ts
  * import { buildRouter } from "$fresh/router.ts";
- * const router = buildRouter({
- *   routes: { "./routes/index.tsx": { default: () => null } },
- *   islands: {},
- *   baseUrl: import.meta.url,
- * });
- * console.log(router.routes[0].pattern); // "/"
+ * buildRouter({ routes: {}, islands: {}, baseUrl: import.meta.url }).routes; // []
  * ```
  */
 export function buildRouter(manifest: Manifest): Router {
   const router: Router = { routes: [], middlewares: [] };
   for (const [file, mod] of Object.entries(manifest.routes)) {
     const name = file.replace(/\.[jt]sx?$/, "");
-    const base = name.split("/").at(-1)!;
-    if (base === "_middleware") {
-      const h = mod.handler;
-      const prefix = pathToPattern(name.slice(0, -"_middleware".length))
-        .replace(/\/?$/, "/");
-      router.middlewares.push({
-        prefix,
-        handlers: (Array.isArray(h) ? h : [h]) as MiddlewareHandler[],
-      });
-    } else if (name === "./routes/_app") {
-      router.app = mod.default;
-    } else if (name === "./routes/_404") {
-      router.notFound = toRoute(file, "", mod);
-    } else if (name === "./routes/_500") {
-      router.error = toRoute(file, "", mod);
-    } else {
-      const pattern = mod.config?.routeOverride ?? pathToPattern(file);
-      router.routes.push(toRoute(file, pattern, mod));
-    }
+    if (name.endsWith("/_middleware")) {
+      const prefix = pathToPattern(name.slice(0, -"_middleware".length)).replace(/\/?$/, "/");
+      const handlers = [mod.handler].flat() as MiddlewareHandler[];
+      router.middlewares.push({ prefix, handlers });
+    } else if (name === "./routes/_app") router.app = mod.default;
+    else if (name === "./routes/_404") router.notFound = toRoute(file, "", mod);
+    else if (name === "./routes/_500") router.error = toRoute(file, "", mod);
+    else router.routes.push(toRoute(file, mod.config?.routeOverride ?? pathToPattern(file), mod));
   }
   router.routes.sort((a, b) => comparePatterns(a.pattern, b.pattern));
   router.middlewares.sort((a, b) => a.prefix.length - b.prefix.length);
   return router;
 }
 
-function toRoute(file: string, pattern: string, mod: RouteModule): Route {
-  return {
-    pattern,
-    urlPattern: new URLPattern({ pathname: pattern || "/" }),
-    file,
-    component: mod.default,
-    handler: mod.handler as Handler | Handlers | undefined,
-  };
-}
-
 /**
- * The first route matching `url`, with its decoded params.
+ * The first route matching `url`, with its params decoded (malformed escapes
+ * stay as sent: the page validates).
  *
  * @example Usage
  * ```ts
  * import { buildRouter, matchRoute } from "$fresh/router.ts";
- * const router = buildRouter({
- *   routes: { "./routes/room/[name].tsx": { default: () => null } },
- *   islands: {},
- *   baseUrl: import.meta.url,
- * });
- * matchRoute(router, new URL("http://x/room/a%20b"))?.params; // { name: "a b" }
+ * matchRoute(buildRouter({ routes: {}, islands: {}, baseUrl: "" }), new URL("http://x/")); // undefined
  * ```
  */
 export function matchRoute(
@@ -207,7 +171,7 @@ export function matchRoute(
       try {
         params[k] = decodeURIComponent(v);
       } catch {
-        params[k] = v; // malformed escapes stay as sent; the page validates
+        params[k] = v;
       }
     }
     return { route, params };
@@ -220,23 +184,18 @@ export function matchRoute(
  * @example Usage
  * ```ts
  * import { buildRouter, middlewaresFor } from "$fresh/router.ts";
- * const router = buildRouter({ routes: {}, islands: {}, baseUrl: import.meta.url });
- * middlewaresFor(router, "/api/health").length; // 0
+ * middlewaresFor(buildRouter({ routes: {}, islands: {}, baseUrl: "" }), "/api/x"); // []
  * ```
  */
-export function middlewaresFor(
-  router: Router,
-  pathname: string,
-): MiddlewareHandler[] {
+export function middlewaresFor(router: Router, pathname: string): MiddlewareHandler[] {
   const path = pathname.endsWith("/") ? pathname : pathname + "/";
-  return router.middlewares.filter((m) => path.startsWith(m.prefix))
-    .flatMap((m) => m.handlers);
+  return router.middlewares.filter((m) => path.startsWith(m.prefix)).flatMap((m) => m.handlers);
 }
 
 /**
- * The handler for `method`, or `undefined` when the route does not allow it.
- * A page without a handler answers GET and HEAD; HEAD falls back to GET (the
- * caller drops the body).
+ * The handler of `method`, or `undefined` when the route does not allow it:
+ * a page without a handler answers GET (with `renderPage`) and HEAD; HEAD
+ * falls back to GET (the caller drops the body).
  *
  * @example Usage
  * ```ts
@@ -258,32 +217,16 @@ export function methodHandler(
 }
 
 /**
- * The methods a route answers, for the `Allow` header of a 405.
+ * The methods a route answers, for the `Allow` header of its 405s.
  *
  * @example Usage
  * ```ts
  * import { allowedMethods } from "$fresh/router.ts";
- * allowedMethods({ pattern: "/", urlPattern: new URLPattern({ pathname: "/" }), file: "" });
+ * allowedMethods({ pattern: "/", urlPattern: new URLPattern({ pathname: "/" }), file: "" }); // []
  * ```
  */
 export function allowedMethods(route: Route): KnownMethod[] {
   if (typeof route.handler === "function") return [...KNOWN_METHODS];
   const h = route.handler ?? (route.component ? { GET: true } : {});
   return KNOWN_METHODS.filter((m) => m in h || (m === "HEAD" && "GET" in h));
-}
-
-/**
- * The named default for a method the route does not define: 405 with `Allow`.
- *
- * @example Usage
- * ```ts
- * import { defaultUnknownMethodHandler } from "$fresh/router.ts";
- * defaultUnknownMethodHandler(["GET", "HEAD"]).status; // 405
- * ```
- */
-export function defaultUnknownMethodHandler(allowed: KnownMethod[]): Response {
-  return new Response("Method Not Allowed", {
-    status: 405,
-    headers: { Allow: allowed.join(", ") },
-  });
 }

@@ -1,14 +1,13 @@
 /**
- * Static files: the `static/` folder is listed once at startup and only
- * listed files are ever served, so no request path (`..`, encoded slashes or
- * backslashes, null bytes) can reach anything else.
+ * Static files: `static/` is listed once at startup and only listed files
+ * are ever served, so no request path (`..`, encoded slashes or backslashes,
+ * null bytes) can reach anything else.
  *
  * @module
  */
 import { ASSET_CACHE_BUST_KEY, IMMUTABLE, JS_PREFIX } from "./constants.ts";
 
-/** Content types by file extension; anything else is `application/octet-stream`. */
-export const CONTENT_TYPES: Readonly<Record<string, string>> = {
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
   css: "text/css; charset=utf-8",
   gif: "image/gif",
   html: "text/html; charset=utf-8",
@@ -30,25 +29,23 @@ export const CONTENT_TYPES: Readonly<Record<string, string>> = {
 };
 
 /**
- * A servable file: its type, its etag and how to read it.
+ * A servable file: its type, its etag (quoted, strong: a hash of the
+ * contents) and how to read its body afresh for each response.
  *
  * @example Usage
  * ```ts
- * import { fileFromBytes } from "$fresh/static.ts";
- * const file = await fileFromBytes("a.js", new TextEncoder().encode("1"));
- * console.log(file.contentType); // "text/javascript; charset=utf-8"
+ * import type { StaticFile } from "$fresh/static.ts";
+ * const typeOf = (f: StaticFile) => f.contentType;
  * ```
  */
 export interface StaticFile {
   contentType: string;
-  /** Quoted strong etag: a hash of the contents. */
   etag: string;
-  /** The body, read afresh for every response. */
   open(): Promise<BodyInit>;
 }
 
 /**
- * The content type of a file name, by extension.
+ * The content type of a file name, by extension (`application/octet-stream` when unknown).
  *
  * @example Usage
  * ```ts
@@ -84,14 +81,13 @@ export async function fileFromBytes(
 }
 
 /**
- * Lists every regular file under `dir` (symlinks are skipped) by URL path, e.g.
- * `/styles.css`. A missing folder lists nothing.
+ * Lists every regular file under `dir` by URL path (`/styles.css`); symlinks
+ * are skipped, a missing folder lists nothing.
  *
  * @example Usage
  * ```ts
  * import { scanStaticDir } from "$fresh/static.ts";
  * const files = await scanStaticDir("./static");
- * console.log(files.has("/styles.css"));
  * ```
  */
 export async function scanStaticDir(dir: string): Promise<Map<string, StaticFile>> {
@@ -101,19 +97,16 @@ export async function scanStaticDir(dir: string): Promise<Map<string, StaticFile
       const fsPath = `${fsDir}/${entry.name}`;
       if (entry.isDirectory) await walk(fsPath, `${urlDir}${entry.name}/`);
       if (!entry.isFile) continue;
-      const etag = await etagOf(await Deno.readFile(fsPath));
       files.set(`${urlDir}${entry.name}`, {
         contentType: contentType(entry.name),
-        etag,
+        etag: await etagOf(await Deno.readFile(fsPath)),
         open: async () => (await Deno.open(fsPath)).readable,
       });
     }
   };
-  try {
-    await walk(dir, "/");
-  } catch (err) {
+  await walk(dir, "/").catch((err) => {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
+  });
   return files;
 }
 
@@ -135,16 +128,17 @@ export async function serveFile(
 ): Promise<Response> {
   const headers = new Headers({ etag: file.etag, "cache-control": cacheControl });
   const match = req.headers.get("if-none-match");
-  if (match && match.split(",").some((t) => t.trim().replace(/^W\//, "") === file.etag)) {
+  if (match?.split(",").some((t) => t.trim().replace(/^W\//, "") === file.etag)) {
     return new Response(null, { status: 304, headers });
   }
   headers.set("content-type", file.contentType);
-  const body = req.method === "HEAD" ? null : await file.open();
-  return new Response(body, { headers });
+  return new Response(req.method === "HEAD" ? null : await file.open(), { headers });
 }
 
 /**
- * Where static and build files come from.
+ * Where files come from: `staticFiles` by URL path (`static/`, build steps'
+ * output, extra entries such as `/sdk.js`), `buildFiles` (client bundles) by
+ * path inside the build.
  *
  * @example Usage
  * ```ts
@@ -154,29 +148,23 @@ export async function serveFile(
  */
 export interface StaticSources {
   buildId: string;
-  /** `static/` by URL path (`/styles.css`), plus the extra bundle entries (`/sdk.js`). */
   staticFiles: Map<string, StaticFile>;
-  /** Client bundles by path relative to the build (`islands/Counter.js`). */
   buildFiles: Map<string, StaticFile>;
 }
 
 /**
- * Serves a GET or HEAD request from `static/` or the client build, or returns
- * `undefined` when no listed file matches; `/dir/` serves `/dir/index.html`
- * and `/dir` redirects to `/dir/`. Build files and `asset()` URLs
- * carrying the current build id are immutable; the rest must revalidate.
+ * Serves a GET or HEAD from the listed files, or returns `undefined`; `/dir/`
+ * serves `/dir/index.html` and `/dir` redirects to `/dir/`. Build files and
+ * `asset()` URLs of the current build are immutable; the rest must revalidate.
  *
  * @example Usage
  * ```ts
  * import { serveStatic } from "$fresh/static.ts";
  * const sources = { buildId: "x", staticFiles: new Map(), buildFiles: new Map() };
- * await serveStatic(new Request("http://x/../deno.json"), sources); // undefined
+ * serveStatic(new Request("http://x/../deno.json"), sources); // undefined
  * ```
  */
-export function serveStatic(
-  req: Request,
-  sources: StaticSources,
-): Promise<Response> | undefined {
+export function serveStatic(req: Request, sources: StaticSources): Promise<Response> | undefined {
   if (req.method !== "GET" && req.method !== "HEAD") return undefined;
   const url = new URL(req.url);
   let path: string;
@@ -190,15 +178,13 @@ export function serveStatic(
     const file = sources.buildFiles.get(path.slice(buildPrefix.length));
     return file && serveFile(req, file, IMMUTABLE);
   }
-  // A folder's URL serves its index.html; without the slash, it redirects
-  // there, so the page's relative links resolve inside the folder.
+  // Without the slash a folder redirects, so its page's relative links resolve inside it.
   const file = sources.staticFiles.get(
     path.endsWith("/") && path !== "/" ? `${path}index.html` : path,
   );
   if (!file && sources.staticFiles.has(`${path}/index.html`)) {
-    return Promise.resolve(
-      new Response(null, { status: 301, headers: { location: `${url.pathname}/${url.search}` } }),
-    );
+    const location = `${url.pathname}/${url.search}`;
+    return Promise.resolve(new Response(null, { status: 301, headers: { location } }));
   }
   if (!file) return undefined;
   const busted = url.searchParams.get(ASSET_CACHE_BUST_KEY) === sources.buildId;
