@@ -194,6 +194,20 @@ export type ClientRequest =
 /** Any frame a client sends. */
 export type ClientFrame = ClientRequest | PongFrame | ByeFrame | HelloFrame;
 
+/** Whom a post goes to, as `parseClientFrame` reads its `recipient`. */
+export type Recipient = { user_id: string } | { group: string };
+
+/** A post as `parseClientFrame` returns it: the recipient typed, a user_id lowercased. */
+export interface ParsedPostRequest extends Omit<PostRequest, "recipient"> {
+  recipient?: Recipient;
+}
+
+/** A request as `parseClientFrame` returns it. */
+export type ParsedClientRequest = Exclude<ClientRequest, PostRequest> | ParsedPostRequest;
+
+/** A frame as `parseClientFrame` returns it. */
+export type ParsedClientFrame = ParsedClientRequest | PongFrame | ByeFrame | HelloFrame;
+
 // --- SERVER → CLIENT ---
 
 /** One row of a users page. */

@@ -10,6 +10,8 @@ import {
   CLIENT_FRAME_TYPES,
   type ClientFrame,
   CONDITIONS,
+  type ParsedClientFrame,
+  type Recipient,
   SERVER_FRAME_TYPES,
   type ServerFrame,
 } from "./frames.ts";
@@ -18,6 +20,7 @@ import {
   GROUP_NAME_PATTERN,
   isCid,
   isGroupName,
+  isUserId,
   LIMITS,
   type Limits,
 } from "./limits.ts";
@@ -115,6 +118,88 @@ function checkPage(frame: Fields, limits: Limits): void {
 }
 
 /**
+ * A frame over `maxFrameBytes`: the server closes the socket (1009) rather
+ * than answer it, since it cannot trust the rest of the stream.
+ *
+ * @example
+ * ```ts
+ * import { FrameTooLargeError, parseClientFrame } from "./mod.ts";
+ * try {
+ *   parseClientFrame("x".repeat(70_000));
+ * } catch (error) {
+ *   console.log(error instanceof FrameTooLargeError); // true
+ * }
+ * ```
+ */
+export class FrameTooLargeError extends RangeError {
+  override name = "FrameTooLargeError";
+}
+
+/**
+ * A display name as others will see it: control and format characters
+ * (bidi overrides, zero-width spaces…) removed, trimmed, at most
+ * `maxDisplayNameLength` characters; `""` when nothing is left. The one
+ * name rule: names from a token or the URL pass it, and renames (see
+ * {@linkcode parseDisplayName}).
+ *
+ * @example
+ * ```ts
+ * import { cleanDisplayName } from "./mod.ts";
+ * cleanDisplayName("  Ada\u202e "); // "Ada"
+ * ```
+ */
+export function cleanDisplayName(raw: string | null | undefined, limits: Limits = LIMITS): string {
+  return (raw ?? "").replace(/[\p{Cc}\p{Cf}]/gu, "").trim().slice(0, limits.maxDisplayNameLength);
+}
+
+/**
+ * A rename's `name`, cleaned by {@linkcode cleanDisplayName}.
+ *
+ * @throws {TypeError} when it is no string, longer than `maxDisplayNameLength`, or has no visible character
+ * @example
+ * ```ts
+ * import { parseDisplayName } from "./mod.ts";
+ * parseDisplayName(" Ada "); // "Ada"
+ * ```
+ */
+export function parseDisplayName(value: unknown, limits: Limits = LIMITS): string {
+  const cleaned = typeof value === "string" && value.length <= limits.maxDisplayNameLength
+    ? cleanDisplayName(value, limits)
+    : "";
+  if (!cleaned) {
+    reject(
+      TypeError,
+      "name",
+      `must be a non-empty string of at most ${limits.maxDisplayNameLength} characters with a visible character (control and format characters are removed)`,
+      value,
+    );
+  }
+  return cleaned;
+}
+
+/**
+ * A post's `recipient`: a user_id (lowercased, as user_ids are stored) for
+ * a private message, or else a group name.
+ *
+ * @throws {TypeError} when it is neither
+ * @example
+ * ```ts
+ * import { parseRecipient } from "./mod.ts";
+ * parseRecipient("lobby"); // { group: "lobby" }
+ * ```
+ */
+export function parseRecipient(value: unknown): Recipient {
+  if (isUserId(value)) return { user_id: value.toLowerCase() };
+  if (isGroupName(value)) return { group: value };
+  return reject(
+    TypeError,
+    "recipient",
+    `must be a user_id (a UUID) or a group name (${GROUP_NAME_PATTERN})`,
+    value,
+  );
+}
+
+/**
  * Parses and validates one frame a client sent. Accepts the raw text of a
  * WebSocket frame or an already parsed value. Unknown fields are refused,
  * so a client cannot even try to set `sender`.
@@ -133,11 +218,26 @@ function checkPage(frame: Fields, limits: Limits): void {
 export function parseClientFrame(
   raw: unknown,
   limits: Limits = LIMITS,
-): ClientFrame {
+): ParsedClientFrame {
   let decoded: unknown = raw;
+  // Binary frames are sized here too (Blob where the runtime has it), so the
+  // limit is checked in one place.
+  const bytes = raw instanceof ArrayBuffer
+    ? raw.byteLength
+    : typeof Blob === "function" && raw instanceof Blob
+    ? raw.size
+    : -1;
+  if (bytes > limits.maxFrameBytes) {
+    throw new FrameTooLargeError(
+      `Cannot accept frame as it must be at most ${limits.maxFrameBytes} bytes: current size is ${bytes} bytes`,
+    );
+  }
+  if (bytes >= 0) {
+    throw new SyntaxError("Cannot accept binary frames: send JSON text frames");
+  }
   if (typeof raw === "string") {
     if (exceedsBytes(raw, limits.maxFrameBytes)) {
-      throw new RangeError(
+      throw new FrameTooLargeError(
         `Cannot accept frame as it must be at most ${limits.maxFrameBytes} bytes: current size is ${raw.length}+ characters`,
       );
     }
@@ -161,7 +261,9 @@ export function parseClientFrame(
     nonNegativeInteger(frame.received, "received");
   }
   if (type === "hello") checkHello(frame);
-  if (type === "pong" || type === "bye" || type === "hello") return frame as unknown as ClientFrame;
+  if (type === "pong" || type === "bye" || type === "hello") {
+    return frame as unknown as ParsedClientFrame;
+  }
   nonNegativeInteger(frame.id, "id");
   switch (type) {
     case "join":
@@ -173,7 +275,7 @@ export function parseClientFrame(
         reject(TypeError, "message", "is required", undefined);
       }
       checkPayload(frame.message, limits);
-      optionalString(frame, "recipient", 64);
+      if (frame.recipient !== undefined) frame.recipient = parseRecipient(frame.recipient);
       break;
     case "users":
       groupName(frame.group);
@@ -233,10 +335,7 @@ export function parseClientFrame(
       checkSignal(frame.signal, limits);
       break;
     case "rename":
-      if (typeof frame.name !== "string" || frame.name.trim() === "") {
-        reject(TypeError, "name", "must be a non-empty string", frame.name);
-      }
-      optionalString(frame, "name", limits.maxDisplayNameLength);
+      frame.name = parseDisplayName(frame.name, limits);
       break;
     case "auth":
       if (typeof frame.token !== "string" || frame.token === "") {
@@ -245,7 +344,7 @@ export function parseClientFrame(
       optionalString(frame, "token", MAX_CREDENTIAL_LENGTH);
       break;
   }
-  return frame as unknown as ClientFrame;
+  return frame as unknown as ParsedClientFrame;
 }
 
 /**

@@ -16,6 +16,8 @@ import {
   LIMITS,
   noticeText,
   type Page,
+  parseDisplayName,
+  parseRecipient,
   type ServerFrame,
   type UserRow,
   type WelcomeFrame,
@@ -109,6 +111,13 @@ const SKAPI_EVENTS = [
   RealtimeEvent.RtcIncoming,
   RealtimeEvent.RtcClosed,
 ] as const;
+
+/** A protocol validator's complaint about the caller's input, as the SDK's typed error. */
+function inputError(error: unknown, what: string): RealtimeError {
+  const message = String((error as Error)?.message ?? error)
+    .replace(/^Cannot accept frame as/, `Cannot ${what} as`);
+  return new RealtimeError(errorCodeOf(error), message);
+}
 
 /**
  * A client of Parley's realtime API.
@@ -346,31 +355,25 @@ export class RealtimeClient extends TypedEmitter<RealtimeEventCallbacks> {
   async #post(message: unknown, recipient?: string): Promise<Success> {
     // As in Skapi, a post right after an unawaited join goes to the group being joined.
     if (!isUserId(recipient) && this.#joining) await this.#joining.catch(() => {});
-    let payload;
+    let payload, to;
     try {
       payload = checkPayload(message);
+      to = recipient === undefined ? undefined : parseRecipient(recipient);
     } catch (error) {
-      throw new RealtimeError(errorCodeOf(error), (error as Error).message);
+      throw inputError(error, "post");
     }
-    if (recipient !== undefined && !isUserId(recipient) && !isGroupName(recipient)) {
-      throw RealtimeError.invalidParameter(
-        `Cannot post as 'recipient' must be a user_id or a group name: current value is ${
-          JSON.stringify(recipient)
-        }`,
-      );
-    }
-    if (recipient === undefined && this.#group === null) {
+    if (!to && this.#group === null) {
       throw new RealtimeError(
         "INVALID_REQUEST",
         "Cannot post as no group is joined: call joinRealtime() first, or name a user_id",
       );
     }
-    if (recipient !== undefined && !isUserId(recipient) && recipient !== this.#group) {
+    if (to && "group" in to && to.group !== this.#group) {
       throw new RealtimeError(
         "INVALID_REQUEST",
         `Cannot post as this connection has not joined group ${
-          JSON.stringify(recipient)
-        }: run joinRealtime({ group: ${JSON.stringify(recipient)} }) first`,
+          JSON.stringify(to.group)
+        }: run joinRealtime({ group: ${JSON.stringify(to.group)} }) first`,
       );
     }
     await this.signaling.request({ type: "post", message: payload, recipient }, "post the message");
@@ -379,13 +382,13 @@ export class RealtimeClient extends TypedEmitter<RealtimeEventCallbacks> {
 
   /** Sets this connection's display name; the group sees `USER_RENAMED`. */
   async setName(name: string): Promise<string> {
-    const trimmed = String(name ?? "").trim();
-    if (!trimmed || trimmed.length > LIMITS.maxDisplayNameLength) {
-      throw RealtimeError.invalidParameter(
-        `Cannot rename as 'name' must be 1–${LIMITS.maxDisplayNameLength} characters`,
-      );
+    let cleaned;
+    try {
+      cleaned = parseDisplayName(name);
+    } catch (error) {
+      throw inputError(error, "rename");
     }
-    return (await this.signaling.request({ type: "rename", name: trimmed }, "rename")).name;
+    return (await this.signaling.request({ type: "rename", name: cleaned }, "rename")).name;
   }
 
   /**

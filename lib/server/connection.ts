@@ -11,21 +11,6 @@ import { randomId } from "./ids.ts";
 import { ReplayLog } from "./replay.ts";
 import { TokenBucket } from "./rate_limit.ts";
 
-/**
- * A display name as others will see it: control and format characters
- * (bidi overrides, zero-width spaces…) removed, trimmed, at most 64
- * characters; empty when nothing is left.
- *
- * @example
- * ```ts
- * import { cleanName } from "./connection.ts";
- * cleanName("  Ada\u202e "); // "Ada"
- * ```
- */
-export function cleanName(raw: string | null | undefined): string {
-  return (raw ?? "").replace(/[\p{Cc}\p{Cf}]/gu, "").trim().slice(0, 64);
-}
-
 /** Who a connection is, as stored in presence and stamped on what it sends. */
 export interface Identity {
   cid: string;

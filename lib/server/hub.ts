@@ -9,14 +9,15 @@
  * @module
  */
 import {
-  type ClientFrame,
+  cleanDisplayName,
   CLOSE,
   errorCodeOf,
-  exceedsBytes,
+  FrameTooLargeError,
   HELLO_PARAM,
   type Limits,
   type NoticeFrame,
   parseClientFrame,
+  type ParsedClientFrame,
   PROTOCOL_VERSION,
   PROTOCOL_VERSIONS,
   requestIdOf,
@@ -28,7 +29,6 @@ import type { RemoteInfo } from "./abuse.ts";
 import { Admission, type Ticket } from "./admission.ts";
 import { AuthError, roomAllowed } from "./auth.ts";
 import {
-  cleanName,
   Connection,
   ConnectionState,
   type Credentials,
@@ -81,16 +81,8 @@ export const APP_PING_HEARTBEATS = 4;
 /** Requests whose successors need not wait for their answer (see #receive). */
 const PIPELINED: ReadonlySet<string> = new Set(["post", "signal"]);
 
-/** Whether a frame (text or binary) is over `limit` bytes. */
-function isOversize(data: unknown, limit: number): boolean {
-  if (typeof data === "string") return exceedsBytes(data, limit);
-  if (data instanceof Blob) return data.size > limit;
-  if (data instanceof ArrayBuffer) return data.byteLength > limit;
-  return false;
-}
-
 function displayName(raw: string | null, userId: string): string {
-  return cleanName(raw) || `Guest ${userId.slice(0, 4)}`;
+  return cleanDisplayName(raw) || `Guest ${userId.slice(0, 4)}`;
 }
 
 /**
@@ -371,11 +363,6 @@ export class Hub implements HubCore {
   #receive(connection: Connection, data: unknown): void {
     connection.lastSeen = performance.now();
     if (data === PONG) return;
-    const oversize = isOversize(data, this.limits.maxFrameBytes);
-    if (oversize) {
-      connection.close(CLOSE.tooBig, `Frame too large: at most ${this.limits.maxFrameBytes} bytes`);
-      return;
-    }
     if (!connection.bucket.take()) {
       if (++connection.rejectedInARow > this.limits.maxRejectedInARow) {
         connection.close(CLOSE.policy, "Rate limit exceeded: slow down and reconnect");
@@ -391,20 +378,11 @@ export class Hub implements HubCore {
       );
     }
     connection.rejectedInARow = 0;
-    if (typeof data !== "string") {
-      return this.#error(
-        connection,
-        undefined,
-        new RequestError(
-          "INVALID_REQUEST",
-          "Cannot accept binary frames: send JSON text frames",
-        ),
-      );
-    }
-    let frame: ClientFrame;
+    let frame: ParsedClientFrame;
     try {
       frame = parseClientFrame(data, this.limits);
     } catch (error) {
+      if (error instanceof FrameTooLargeError) return connection.close(CLOSE.tooBig, error.message);
       return this.#error(connection, requestIdOf(data), error);
     }
     if (frame.type === "pong") {

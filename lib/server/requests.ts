@@ -6,18 +6,16 @@
  * @module
  */
 import {
-  type ClientRequest,
   type ErrorCode,
-  isGroupName,
-  isUserId,
   type NoticeCode,
   noticeFrame,
+  type ParsedClientRequest,
   type RequestResults,
   type RequestType,
   type ServerFrame,
 } from "../protocol/mod.ts";
 import { roomAllowed } from "./auth.ts";
-import { cleanName, type Connection } from "./connection.ts";
+import type { Connection } from "./connection.ts";
 import type { Presence } from "./presence.ts";
 import type { Registry, Target } from "./registry.ts";
 
@@ -91,7 +89,7 @@ function undelivered(
 type Handler<T extends RequestType> = (
   core: HubCore,
   connection: Connection,
-  request: Extract<ClientRequest, { type: T }>,
+  request: Extract<ParsedClientRequest, { type: T }>,
 ) => Promise<RequestResults[T]>;
 
 /** Tells `group` that `connection` joined, left, was disconnected or renamed. */
@@ -127,9 +125,8 @@ const join: Handler<"join"> = async (core, connection, { group }) => {
 };
 
 const post: Handler<"post"> = async (core, connection, { message, recipient }) => {
-  if (recipient !== undefined && isUserId(recipient)) {
-    // user_ids are stored lowercased; a UUID is the same in any case.
-    const user_id = recipient.toLowerCase();
+  if (recipient && "user_id" in recipient) {
+    const { user_id } = recipient;
     const rooms = reach(connection);
     const delivered = await core.route({ user_id, ...(rooms ? { rooms } : {}) }, {
       type: "private",
@@ -137,17 +134,15 @@ const post: Handler<"post"> = async (core, connection, { message, recipient }) =
       ...connection.stamp,
     });
     if (delivered === 0) {
-      throw undelivered(core, { user_id }, "deliver the message", `user "${recipient}"`);
+      throw undelivered(core, { user_id }, "deliver the message", `user "${user_id}"`);
     }
     return { delivered };
   }
   const group = connection.group;
-  if (group === null || (recipient !== undefined && recipient !== group)) {
-    const what = recipient === undefined
-      ? "this connection has joined no group"
-      : isGroupName(recipient)
-      ? `this connection has not joined group "${recipient}"`
-      : `"${recipient}" is neither a user_id nor a group name`;
+  if (group === null || (recipient && recipient.group !== group)) {
+    const what = recipient
+      ? `this connection has not joined group "${recipient.group}"`
+      : "this connection has joined no group";
     throw new RequestError(
       "INVALID_REQUEST",
       `Cannot post as ${what}: join the group first, or pass a user_id to send privately`,
@@ -204,14 +199,7 @@ const rename: Handler<"rename"> = async (core, connection, { name }) => {
       `Cannot rename as the access token sets the name "${connection.grant.name}": ask for a token with another name`,
     );
   }
-  const cleaned = cleanName(name);
-  if (!cleaned) {
-    throw new RequestError(
-      "INVALID_PARAMETER",
-      "Cannot rename as 'name' has no visible characters: choose a name people can read",
-    );
-  }
-  connection.name = cleaned;
+  connection.name = name; // cleaned by parseClientFrame
   await core.presence.rename(connection, connection.group);
   if (connection.group !== null) await notify(core, connection, connection.group, "USER_RENAMED");
   return { name: connection.name };
@@ -238,7 +226,7 @@ const HANDLERS: { [T in RequestType]: Handler<T> } = {
 export function handleRequest<T extends RequestType>(
   core: HubCore,
   connection: Connection,
-  request: Extract<ClientRequest, { type: T }>,
+  request: Extract<ParsedClientRequest, { type: T }>,
 ): Promise<RequestResults[T]> {
   return (HANDLERS[request.type] as Handler<T>)(core, connection, request);
 }

@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
 import {
+  cleanDisplayName,
   errorCodeOf,
+  FrameTooLargeError,
   LIMITS,
   parseClientFrame,
+  parseDisplayName,
+  parseRecipient,
   parseServerFrame,
   requestIdOf,
 } from "../../lib/protocol/mod.ts";
@@ -15,7 +19,7 @@ Deno.test("parseClientFrame accepts every well-formed request", () => {
     { type: "join", id: 1, group: "team-1.a_b" },
     { type: "join", id: 2, group: null },
     { type: "post", id: 3, message: { text: "100% sure" } },
-    { type: "post", id: 4, message: "hi", recipient: uuid },
+    { type: "post", id: 4, message: "hi" },
     { type: "users", id: 5, group: "lobby", limit: 1000, startKey: "cid:x", ascending: false },
     { type: "groups", id: 6, searchFor: "number_of_users", value: 2, condition: ">=" },
     { type: "signal", id: 7, to: cid, signal: { kind: "hangup", call: "c1", reason: "bye" } },
@@ -26,6 +30,50 @@ Deno.test("parseClientFrame accepts every well-formed request", () => {
   for (const frame of frames) {
     assert.deepEqual(parseClientFrame(JSON.stringify(frame)), frame);
   }
+});
+
+Deno.test("parseClientFrame types a post's recipient, lowercasing a user_id", () => {
+  const upper = uuid.toUpperCase();
+  const toUser = parseClientFrame({ type: "post", id: 1, message: 1, recipient: upper });
+  assert.deepEqual(toUser, { type: "post", id: 1, message: 1, recipient: { user_id: uuid } });
+  const toGroup = parseClientFrame({ type: "post", id: 2, message: 1, recipient: "Lobby" });
+  assert.deepEqual(toGroup, { type: "post", id: 2, message: 1, recipient: { group: "Lobby" } });
+  for (const bad of ["", "a\u0007b", "x".repeat(65), 5]) {
+    assert.throws(
+      () => parseClientFrame({ type: "post", id: 3, message: 1, recipient: bad }),
+      (e: Error) => e instanceof TypeError && /'recipient' must be a user_id/.test(e.message),
+    );
+    assert.throws(() => parseRecipient(bad), TypeError);
+  }
+  assert.deepEqual(parseRecipient(upper), { user_id: uuid });
+});
+
+Deno.test("one name rule: renames are cleaned as names from tokens and URLs are", () => {
+  assert.equal(cleanDisplayName("  Ada\u202e\u200b "), "Ada");
+  assert.equal(cleanDisplayName(null), "");
+  assert.equal(cleanDisplayName("x".repeat(80)), "x".repeat(64));
+  const renamed = parseClientFrame({ type: "rename", id: 1, name: " Ada\u202e " });
+  assert.deepEqual(renamed, { type: "rename", id: 1, name: "Ada" });
+  assert.equal(parseDisplayName("\tBob "), "Bob");
+  for (const bad of ["", "   ", "\u202e\u200b", "x".repeat(65), 7]) {
+    assert.throws(
+      () => parseClientFrame({ type: "rename", id: 2, name: bad }),
+      (e: Error) => e instanceof TypeError && /'name' must be a non-empty string/.test(e.message),
+    );
+  }
+});
+
+Deno.test("the frame size is checked in the parse, for text and binary frames alike", () => {
+  const limits = { ...LIMITS, maxFrameBytes: 100 };
+  const text = JSON.stringify({ type: "post", id: 1, message: "é".repeat(60) });
+  assert.throws(() => parseClientFrame(text, limits), FrameTooLargeError);
+  assert.throws(() => parseClientFrame(new ArrayBuffer(101), limits), FrameTooLargeError);
+  assert.throws(() => parseClientFrame(new Blob(["x".repeat(101)]), limits), FrameTooLargeError);
+  assert.ok(new FrameTooLargeError("x") instanceof RangeError, "a size limit, as the others");
+  assert.throws(
+    () => parseClientFrame(new ArrayBuffer(10), limits),
+    (e: Error) => e instanceof SyntaxError && /binary frames/.test(e.message),
+  );
 });
 
 Deno.test("parseClientFrame turns an empty group into a leave", () => {
@@ -106,7 +154,6 @@ Deno.test("parseClientFrame names the field, its rule and the value", () => {
       TypeError,
       /'signal.candidate.candidate'/,
     ],
-    [{ type: "rename", id: 1, name: "   " }, TypeError, /'name' must be a non-empty string/],
     [{ type: "pong", extra: 1 }, TypeError, /'extra' is not a field/],
     [
       { type: "signal", id: 1, to: cid, signal: { kind: "accept", call: "c", type: "x" } },

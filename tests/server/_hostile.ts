@@ -850,8 +850,10 @@ function refusedRequest(rng: Rng, scene: Scene): Hostile {
         "00000000-0000-0000-0000-00000000000",
       ]);
       const frame = { type: "post", id, message, recipient };
-      // Unless it names the joined group, a recipient that is not a user_id is refused.
-      return error("refused:post-bad-recipient", JSON.stringify(frame), "INVALID_REQUEST");
+      // No user_id and no group name at all: the parse refuses the field;
+      // a group name that is not the joined group: the request is refused.
+      const code = recipient === "" ? "INVALID_PARAMETER" : "INVALID_REQUEST";
+      return error("refused:post-bad-recipient", JSON.stringify(frame), code);
     },
     () =>
       error(
