@@ -39,6 +39,7 @@ import { noticeFrame, type ServerFrame } from "../protocol/mod.ts";
 import { Bus } from "./bus/mod.ts";
 import type { Connection } from "./connection.ts";
 import { Directory } from "./directory.ts";
+import { roomAllowed } from "./auth.ts";
 import { decodeLine, encodeLine } from "./lines.ts";
 import { Liveness } from "./liveness.ts";
 import type { ConnectionRecord, Presence } from "./presence.ts";
@@ -168,13 +169,26 @@ export class Cluster {
     const known = "cid" in target
       ? this.#cidReach(this.directory.isolateOf(target.cid, target.rooms))
       : this.directory.userReach(target.user_id, target.rooms);
-    if (known.count > 0 || local > 0) {
+    // Known here, or known elsewhere but outside the sender's rooms (then
+    // refused here, with nothing sent: the count says so, no KV asked).
+    if (local > 0 || this.knows(target)) {
       if (known.isolates.length > 0) {
         this.#publish(known.isolates, encodeLine({ kind: "frame", target, text }));
       }
       return Promise.resolve(local + known.count);
     }
     return this.#repair(target, text);
+  }
+
+  /**
+   * Whether the directory knows `target` on another isolate, in any room:
+   * a route with rooms that reaches none of it was refused by the grant,
+   * not sent to nobody (see `RequestError`'s `UNAUTHORIZED`).
+   */
+  knows(target: { cid: string } | { user_id: string }): boolean {
+    return "cid" in target
+      ? this.directory.isolateOf(target.cid) !== undefined
+      : this.directory.userReach(target.user_id).count > 0;
   }
 
   #cidReach(isolate: string | undefined): { isolates: string[]; count: number } {
@@ -185,7 +199,7 @@ export class Cluster {
    * A cid or user the directory does not know: its announcement may still
    * be on its way, so presence is asked. Later routes wait their turn.
    */
-  #repair(target: { cid: string } | { user_id: string }, text: string): Promise<number> {
+  #repair(target: Exclude<Target, { group: string }>, text: string): Promise<number> {
     const slot: Slot = { done: false, isolates: [], line: "" };
     this.#queue.push(slot);
     const routed = this.#lookUp(target).then(({ isolates, count }) => {
@@ -208,20 +222,26 @@ export class Cluster {
   }
 
   async #lookUp(
-    target: { cid: string } | { user_id: string },
+    target: Exclude<Target, { group: string }>,
   ): Promise<{ isolates: string[]; count: number }> {
     const { presence, isolate } = this.#options;
-    // A record whose end the bus has already told is a stale read: not there.
-    const there = (cid: string, where: string) =>
-      where !== isolate && !this.directory.isGone(cid, where);
+    const { rooms } = target;
+    // A record whose end the bus has already told is a stale read: not
+    // there; one outside the sender's rooms is not reached (its isolate drops it).
+    const reached = (record: ConnectionRecord | null): record is ConnectionRecord =>
+      record !== null && record.isolate !== isolate &&
+      !this.directory.isGone(record.cid, record.isolate) &&
+      (rooms === undefined || (record.group !== null && roomAllowed(rooms, record.group)));
     if ("cid" in target) {
       const record = await presence.lookup(target.cid);
-      return this.#cidReach(
-        record !== null && there(target.cid, record.isolate) ? record.isolate : undefined,
-      );
+      return this.#cidReach(reached(record) ? record.isolate : undefined);
     }
-    const remote = (await presence.connectionsOf(target.user_id))
-      .filter((row) => there(row.cid, row.isolate));
+    const rows = (await presence.connectionsOf(target.user_id))
+      .filter((row) => row.isolate !== isolate && !this.directory.isGone(row.cid, row.isolate));
+    // The user index holds no rooms: with a grant, each record is read (repairs only).
+    const remote = rooms === undefined ? rows : (await Promise.all(
+      rows.map((row) => presence.lookup(row.cid)),
+    )).filter(reached);
     return { isolates: [...new Set(remote.map((row) => row.isolate))], count: remote.length };
   }
 

@@ -39,6 +39,8 @@ export class RequestError extends Error {
 export interface HubCore {
   readonly presence: Presence;
   readonly registry: Registry;
+  /** Whether another isolate holds a target (for the reason a grant refused it). */
+  readonly cluster?: { knows(target: { cid: string } | { user_id: string }): boolean };
   /**
    * Delivers a frame to everyone a target names, on every isolate; resolves
    * to how many sockets it reached.
@@ -69,7 +71,8 @@ function reach(connection: Connection): readonly string[] | undefined {
 
 /**
  * Nothing was delivered to `target`: UNAUTHORIZED when this isolate holds
- * connections it names that the sender's token may not reach, else NOT_FOUND.
+ * connections it names, or the directory knows some on another isolate,
+ * that the sender's token may not reach; else NOT_FOUND.
  */
 function undelivered(
   core: HubCore,
@@ -77,7 +80,7 @@ function undelivered(
   what: string,
   who: string,
 ): RequestError {
-  if (core.registry.resolve(target).size > 0) {
+  if (core.registry.resolve(target).size > 0 || core.cluster?.knows(target)) {
     return new RequestError(
       "UNAUTHORIZED",
       `Cannot ${what} as the access token grants no room ${who} is in: private messages and calls reach only people in rooms the token grants`,

@@ -12,6 +12,7 @@ import type { ServerFrame } from "../../lib/protocol/mod.ts";
 import { RealtimeClient, type RealtimeError } from "../../lib/sdk/mod.ts";
 import { signToken } from "../../lib/server/auth.ts";
 import { rawClient, startHub } from "../_helpers/hub.ts";
+import { waitFor } from "../_helpers/server.ts";
 
 const SECRET = "grants-secret-of-32-bytes-or-more-00";
 
@@ -83,7 +84,7 @@ Deno.test("grants: a dm: true token may write to and call anyone connected", asy
   await Promise.all([support, board].map((c) => c.close()));
 });
 
-Deno.test("grants: across isolates a message outside the grant is dropped by the recipient's isolate", async () => {
+Deno.test("grants: across isolates the sender's isolate refuses what the grant does not reach, and counts right", async () => {
   const path = await Deno.makeTempFile({ suffix: ".sqlite3" });
   const kv = await Deno.openKv(path);
   try {
@@ -92,20 +93,60 @@ Deno.test("grants: across isolates a message outside the grant is dropped by the
     await using one = await startHub({ kv, isolate: "iso-one", cluster, security });
     await using two = await startHub({ kv, isolate: "iso-two", cluster, security });
     const ada = await member(one.url, ["team-a"]);
-    const board = await member(two.url, ["secret-board-meeting", "team-a"]);
-    await board.request({ type: "join", group: "secret-board-meeting" });
-    const helper = await member(one.url, ["help"], { dm: true });
-    await ada.request({ type: "post", message: "sneaky", recipient: board.welcome.user_id });
-    // The bus keeps iso-one's order: once the helper's marker is in, the sneaky one was handled.
-    await helper.request({ type: "post", message: "marker", recipient: board.welcome.user_id });
-    await board.next((f) => f.type === "private" && (f as Frame).message === "marker", 10_000);
-    // Then one she may reach: it arrives, and the first never did.
-    await board.request({ type: "join", group: "team-a" });
-    await ada.request({ type: "post", message: "fine", recipient: board.welcome.user_id });
-    await board.next((f) => f.type === "private" && (f as Frame).message === "fine", 10_000);
-    const privates = board.frames.filter((f) => f.type === "private") as Frame[];
-    assert.deepEqual(privates.map((f) => f.message), ["marker", "fine"]);
-    await Promise.all([ada, board, helper].map((c) => c.close()));
+    // One user on iso-two with two connections: one in a room Ada's token grants, one not.
+    const sub = crypto.randomUUID();
+    const boardroom = await member(two.url, ["secret-board-meeting", "team-a"], { sub });
+    const desk = await member(two.url, ["secret-board-meeting", "team-a"], { sub });
+    const secret = await member(two.url, ["secret-board-meeting"]);
+    await boardroom.request({ type: "join", group: "secret-board-meeting" });
+    await desk.request({ type: "join", group: "team-a" });
+    await secret.request({ type: "join", group: "secret-board-meeting" });
+    // iso-one's directory has heard of every move (the bus announces them).
+    const directory = one.hub.cluster.directory;
+    await waitFor(() =>
+      directory.groupSize("team-a") === 1 && directory.groupSize("secret-board-meeting") === 2
+    );
+
+    const reached = await ada.request({ type: "post", message: "hi", recipient: sub }) as Frame;
+    assert.deepEqual(reached.result, { delivered: 1 }, "only the team-a connection counts");
+    await desk.next((f) => f.type === "private" && (f as Frame).message === "hi", 10_000);
+
+    for (
+      const sent of [
+        { type: "post", message: "sneaky", recipient: secret.welcome.user_id },
+        { type: "signal", to: secret.welcome.cid, signal },
+        { type: "signal", to: boardroom.welcome.cid, signal },
+      ] as const
+    ) {
+      const refused = await ada.request(sent) as Frame;
+      assert.equal(refused.code, "UNAUTHORIZED", `${sent.type} is refused on iso-one`);
+      assert.match(refused.message!, /access token grants no room .* is in/);
+    }
+
+    // A route the directory cannot answer (here: it forgot iso-two's
+    // connections) asks presence, and counts only the granted rooms too.
+    directory.forget("iso-two");
+    directory.heard("iso-two");
+    const repaired = await ada.request({ type: "post", message: "again", recipient: sub }) as Frame;
+    assert.deepEqual(repaired.result, { delivered: 1 });
+    await desk.next((f) => f.type === "private" && (f as Frame).message === "again", 10_000);
+    const outside = await ada.request({
+      type: "post",
+      message: "x",
+      recipient: secret.welcome.user_id,
+    }) as Frame;
+    assert.equal(outside.type, "error", "nothing in a granted room: not acked as delivered");
+
+    // The refused ones never arrived anywhere.
+    await ada.request({ type: "post", message: "last", recipient: sub });
+    await desk.next((f) => f.type === "private" && (f as Frame).message === "last", 10_000);
+    for (const client of [boardroom, secret]) {
+      assert.deepEqual(
+        client.frames.filter((f) => f.type === "private" || f.type === "signal"),
+        [],
+      );
+    }
+    await Promise.all([ada, boardroom, desk, secret].map((c) => c.close()));
   } finally {
     kv.close();
     await Deno.remove(path).catch(() => {});
