@@ -11,14 +11,15 @@ import type { ClientBuild } from "./render.ts";
 import type { BuildStep } from "./types.ts";
 import { fileFromBytes, type StaticFile } from "./static.ts";
 
-/** The build manifest's file name inside the output folder. */
+/** The build manifest's file name inside the output folder; written last, it marks a complete build. */
 export const BUILD_MANIFEST = "manifest.json";
 
 /** The folder inside the output folder where build steps write servable files. */
 export const BUILD_STATIC_DIR = "static";
 
 /**
- * Inputs of {@linkcode build}.
+ * Inputs of {@linkcode build}: the absolute project folder, island manifest
+ * keys (`./islands/Counter.tsx`) and extra entries (name → path), relative to it.
  *
  * @example Usage
  * ```ts
@@ -27,18 +28,17 @@ export const BUILD_STATIC_DIR = "static";
  * ```
  */
 export interface BuildOptions {
-  /** Absolute project folder; island keys and entries are relative to it. */
   rootDir: string;
-  /** Island manifest keys, e.g. `./islands/Counter.tsx`. */
   islands: string[];
-  /** Extra standalone bundles, name → path (absolute or relative to `rootDir`). @default {} */
+  /** @default {} */
   entries?: Record<string, string>;
   /** @default true */
   minify?: boolean;
 }
 
 /**
- * A finished client build: paths are relative to the build folder.
+ * A finished client build: code-split bundles by path inside the build, and
+ * the extra entries by name (served at `/<name>.js`).
  *
  * @example Usage
  * ```ts
@@ -47,24 +47,20 @@ export interface BuildOptions {
  * ```
  */
 export interface BuildOutput extends ClientBuild {
-  /** Code-split bundles (islands, runtime, chunks) by relative path. */
   files: Map<string, Uint8Array<ArrayBuffer>>;
-  /** Extra entries by name (served at `/<name>.js`). */
   entries: Map<string, Uint8Array<ArrayBuffer>>;
 }
 
 const RUNTIME_ENTRY = decodeURIComponent(new URL("./islands.ts", import.meta.url).pathname);
 
-function resolve(rootDir: string, path: string): string {
-  return path.startsWith("/") ? path : `${rootDir}/${path.replace(/^\.\//, "")}`;
-}
+const resolve = (rootDir: string, path: string) =>
+  path.startsWith("/") ? path : `${rootDir}/${path.replace(/^\.\//, "")}`;
 
 function commonDir(paths: string[]): string {
   const dirs = paths.map((p) => p.split("/").slice(0, -1));
-  const first = dirs[0];
   let n = 0;
-  while (n < first.length && dirs.every((d) => d[n] === first[n])) n++;
-  return first.slice(0, n).join("/");
+  while (n < dirs[0].length && dirs.every((d) => d[n] === dirs[0][n])) n++;
+  return dirs[0].slice(0, n).join("/");
 }
 
 async function bundle(entrypoints: string[], codeSplitting: boolean, minify: boolean) {
@@ -103,7 +99,6 @@ async function bundle(entrypoints: string[], codeSplitting: boolean, minify: boo
  * ```ts ignore
  * import { build } from "$fresh/build.ts";
  * const out = await build({ rootDir: Deno.cwd(), islands: ["./islands/Counter.tsx"] });
- * console.log(out.buildId, out.islands);
  * ```
  */
 export async function build(options: BuildOptions): Promise<BuildOutput> {
@@ -118,7 +113,6 @@ export async function build(options: BuildOptions): Promise<BuildOutput> {
     if (!files.has(out)) throw new Error(`Cannot find the bundle of ${path}: expected ${out}`);
     return out;
   };
-  const runtime = outputOf(RUNTIME_ENTRY);
   const islandFiles = Object.fromEntries(
     islands.map((key, i) => [islandId(key), outputOf(islandPaths[i])]),
   );
@@ -129,23 +123,27 @@ export async function build(options: BuildOptions): Promise<BuildOutput> {
     if (out.length !== 1) throw new Error(`Cannot bundle entry "${name}" into one file`);
     entryFiles.set(name, out[0][1]);
   }
-  const hash = new Uint8Array(
-    await crypto.subtle.digest(
-      "SHA-256",
-      await new Blob(
-        [...files, ...entryFiles].sort(([a], [b]) => a < b ? -1 : 1).flat(),
-      ).arrayBuffer(),
-    ),
-  );
-  const buildId = Array.from(hash.slice(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
-  return { buildId, runtime, islands: islandFiles, files, entries: entryFiles };
+  const all = [...files, ...entryFiles].sort(([a], [b]) => a < b ? -1 : 1).flat();
+  const hash = await crypto.subtle.digest("SHA-256", await new Blob(all).arrayBuffer());
+  const buildId = Array.from(
+    new Uint8Array(hash).slice(0, 8),
+    (b) => b.toString(16).padStart(2, "0"),
+  )
+    .join("");
+  return {
+    buildId,
+    runtime: outputOf(RUNTIME_ENTRY),
+    islands: islandFiles,
+    files,
+    entries: entryFiles,
+  };
 }
 
 /**
  * Writes a build to `outDir` (replacing what was there): `js/…`, `entries/…`
  * and the build manifest. `steps` run in between, each given the project
- * folder and an empty `static/` folder of the build to write into; a failing
- * step leaves no manifest, so the build counts as missing.
+ * folder and an empty `static/` folder of the build; a failing step leaves
+ * no manifest, so the build counts as missing.
  *
  * @throws {Error} naming the step that failed
  * @example Usage
@@ -170,29 +168,18 @@ export async function writeBuild(
   const staticOutDir = `${outDir}/${BUILD_STATIC_DIR}`;
   await Deno.mkdir(staticOutDir, { recursive: true });
   for (const [i, step] of steps.entries()) {
-    try {
-      await step({ rootDir, staticOutDir });
-    } catch (err) {
-      throw new Error(
-        `Cannot finish the build as step ${i + 1} (${step.name || "anonymous"}) failed: ${
-          err instanceof Error ? err.message : err
-        }`,
-        { cause: err },
-      );
-    }
+    await step({ rootDir, staticOutDir }).catch((err) => {
+      const why = err instanceof Error ? err.message : err;
+      const name = step.name || "anonymous";
+      throw new Error(`Cannot finish the build as step ${i + 1} (${name}) failed: ${why}`, {
+        cause: err,
+      });
+    });
   }
-  const manifest = {
-    buildId: out.buildId,
-    runtime: out.runtime,
-    islands: out.islands,
-    files: [...out.files.keys()].sort(),
-    entries: [...out.entries.keys()],
-  };
-  // Written last: its presence marks a complete build (see `--if-stale`).
-  await write(
-    `${outDir}/${BUILD_MANIFEST}`,
-    new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n"),
-  );
+  const { buildId, runtime, islands } = out;
+  const files = [...out.files.keys()].sort(), entries = [...out.entries.keys()];
+  const manifest = JSON.stringify({ buildId, runtime, islands, files, entries }, null, 2) + "\n";
+  await write(`${outDir}/${BUILD_MANIFEST}`, new TextEncoder().encode(manifest));
 }
 
 /**
@@ -202,17 +189,14 @@ export async function writeBuild(
  * ```ts
  * import { readBuild } from "$fresh/build.ts";
  * const out = await readBuild("./_fresh");
- * console.log(out?.buildId);
  * ```
  */
 export async function readBuild(outDir: string): Promise<BuildOutput | undefined> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(`${outDir}/${BUILD_MANIFEST}`);
-  } catch (err) {
+  const text = await Deno.readTextFile(`${outDir}/${BUILD_MANIFEST}`).catch((err) => {
     if (err instanceof Deno.errors.NotFound) return undefined;
     throw err;
-  }
+  });
+  if (text === undefined) return undefined;
   const m = JSON.parse(text);
   const read = async (paths: string[], dir: string, ext = "") =>
     new Map(
@@ -220,22 +204,20 @@ export async function readBuild(outDir: string): Promise<BuildOutput | undefined
         paths.map(async (p) => [p, await Deno.readFile(`${outDir}/${dir}/${p}${ext}`)] as const),
       ),
     );
-  return {
-    buildId: m.buildId,
-    runtime: m.runtime,
-    islands: m.islands,
-    files: await read(m.files, "js"),
-    entries: await read(m.entries, "entries", ".js"),
-  };
+  const [files, entries] = await Promise.all([
+    read(m.files, "js"),
+    read(m.entries, "entries", ".js"),
+  ]);
+  return { buildId: m.buildId, runtime: m.runtime, islands: m.islands, files, entries };
 }
 
 /**
- * Turns a build's bytes into servable files.
+ * Turns a build's bytes into servable files, keyed `prefix + path + suffix`.
  *
  * @example Usage
- * ```ts ignore
- * import { build, toStaticFiles } from "$fresh/build.ts";
- * const files = await toStaticFiles((await build({ rootDir: Deno.cwd(), islands: [] })).files);
+ * ```ts
+ * import { toStaticFiles } from "$fresh/build.ts";
+ * const files = await toStaticFiles(new Map([["sdk", new Uint8Array([1])]]), ".js", "/");
  * ```
  */
 export async function toStaticFiles(

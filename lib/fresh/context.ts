@@ -15,12 +15,9 @@ import {
   matchRoute,
   methodHandler,
   middlewaresFor,
-  type Route,
-  type Router,
 } from "./router.ts";
 import { setBuildId } from "./runtime.ts";
-import { scanStaticDir, serveStatic, type StaticSources } from "./static.ts";
-import type { ClientBuild } from "./render.ts";
+import { scanStaticDir, serveStatic } from "./static.ts";
 import type { FreshConfig, FreshContext, Manifest, PageProps } from "./types.ts";
 
 /**
@@ -40,22 +37,18 @@ const LOOPBACK_INFO = {
   completed: Promise.resolve(),
 } as Deno.ServeHandlerInfo;
 
-type ResolvedConfig = ReturnType<typeof resolveConfig>;
-
 /**
- * Loads the client build from `config.build.outDir`, or — when it is missing
- * or lacks an island of the manifest — bundles in memory (slower startup; run
- * `deno task build` ahead of time in production). Throws at once when there
- * is no complete build and the runtime has no `Deno.bundle`.
+ * The client build in `outDir`, or — when it is missing or lacks an island
+ * of the manifest — one bundled in memory (a slower start). Throws at once
+ * when neither can be had: Deno.bundle is an unstable API (`"unstable":
+ * ["bundle"]`), and a missing page script must not wait for the first visitor.
  */
-async function loadClientBuild(manifest: Manifest, config: ResolvedConfig) {
+async function loadClientBuild(manifest: Manifest, config: ReturnType<typeof resolveConfig>) {
+  const { rootDir, build: { outDir, entries, minify } } = config;
   const keys = Object.keys(manifest.islands);
-  const written = await readBuild(config.build.outDir);
+  const written = await readBuild(outDir);
   const missing = keys.filter((k) => !written?.islands[islandId(k)]);
   if (written && missing.length === 0) return written;
-  const outDir = config.build.outDir;
-  // Without Deno.bundle (an unstable API: `"unstable": ["bundle"]`) there is
-  // no way to make the bundles here: say so at once, not at the first page.
   if (typeof (Deno as { bundle?: unknown }).bundle !== "function") {
     throw new Error(
       `Cannot start as there is no complete client build in ${outDir} and this runtime cannot ` +
@@ -68,7 +61,6 @@ async function loadClientBuild(manifest: Manifest, config: ResolvedConfig) {
       ? `Client build is stale (missing ${missing.join(", ")}); rebuilding in memory`
       : `No client build in ${outDir}: bundling in memory (run \`deno task build\` ahead of time for a faster start)`,
   );
-  const { rootDir, build: { entries, minify } } = config;
   return await build({ rootDir, islands: keys, entries, minify });
 }
 
@@ -81,8 +73,7 @@ async function loadClientBuild(manifest: Manifest, config: ResolvedConfig) {
  * ```ts ignore
  * import { createHandler } from "$fresh/server.ts";
  * import manifest from "./fresh.gen.ts";
- * const handler = await createHandler(manifest);
- * const res = await handler(new Request("http://localhost/"));
+ * const res = await (await createHandler(manifest))(new Request("http://localhost/"));
  * ```
  */
 export async function createHandler(
@@ -102,30 +93,42 @@ export async function createHandler(
   for (const [path, file] of await toStaticFiles(client.entries, ".js", "/")) {
     staticFiles.set(path, file);
   }
-  const sources: StaticSources = {
+  const sources = {
     buildId: client.buildId,
     staticFiles,
     buildFiles: await toStaticFiles(client.files),
   };
-  const app = new App(router, sources, client);
-  return (req, info = LOOPBACK_INFO) => app.handle(req, info);
-}
 
-class App {
-  #router: Router;
-  #sources: StaticSources;
-  #client: ClientBuild;
+  const page = (
+    component: ComponentType<PageProps>,
+    { url, route, params, state, data }: FreshContext,
+    extra: Record<string, unknown>,
+    init: ResponseInit = {},
+  ) => {
+    const props = { url, route, params, state, data, ...extra };
+    const html = renderPage({ page: component, props, app: router.app, build: client });
+    const headers = new Headers(init.headers);
+    if (!headers.has("content-type")) headers.set("content-type", "text/html; charset=utf-8");
+    return new Response(html, { ...init, headers });
+  };
 
-  constructor(router: Router, sources: StaticSources, client: ClientBuild) {
-    this.#router = router;
-    this.#sources = sources;
-    this.#client = client;
-  }
+  /** Answers with `_500` (or plain text when it is missing or throws too). */
+  const failed = (ctx: FreshContext, error: unknown) => {
+    console.error(`Error while handling ${ctx.url.pathname}:`, error);
+    if (router.error?.component) {
+      try {
+        return page(router.error.component, ctx, { error }, { status: 500 });
+      } catch (again) {
+        console.error("The _500 page failed as well:", again);
+      }
+    }
+    return new Response("Internal Server Error", { status: 500 });
+  };
 
-  async handle(req: Request, info: Deno.ServeHandlerInfo): Promise<Response> {
+  return async (req, info = LOOPBACK_INFO) => {
     const url = new URL(req.url);
-    const match = matchRoute(this.#router, url);
-    const middlewares = middlewaresFor(this.#router, url.pathname);
+    const match = matchRoute(router, url);
+    const middlewares = middlewaresFor(router, url.pathname);
     const ctx: FreshContext = {
       url,
       params: match?.params ?? {},
@@ -136,80 +139,39 @@ class App {
       data: undefined,
       render: (data, init) => {
         ctx.data = data;
-        if (!match?.route.component) {
-          throw new Error(
-            `Cannot render ${
-              match?.route.file ?? url.pathname
-            } as it has no default export (page component)`,
-          );
+        const component = match?.route.component;
+        if (!component) {
+          const what = match?.route.file ?? url.pathname;
+          throw new Error(`Cannot render ${what} as it has no default export (page component)`);
         }
-        return Promise.resolve(this.#page(match.route.component, ctx, {}, init));
+        return Promise.resolve(page(component, ctx, {}, init));
       },
       renderNotFound: (data) => {
         ctx.data = data;
-        const page = this.#router.notFound?.component;
-        if (!page) return Promise.resolve(new Response("Not Found", { status: 404 }));
-        return Promise.resolve(this.#page(page, ctx, {}, { status: 404 }));
+        const notFound = router.notFound?.component;
+        if (!notFound) return Promise.resolve(new Response("Not Found", { status: 404 }));
+        return Promise.resolve(page(notFound, ctx, {}, { status: 404 }));
       },
-      next: () => {
+      next: async () => {
         const middleware = middlewares.shift();
-        return middleware
-          ? Promise.resolve(middleware(req, ctx))
-          : this.#route(req, ctx, match?.route);
+        if (middleware) return await middleware(req, ctx);
+        const file = serveStatic(req, sources);
+        if (file) return await file;
+        if (!match) return await ctx.renderNotFound();
+        const handler = methodHandler(match.route, req.method, (_req, c) => c.render());
+        if (handler) return await handler(req, ctx);
+        const headers = { Allow: allowedMethods(match.route).join(", ") };
+        return new Response("Method Not Allowed", { status: 405, headers });
       },
     };
     let res: Response;
     try {
       res = await ctx.next();
     } catch (error) {
-      res = this.#error(ctx, error);
+      res = failed(ctx, error);
     }
     if (req.method !== "HEAD" || res.body === null) return res;
     await res.body.cancel();
     return new Response(null, res);
-  }
-
-  async #route(req: Request, ctx: FreshContext, route?: Route): Promise<Response> {
-    const file = serveStatic(req, this.#sources);
-    if (file) return await file;
-    if (!route) return await ctx.renderNotFound();
-    const handler = methodHandler(route, req.method, (_req, c) => c.render());
-    if (!handler) {
-      const headers = { Allow: allowedMethods(route).join(", ") };
-      return new Response("Method Not Allowed", { status: 405, headers });
-    }
-    return await handler(req, ctx);
-  }
-
-  #page(
-    page: ComponentType<PageProps>,
-    ctx: FreshContext,
-    extra: Record<string, unknown>,
-    init: ResponseInit = {},
-  ): Response {
-    const { url, route, params, state, data } = ctx;
-    const html = renderPage({
-      page,
-      props: { url, route, params, state, data, ...extra },
-      app: this.#router.app,
-      build: this.#client,
-    });
-    const headers = new Headers(init.headers);
-    if (!headers.has("content-type")) headers.set("content-type", "text/html; charset=utf-8");
-    return new Response(html, { ...init, headers });
-  }
-
-  /** Answers with `_500` (or plain text when it is missing or throws too). */
-  #error(ctx: FreshContext, error: unknown): Response {
-    console.error(`Error while handling ${ctx.url.pathname}:`, error);
-    const page = this.#router.error?.component;
-    if (page) {
-      try {
-        return this.#page(page, ctx, { error }, { status: 500 });
-      } catch (again) {
-        console.error("The _500 page failed as well:", again);
-      }
-    }
-    return new Response("Internal Server Error", { status: 500 });
-  }
+  };
 }
