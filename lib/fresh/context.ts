@@ -9,13 +9,7 @@ import { build, BUILD_STATIC_DIR, readBuild, toStaticFiles } from "./build.ts";
 import { resolveConfig } from "./config.ts";
 import { islandId, registerIslands } from "./islands.ts";
 import { renderPage } from "./render.ts";
-import {
-  allowedMethods,
-  buildRouter,
-  matchRoute,
-  methodHandler,
-  middlewaresFor,
-} from "./router.ts";
+import { buildRouter, matchRoute, methodHandler, middlewaresFor } from "./router.ts";
 import { setBuildId } from "./runtime.ts";
 import { scanStaticDir, serveStatic } from "./static.ts";
 import type { FreshConfig, FreshContext, Manifest, PageProps } from "./types.ts";
@@ -158,10 +152,7 @@ export async function createHandler(
         const file = serveStatic(req, sources);
         if (file) return await file;
         if (!match) return await ctx.renderNotFound();
-        const handler = methodHandler(match.route, req.method, (_req, c) => c.render());
-        if (handler) return await handler(req, ctx);
-        const headers = { Allow: allowedMethods(match.route).join(", ") };
-        return new Response("Method Not Allowed", { status: 405, headers });
+        return await methodHandler(match.route, req.method, (_req, c) => c.render())(req, ctx);
       },
     };
     let res: Response;

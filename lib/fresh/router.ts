@@ -59,18 +59,8 @@ export interface Router {
   error?: Route;
 }
 
-/**
- * The URLPattern pathname of a route file: `./routes/room/[name].tsx` →
- * `/room/:name`, `./routes/docs/[...path].tsx` → `/docs/:path*`.
- *
- * @throws {SyntaxError} when brackets do not wrap a whole segment
- * @example Usage
- * ```ts
- * import { pathToPattern } from "$fresh/router.ts";
- * pathToPattern("./routes/index.tsx"); // "/"
- * ```
- */
-export function pathToPattern(file: string): string {
+/** `./routes/room/[name].tsx` → `/room/:name`, `./routes/docs/[...path].tsx` → `/docs/:path*`. */
+function pathToPattern(file: string): string {
   const parts = file.replace(/^\.\/routes\//, "").replace(/\.[jt]sx?$/, "").split("/");
   if (parts.at(-1) === "index") parts.pop();
   const segments = parts.map((part) => {
@@ -95,17 +85,8 @@ function rank(segment: string | undefined): number {
   return segment.endsWith("*") ? 2 : segment.startsWith(":") ? 1 : 0;
 }
 
-/**
- * Orders patterns so the most specific wins, segment by segment (static,
- * then dynamic, then rest); ties by text, so the order never depends on the manifest's.
- *
- * @example Usage
- * ```ts
- * import { comparePatterns } from "$fresh/router.ts";
- * ["/:a", "/new"].sort(comparePatterns); // ["/new", "/:a"]
- * ```
- */
-export function comparePatterns(a: string, b: string): number {
+/** Most specific first, segment by segment; ties by text, so no order depends on the manifest's. */
+function comparePatterns(a: string, b: string): number {
   const as = a.split("/"), bs = b.split("/");
   for (let i = 0; i < Math.max(as.length, bs.length); i++) {
     const d = rank(as[i]) - rank(bs[i]);
@@ -193,39 +174,32 @@ export function middlewaresFor(router: Router, pathname: string): MiddlewareHand
 }
 
 /**
- * The handler of `method`, or `undefined` when the route does not allow it:
- * a page without a handler answers GET (with `renderPage`) and HEAD; HEAD
- * falls back to GET (the caller drops the body).
+ * The handler of `method`: a page without a handler answers GET (with
+ * `renderPage`) and HEAD; HEAD falls back to GET (the caller drops the
+ * body); any other method answers 405 with `Allow`.
  *
  * @example Usage
  * ```ts
  * import { methodHandler } from "$fresh/router.ts";
  * const route = { pattern: "/", urlPattern: new URLPattern({ pathname: "/" }), file: "" };
- * methodHandler(route, "GET", () => new Response("page")); // undefined: no page, no handler
+ * methodHandler(route, "GET", () => new Response("page")); // a 405: no page, no handler
  * ```
  */
-export function methodHandler(
-  route: Route,
-  method: string,
-  renderPage: Handler,
-): Handler | undefined {
+export function methodHandler(route: Route, method: string, renderPage: Handler): Handler {
   const h = route.handler;
   if (typeof h === "function") return h;
   const handlers: Handlers = h ?? (route.component ? { GET: renderPage } : {});
-  if (method === "HEAD") return handlers.HEAD ?? handlers.GET;
-  return handlers[method as KnownMethod];
+  const handler = method === "HEAD"
+    ? handlers.HEAD ?? handlers.GET
+    : handlers[method as KnownMethod];
+  return handler ?? (() => {
+    const headers = { Allow: allowedMethods(route).join(", ") };
+    return new Response("Method Not Allowed", { status: 405, headers });
+  });
 }
 
-/**
- * The methods a route answers, for the `Allow` header of its 405s.
- *
- * @example Usage
- * ```ts
- * import { allowedMethods } from "$fresh/router.ts";
- * allowedMethods({ pattern: "/", urlPattern: new URLPattern({ pathname: "/" }), file: "" }); // []
- * ```
- */
-export function allowedMethods(route: Route): KnownMethod[] {
+/** The methods a route answers, for the `Allow` header of its 405s. */
+function allowedMethods(route: Route): KnownMethod[] {
   if (typeof route.handler === "function") return [...KNOWN_METHODS];
   const h = route.handler ?? (route.component ? { GET: true } : {});
   return KNOWN_METHODS.filter((m) => m in h || (m === "HEAD" && "GET" in h));

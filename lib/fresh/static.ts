@@ -7,26 +7,14 @@
  */
 import { ASSET_CACHE_BUST_KEY, IMMUTABLE, JS_PREFIX } from "./constants.ts";
 
-const CONTENT_TYPES: Readonly<Record<string, string>> = {
-  css: "text/css; charset=utf-8",
-  gif: "image/gif",
-  html: "text/html; charset=utf-8",
-  ico: "image/x-icon",
-  jpeg: "image/jpeg",
-  jpg: "image/jpeg",
-  js: "text/javascript; charset=utf-8",
-  json: "application/json; charset=utf-8",
-  map: "application/json; charset=utf-8",
-  mjs: "text/javascript; charset=utf-8",
-  png: "image/png",
-  svg: "image/svg+xml",
-  ts: "application/typescript; charset=utf-8",
-  txt: "text/plain; charset=utf-8",
-  wasm: "application/wasm",
-  webmanifest: "application/manifest+json",
-  webp: "image/webp",
-  woff2: "font/woff2",
-};
+const CONTENT_TYPES: Readonly<Record<string, string>> = Object.fromEntries(
+  `css text/css; charset=utf-8|gif image/gif|html text/html; charset=utf-8|ico image/x-icon|
+  jpeg image/jpeg|jpg image/jpeg|js text/javascript; charset=utf-8|json application/json; charset=utf-8|
+  map application/json; charset=utf-8|mjs text/javascript; charset=utf-8|png image/png|
+  svg image/svg+xml|ts application/typescript; charset=utf-8|txt text/plain; charset=utf-8|
+  wasm application/wasm|webmanifest application/manifest+json|webp image/webp|woff2 font/woff2`
+    .split("|").map((row) => row.trim().split(/ (.*)/s).slice(0, 2)),
+);
 
 /**
  * A servable file: its type, its etag (quoted, strong: a hash of the
@@ -44,16 +32,8 @@ export interface StaticFile {
   open(): Promise<BodyInit>;
 }
 
-/**
- * The content type of a file name, by extension (`application/octet-stream` when unknown).
- *
- * @example Usage
- * ```ts
- * import { contentType } from "$fresh/static.ts";
- * contentType("styles.css"); // "text/css; charset=utf-8"
- * ```
- */
-export function contentType(name: string): string {
+/** The content type of a file name, by extension. */
+function contentType(name: string): string {
   const ext = name.slice(name.lastIndexOf(".") + 1).toLowerCase();
   return CONTENT_TYPES[ext] ?? "application/octet-stream";
 }
@@ -110,18 +90,8 @@ export async function scanStaticDir(dir: string): Promise<Map<string, StaticFile
   return files;
 }
 
-/**
- * Answers one request with a file: 304 when `If-None-Match` holds its etag,
- * no body for HEAD.
- *
- * @example Usage
- * ```ts
- * import { fileFromBytes, serveFile } from "$fresh/static.ts";
- * const file = await fileFromBytes("a.txt", new TextEncoder().encode("a"));
- * const res = await serveFile(new Request("http://x/a.txt"), file, "no-cache");
- * ```
- */
-export async function serveFile(
+/** Answers with `file`: 304 when `If-None-Match` holds its etag, no body for HEAD. */
+async function serveFile(
   req: Request,
   file: StaticFile,
   cacheControl: string,
