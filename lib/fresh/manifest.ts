@@ -5,9 +5,6 @@
  * @module
  */
 
-/** Folders the manifest lists, relative to the project root. */
-export const MANIFEST_DIRS = ["routes", "islands"] as const;
-
 /** Module files the manifest lists; tests beside routes are left out. */
 const MODULE_FILE = /(?<!_test)\.[jt]sx?$/;
 
@@ -27,17 +24,15 @@ export interface ProjectFiles {
 
 async function listModules(dir: string, prefix: string): Promise<string[]> {
   const found: string[] = [];
-  try {
-    for await (const entry of Deno.readDir(dir)) {
-      if (entry.name.startsWith(".")) continue;
-      if (entry.isDirectory) {
-        found.push(...await listModules(`${dir}/${entry.name}`, `${prefix}${entry.name}/`));
-      } else if (entry.isFile && MODULE_FILE.test(entry.name)) {
-        found.push(prefix + entry.name);
-      }
-    }
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  const entries = await Array.fromAsync(Deno.readDir(dir)).catch((err) => {
+    if (err instanceof Deno.errors.NotFound) return [];
+    throw err;
+  });
+  for (const entry of entries) {
+    if (entry.name.startsWith(".")) continue;
+    if (entry.isDirectory) {
+      found.push(...await listModules(`${dir}/${entry.name}`, `${prefix}${entry.name}/`));
+    } else if (entry.isFile && MODULE_FILE.test(entry.name)) found.push(prefix + entry.name);
   }
   return found;
 }
@@ -56,7 +51,7 @@ const byCodeUnit = (a: string, b: string) => a < b ? -1 : a > b ? 1 : 0;
  */
 export async function scanProject(rootDir: string): Promise<ProjectFiles> {
   const [routes, islands] = await Promise.all(
-    MANIFEST_DIRS.map(async (d) =>
+    ["routes", "islands"].map(async (d) =>
       (await listModules(`${rootDir}/${d}`, `./${d}/`)).sort(byCodeUnit)
     ),
   );
@@ -69,17 +64,12 @@ export async function scanProject(rootDir: string): Promise<ProjectFiles> {
  * @example Usage
  * ```ts
  * import { generateManifest } from "$fresh/manifest.ts";
- * const source = generateManifest({ routes: ["./routes/index.tsx"], islands: [] });
- * console.log(source.includes(`"./routes/index.tsx": $0,`)); // true
+ * generateManifest({ routes: ["./routes/index.tsx"], islands: [] }).includes(`"./routes/index.tsx": $0,`);
  * ```
  */
 export function generateManifest(files: ProjectFiles): string {
   const routes = [...files.routes].sort(byCodeUnit);
   const islands = [...files.islands].sort(byCodeUnit);
-  const imports = [
-    ...routes.map((f, i) => `import * as $${i} from "${f}";`),
-    ...islands.map((f, i) => `import * as $$${i} from "${f}";`),
-  ];
   const entries = (keys: string[], sigil: string) =>
     keys.length === 0
       ? "{},"
@@ -89,7 +79,8 @@ export function generateManifest(files: ProjectFiles): string {
     "// (`deno task manifest`, `deno task build` or `deno task dev`).",
     "// This file SHOULD be checked into source version control.",
     "",
-    ...imports,
+    ...routes.map((f, i) => `import * as $${i} from "${f}";`),
+    ...islands.map((f, i) => `import * as $$${i} from "${f}";`),
     `import type { Manifest } from "$fresh/server.ts";`,
     "",
     "const manifest = {",
@@ -117,8 +108,7 @@ export async function writeManifest(rootDir: string): Promise<ProjectFiles> {
   const files = await scanProject(rootDir);
   const path = `${rootDir}/fresh.gen.ts`;
   const source = generateManifest(files);
-  const current = await Deno.readTextFile(path).catch(() => undefined);
-  if (current !== source) {
+  if (await Deno.readTextFile(path).catch(() => undefined) !== source) {
     await Deno.writeTextFile(path, source);
     console.log(`Manifest written: ${files.routes.length} routes, ${files.islands.length} islands`);
   }
