@@ -66,6 +66,9 @@ export interface HubOptions {
 
 const PONG = '{"type":"pong"}';
 
+/** Errors Deno reports when a client broke the WebSocket framing (not a network failure). */
+const PROTOCOL_VIOLATION = /invalid utf-8|frame too large|reserved bits|control frame|opcode/i;
+
 /** Requests whose successors need not wait for their answer (see #receive). */
 const PIPELINED: ReadonlySet<string> = new Set(["post", "signal"]);
 
@@ -199,6 +202,13 @@ export class Hub implements HubCore {
     const { socket, response } = upgraded;
     // Not `onclose`, which accept() takes over: the slot is freed however it ends.
     socket.addEventListener("close", () => ticket.release());
+    // A socket the server closes frees its slot at once: a client that never
+    // completes the close handshake (a slow reader) must not keep holding it.
+    const closeSocket = socket.close.bind(socket);
+    socket.close = (code?: number, reason?: string) => {
+      ticket.release();
+      closeSocket(code, reason);
+    };
     socket.onopen = () => {
       if (version !== null && version !== String(PROTOCOL_VERSION)) {
         socket.close(CLOSE.unsupportedVersion, versionMismatch(version, PROTOCOL_VERSION));
@@ -304,12 +314,27 @@ export class Hub implements HubCore {
     socket: SocketLike,
     identity: Identity & Credentials & { session?: string },
   ): Connection {
-    return new Connection(socket, identity, {
+    const connection = new Connection(socket, identity, {
       rate: this.limits.rateLimit,
       burst: this.limits.rateBurst,
       replayFrames: this.limits.resumeBufferFrames,
       replayBytes: this.limits.resumeBufferBytes,
+      maxBufferedBytes: this.limits.maxBufferedBytes,
     });
+    connection.onBackedUp = () => {
+      // Like a dropped socket: kept for its grace, its frames logged for the resume.
+      const backedUp = connection.socket;
+      this.sessions.suspend(connection);
+      try {
+        backedUp.close(
+          CLOSE.slowReader,
+          `Read too slowly: over ${this.limits.maxBufferedBytes} bytes queued; resume to continue`,
+        );
+      } catch {
+        // Already closing.
+      }
+    };
+    return connection;
   }
 
   /** Frames and the close of `socket` go to `connection` while it is its socket. */
@@ -317,8 +342,19 @@ export class Hub implements HubCore {
     socket.onmessage = (event) => {
       if (connection.socket === socket) this.#receive(connection, event.data);
     };
+    socket.onerror = (event) => {
+      // Deno drops a socket that broke the framing itself (invalid UTF-8 in
+      // a text frame, a frame over its own 64 MiB bound) with no close frame,
+      // which would look like a blip: such a client is not let resume.
+      const message = (event as ErrorEvent).message ?? "";
+      if (connection.socket !== socket || !PROTOCOL_VIOLATION.test(message)) return;
+      connection.close(CLOSE.invalidData, closeReason(`Protocol violation: ${message}`));
+      this.drop(connection);
+    };
     socket.onclose = (event) => {
-      if (connection.socket !== socket) return; // replaced by a resume
+      // Replaced by a resume, or already suspended by the server (a slow
+      // reader, a silent one), however its close handshake ends.
+      if (connection.socket !== socket || connection.state === ConnectionState.Suspended) return;
       // A clean close (the client sent a close frame) is a leave; a socket
       // that just dropped (1006) waits for its client to resume it.
       if (connection.closed || this.#closing || event.wasClean) this.drop(connection);

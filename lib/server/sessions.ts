@@ -19,7 +19,7 @@ import type { ConnectionRecord, Presence } from "./presence.ts";
 import type { Registry } from "./registry.ts";
 
 /** A socket whose frames and close the hub can listen to; a `WebSocket` is one. */
-export type BindableSocket = SocketLike & Pick<WebSocket, "onmessage" | "onclose">;
+export type BindableSocket = SocketLike & Pick<WebSocket, "onmessage" | "onclose" | "onerror">;
 
 /** What sessions need of the hub. */
 export interface SessionHost {
