@@ -112,6 +112,7 @@ export class Hub implements HubCore {
   /** The checks of upgrades and joins: tokens, origins, abuse limits. */
   readonly admission: Admission;
   #heartbeat: ReturnType<typeof setInterval>;
+  #repair: ReturnType<typeof setInterval>;
   #closing: Promise<void> | null = null;
   #drops = new Set<Promise<void>>();
 
@@ -121,11 +122,12 @@ export class Hub implements HubCore {
     this.limits = { ...limitsFromEnv(), ...options.limits };
     this.presence = new Presence(options.kv, this.isolate);
     this.admission = new Admission({ ...securityFromEnv(), ...options.security }, options.kv);
+    const clusterSettings = { ...clusterFromEnv(), ...options.cluster };
     this.cluster = new Cluster({
       kv: options.kv,
       isolate: this.isolate,
       presence: this.presence,
-      settings: { ...clusterFromEnv(), ...options.cluster },
+      settings: clusterSettings,
       deliver: (target, text) => {
         for (const connection of this.registry.resolve(target)) connection.sendText(text);
       },
@@ -146,8 +148,10 @@ export class Hub implements HubCore {
       drop: (connection) => this.drop(connection),
     });
     this.#heartbeat = setInterval(() => this.#beat(), this.limits.heartbeatMs);
-    // The heartbeat alone must not keep a process (a test, a script) alive.
+    this.#repair = setInterval(() => this.#repairPresence(), clusterSettings.presenceRepairMs);
+    // The heartbeat and the repair alone must not keep a process (a test, a script) alive.
     Deno.unrefTimer(Number(this.#heartbeat));
+    Deno.unrefTimer(Number(this.#repair));
     options.signal?.addEventListener("abort", () => this.close(), { once: true });
   }
 
@@ -488,6 +492,18 @@ export class Hub implements HubCore {
     return dropped;
   }
 
+  /** Removes the presence records a failed leave left behind (see `Presence.reconcile`). */
+  async #repairPresence(): Promise<void> {
+    if (this.#closing) return;
+    try {
+      const repaired = await this.presence.reconcile((cid) => this.registry.get(cid) !== undefined);
+      if (repaired > 0) console.warn(`presence: repaired ${repaired} stale record(s)`);
+    } catch (error) {
+      // KV still failing: the next round tries again.
+      console.error("presence: cannot repair", error);
+    }
+  }
+
   /** Pings every socket; closes those silent for two intervals. */
   #beat(): void {
     const deadline = performance.now() - 2 * this.limits.heartbeatMs;
@@ -538,6 +554,7 @@ export class Hub implements HubCore {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#heartbeat);
+      clearInterval(this.#repair);
       for (const connection of [...this.registry.all()]) {
         connection.close(CLOSE.goingAway, "Server is restarting: reconnect");
         this.drop(connection);

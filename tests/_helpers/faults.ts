@@ -235,7 +235,7 @@ export async function stalledReader(url: string): Promise<StalledReader> {
     }
     return { code: null, frames };
   };
-  return { welcome, conn, drain, close, [Symbol.asyncDispose]: async () => close() };
+  return { welcome, conn, drain, close, [Symbol.asyncDispose]: () => Promise.resolve(close()) };
 }
 
 /**
