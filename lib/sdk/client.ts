@@ -171,6 +171,7 @@ export class RealtimeClient extends TypedEmitter<RealtimeEventCallbacks> {
         ? "Reconnected to WebSocket server."
         : "Connected to WebSocket server.",
       isolate,
+      missedMessages: reconnected && !resumed,
     });
   }
 

@@ -129,6 +129,7 @@ export class Hub implements HubCore {
       presence: this.presence,
       settings: clusterSettings,
       deliver: (target, text) => {
+        if ("cid" in target && this.sessions.settle(target.cid, text)) return;
         for (const connection of this.registry.resolve(target)) connection.sendText(text);
       },
       route: (target, frame) => this.route(target, frame),
@@ -146,6 +147,7 @@ export class Hub implements HubCore {
       bind: (connection, socket) => this.#bind(connection, socket),
       welcome: (connection, resumed) => this.#welcome(connection, resumed),
       drop: (connection) => this.drop(connection),
+      forget: (connection) => this.#forget(connection),
     });
     this.#heartbeat = setInterval(() => this.#beat(), this.limits.heartbeatMs);
     this.#repair = setInterval(() => this.#repairPresence(), clusterSettings.presenceRepairMs);
@@ -477,6 +479,12 @@ export class Hub implements HubCore {
   drop(connection: Connection): Promise<void> {
     if (!this.registry.has(connection)) return Promise.resolve();
     connection.close(CLOSE.normal, "Gone");
+    return this.#forget(connection);
+  }
+
+  /** Removes a connection, tells its group and clears its presence; its socket is left as it is. */
+  #forget(connection: Connection): Promise<void> {
+    if (!this.registry.has(connection)) return Promise.resolve();
     const group = connection.group;
     this.registry.remove(connection);
     const gone = group === null

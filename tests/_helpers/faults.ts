@@ -155,17 +155,31 @@ export function clientFrame(opcode: number, payload: Uint8Array): Uint8Array {
   return frame;
 }
 
+/** A WebSocket spoken by hand over TCP, for clients Deno's `WebSocket` cannot play. */
+export interface RawWebSocket {
+  conn: Deno.TcpConn;
+  /** The next whole frame the server sent (null once the connection ended). */
+  next(): Promise<{ opcode: number; payload: Uint8Array } | null>;
+  /** The next text frame, parsed (pings and other frames skipped). */
+  nextJson<T = ServerFrame>(): Promise<T | null>;
+  /** Sends a masked frame (`opcode` 1 text by default). */
+  send(payload: Uint8Array | string, opcode?: number): Promise<void>;
+  close(): void;
+}
+
 /**
- * Opens `url` (`ws://127.0.0.1:PORT/path?query`) over a raw TCP socket, does
- * the WebSocket handshake, reads the welcome and then reads nothing more: a
- * client the server can only fill up (Deno's `WebSocket` always reads).
+ * Opens `url` (`ws://127.0.0.1:PORT/path?query`) over a raw TCP socket and
+ * does the WebSocket handshake; reads only when asked.
+ *
+ * @throws {Error} When the upgrade is refused (the status line says how).
  *
  * @example
  * ```ts ignore
- * await using slow = await stalledReader(`${app.wsUrl}?name=slow`);
+ * const ws = await rawWebSocket(`${app.wsUrl}?name=raw`);
+ * const welcome = await ws.nextJson();
  * ```
  */
-export async function stalledReader(url: string): Promise<StalledReader> {
+export async function rawWebSocket(url: string): Promise<RawWebSocket> {
   const target = new URL(url);
   const conn = await Deno.connect({ hostname: target.hostname, port: Number(target.port) });
   const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
@@ -177,7 +191,7 @@ export async function stalledReader(url: string): Promise<StalledReader> {
   let buffer = new Uint8Array(0);
   const readMore = async () => {
     const chunk = new Uint8Array(64 * 1024);
-    const n = await conn.read(chunk);
+    const n = await conn.read(chunk).catch(() => null);
     if (n === null) return false;
     const grown = new Uint8Array(buffer.length + n);
     grown.set(buffer);
@@ -187,55 +201,87 @@ export async function stalledReader(url: string): Promise<StalledReader> {
   };
   let headerEnd = -1;
   while (headerEnd < 0) {
-    if (!await readMore()) throw new Error("stalledReader: closed during the handshake");
+    if (!await readMore()) throw new Error("rawWebSocket: closed during the handshake");
     headerEnd = new TextDecoder().decode(buffer).indexOf("\r\n\r\n");
   }
   const status = new TextDecoder().decode(buffer.subarray(0, 12));
-  if (!status.includes(" 101")) throw new Error(`stalledReader: upgrade refused: ${status}`);
-  let at = headerEnd + 4;
-  let welcome: StalledReader["welcome"] | undefined;
-  while (!welcome) {
-    const frame = parseFrame(buffer, at);
-    if (!frame) {
-      if (!await readMore()) throw new Error("stalledReader: closed before the welcome");
-      continue;
-    }
-    at = frame.end;
-    if (frame.opcode === 1) welcome = JSON.parse(new TextDecoder().decode(frame.payload));
+  if (!status.includes(" 101")) {
+    conn.close();
+    throw new Error(`rawWebSocket: upgrade refused: ${status}`);
   }
-  buffer = buffer.slice(at);
-  let closed = false;
-  const close = () => {
-    if (closed) return;
-    closed = true;
-    try {
-      conn.close();
-    } catch { /* already closed */ }
+  buffer = buffer.slice(headerEnd + 4);
+  const next = async () => {
+    for (;;) {
+      const frame = parseFrame(buffer, 0);
+      if (frame) {
+        const payload = frame.payload.slice();
+        buffer = buffer.slice(frame.end);
+        return { opcode: frame.opcode, payload };
+      }
+      if (!await readMore()) return null;
+    }
   };
+  let closed = false;
+  return {
+    conn,
+    next,
+    async nextJson<T>() {
+      for (let frame; (frame = await next()) !== null;) {
+        if (frame.opcode === 1) return JSON.parse(new TextDecoder().decode(frame.payload)) as T;
+        if (frame.opcode === 8) return null;
+      }
+      return null;
+    },
+    async send(payload, opcode = 1) {
+      const bytes = typeof payload === "string" ? encoder.encode(payload) : payload;
+      const frame = clientFrame(opcode, bytes);
+      for (let rest = frame; rest.length > 0;) rest = rest.subarray(await conn.write(rest));
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      try {
+        conn.close();
+      } catch { /* already closed */ }
+    },
+  };
+}
+
+/**
+ * Opens `url` over a raw TCP socket, does the WebSocket handshake, reads the
+ * welcome and then reads nothing more: a client the server can only fill up
+ * (Deno's `WebSocket` always reads).
+ *
+ * @example
+ * ```ts ignore
+ * await using slow = await stalledReader(`${app.wsUrl}?name=slow`);
+ * ```
+ */
+export async function stalledReader(url: string): Promise<StalledReader> {
+  const ws = await rawWebSocket(url);
+  const welcome = await ws.nextJson<StalledReader["welcome"]>();
+  if (welcome?.type !== "welcome") throw new Error("stalledReader: closed before the welcome");
   const drain = async (timeoutMs = 30_000) => {
     const deadline = Date.now() + timeoutMs;
     let frames = 0;
-    let cursor = 0;
     while (Date.now() < deadline) {
-      const frame = parseFrame(buffer, cursor);
-      if (frame) {
-        cursor = frame.end;
-        if (frame.opcode === 8) {
-          const code = frame.payload.length >= 2
-            ? (frame.payload[0] << 8) | frame.payload[1]
-            : null;
-          return { code, frames };
-        }
-        frames++;
-        continue;
+      const frame = await ws.next();
+      if (frame === null) break;
+      if (frame.opcode === 8) {
+        const code = frame.payload.length >= 2 ? (frame.payload[0] << 8) | frame.payload[1] : null;
+        return { code, frames };
       }
-      buffer = buffer.slice(cursor);
-      cursor = 0;
-      if (!await readMore()) break;
+      frames++;
     }
     return { code: null, frames };
   };
-  return { welcome, conn, drain, close, [Symbol.asyncDispose]: () => Promise.resolve(close()) };
+  return {
+    welcome,
+    conn: ws.conn,
+    drain,
+    close: ws.close,
+    [Symbol.asyncDispose]: () => Promise.resolve(ws.close()),
+  };
 }
 
 /**

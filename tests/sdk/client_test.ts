@@ -64,6 +64,7 @@ Deno.test("two clients meet in a group and exchange group and private messages",
     type: "success",
     message: "Connected to WebSocket server.",
     isolate: server.hub.isolate,
+    missedMessages: false,
   });
   assert.match(ada.user!.cid, /^cid:/);
   assert.equal(ada.user!.name, "Ada");
