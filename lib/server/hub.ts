@@ -22,7 +22,7 @@ import {
   versionMismatch,
 } from "../protocol/mod.ts";
 import { Cluster } from "./cluster.ts";
-import type { RemoteInfo } from "./abuse.ts";
+import { releaseOnClose, type RemoteInfo } from "./abuse.ts";
 import { Admission, type Ticket } from "./admission.ts";
 import { AuthError, roomAllowed } from "./auth.ts";
 import {
@@ -207,14 +207,7 @@ export class Hub implements HubCore {
     }
     const { socket, response } = upgraded;
     // Not `onclose`, which accept() takes over: the slot is freed however it ends.
-    socket.addEventListener("close", () => ticket.release());
-    // A socket the server closes frees its slot at once: a client that never
-    // completes the close handshake (a slow reader) must not keep holding it.
-    const closeSocket = socket.close.bind(socket);
-    socket.close = (code?: number, reason?: string) => {
-      ticket.release();
-      closeSocket(code, reason);
-    };
+    releaseOnClose(socket, ticket.release);
     socket.onopen = () => {
       if (version !== null && version !== String(PROTOCOL_VERSION)) {
         socket.close(CLOSE.unsupportedVersion, versionMismatch(version, PROTOCOL_VERSION));
