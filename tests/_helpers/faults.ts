@@ -69,6 +69,9 @@ export async function lockKv(kvPath: string, ms: number): Promise<KvLock> {
 /**
  * Kills a running app with SIGKILL at once (no goodbye, no cleanup: its
  * memory, and whatever only it held, is gone) and waits until it is gone.
+ * The app is one process whatever its isolates (`deno serve --parallel`
+ * runs them as threads of it), so this is the whole group's death; call it
+ * at the moment the test chooses (after an ack, inside a KV stall…).
  *
  * @example
  * ```ts ignore

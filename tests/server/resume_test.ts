@@ -84,6 +84,11 @@ Deno.test("after the grace period the group sees USER_DISCONNECTED and a return 
       ),
     "joined again",
   );
+  const back = ada.seen.filter((e) => e.type === "success").at(-1);
+  assert.ok(
+    back?.type === "success" && back.missedMessages,
+    "the app is told it may have missed some",
+  );
   await ada.skapi.closeRealtime();
   await bob.skapi.closeRealtime();
 });
