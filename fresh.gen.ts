@@ -9,11 +9,12 @@ import * as $3 from "./routes/api/health.ts";
 import * as $4 from "./routes/api/ice.ts";
 import * as $5 from "./routes/api/realtime.ts";
 import * as $6 from "./routes/api/rooms.ts";
-import * as $7 from "./routes/index.tsx";
-import * as $8 from "./routes/peerjs/[key]/id.ts";
-import * as $9 from "./routes/peerjs/[key]/peers.ts";
-import * as $10 from "./routes/peerjs/peerjs.ts";
-import * as $11 from "./routes/room/[name].tsx";
+import * as $7 from "./routes/api/rooms/[group].ts";
+import * as $8 from "./routes/index.tsx";
+import * as $9 from "./routes/peerjs/[key]/id.ts";
+import * as $10 from "./routes/peerjs/[key]/peers.ts";
+import * as $11 from "./routes/peerjs/peerjs.ts";
+import * as $12 from "./routes/room/[name].tsx";
 import * as $$0 from "./islands/CallDialog.tsx";
 import * as $$1 from "./islands/JoinRoomForm.tsx";
 import * as $$2 from "./islands/Lobby.tsx";
@@ -31,11 +32,12 @@ const manifest = {
     "./routes/api/ice.ts": $4,
     "./routes/api/realtime.ts": $5,
     "./routes/api/rooms.ts": $6,
-    "./routes/index.tsx": $7,
-    "./routes/peerjs/[key]/id.ts": $8,
-    "./routes/peerjs/[key]/peers.ts": $9,
-    "./routes/peerjs/peerjs.ts": $10,
-    "./routes/room/[name].tsx": $11,
+    "./routes/api/rooms/[group].ts": $7,
+    "./routes/index.tsx": $8,
+    "./routes/peerjs/[key]/id.ts": $9,
+    "./routes/peerjs/[key]/peers.ts": $10,
+    "./routes/peerjs/peerjs.ts": $11,
+    "./routes/room/[name].tsx": $12,
   },
   islands: {
     "./islands/CallDialog.tsx": $$0,

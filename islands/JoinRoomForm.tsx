@@ -10,7 +10,7 @@ function roomError(room: string): string {
   if (room.length > 64) return "Room names are at most 64 characters.";
   // "." and ".." are path segments a URL swallows: /room/.. is just /.
   if (room === "." || room === "..") return "A room name needs more than dots.";
-  if (!isGroupName(room)) return "Use letters, digits, - _ and . only.";
+  if (!isGroupName(room)) return "Room names cannot hold tabs or other control characters.";
   return "";
 }
 

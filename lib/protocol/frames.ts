@@ -230,7 +230,8 @@ export interface RequestResults {
   post: { delivered: number };
   users: Page<UserRow>;
   groups: Page<GroupRow>;
-  signal: Record<string, never>;
+  /** A ring's ack names the callee's user_id when the server knows it at once. */
+  signal: { user_id?: string };
   rename: { name: string };
   /** When the new token expires (ms since the epoch). */
   auth: { expires: number };
@@ -330,6 +331,26 @@ export interface NoticeFrame extends Stamp {
   sender_rid: string;
 }
 
+/**
+ * Notices of one code in one group, in order: each as `[sender,
+ * sender_cid, name]`.
+ */
+export interface NoticeRun {
+  code: NoticeCode;
+  sender_rid: string;
+  who: Array<[sender: string, sender_cid: string, name: string]>;
+}
+
+/**
+ * Protocol v2: the notices a socket got within one tick, in one frame (a
+ * join storm sends far fewer frames and bytes). It counts as one frame for
+ * `received`; the SDK hands on each notice as its own `notice` frame.
+ */
+export interface NoticesFrame {
+  type: "notices";
+  runs: NoticeRun[];
+}
+
 /** An RTC signal relayed from another connection. */
 export interface SignalFrame extends Stamp {
   type: "signal";
@@ -350,6 +371,7 @@ export type ServerFrame =
   | MessageFrame
   | PrivateFrame
   | NoticeFrame
+  | NoticesFrame
   | SignalFrame
   | PingFrame;
 
@@ -361,9 +383,74 @@ export const SERVER_FRAME_TYPES = [
   "message",
   "private",
   "notice",
+  "notices",
   "signal",
   "ping",
 ] as const;
+
+/**
+ * Builds a `notice` frame: the one place one is made.
+ *
+ * @example
+ * ```ts
+ * import { noticeFrame } from "./mod.ts";
+ * const stamp = { sender: "0b6c…", sender_cid: "cid:…", name: "Ada" };
+ * noticeFrame("USER_JOINED", "lobby", stamp).type; // "notice"
+ * ```
+ */
+export function noticeFrame(code: NoticeCode, group: string, stamp: Stamp): NoticeFrame {
+  return {
+    type: "notice",
+    code,
+    sender_rid: group,
+    sender: stamp.sender,
+    sender_cid: stamp.sender_cid,
+    name: stamp.name,
+  };
+}
+
+/**
+ * Packs notices, in order, into one `notices` frame.
+ *
+ * @example
+ * ```ts
+ * import { noticeFrame, packNotices, unpackNotices } from "./mod.ts";
+ * const a = { sender: "u1", sender_cid: "cid:1", name: "Ada" };
+ * const frame = packNotices([noticeFrame("USER_JOINED", "g", a), noticeFrame("USER_LEFT", "g", a)]);
+ * unpackNotices(frame).length; // 2
+ * ```
+ */
+export function packNotices(notices: readonly NoticeFrame[]): NoticesFrame {
+  const runs: NoticeRun[] = [];
+  let run: NoticeRun | undefined;
+  for (const notice of notices) {
+    if (run?.code !== notice.code || run.sender_rid !== notice.sender_rid) {
+      run = { code: notice.code, sender_rid: notice.sender_rid, who: [] };
+      runs.push(run);
+    }
+    run.who.push([notice.sender, notice.sender_cid, notice.name]);
+  }
+  return { type: "notices", runs };
+}
+
+/**
+ * The notices of a `notices` frame, in order, each as its own `notice` frame.
+ *
+ * @example
+ * ```ts
+ * import { unpackNotices } from "./mod.ts";
+ * unpackNotices({ type: "notices", runs: [] }); // []
+ * ```
+ */
+export function unpackNotices(frame: NoticesFrame): NoticeFrame[] {
+  const notices: NoticeFrame[] = [];
+  for (const { code, sender_rid, who } of frame.runs) {
+    for (const [sender, sender_cid, name] of who) {
+      notices.push({ type: "notice", code, sender_rid, sender, sender_cid, name });
+    }
+  }
+  return notices;
+}
 
 /**
  * Skapi's text of a notice, e.g. `User "…" has joined the message group.`

@@ -6,8 +6,18 @@
  * @module
  */
 
-/** Version of the wire protocol, sent in the welcome frame and the URL. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Version of the wire protocol, sent in the URL (`v`) and in the welcome
+ * frame. v2 adds the `notices` frame: the notices a socket gets within one
+ * tick, in one frame.
+ */
+export const PROTOCOL_VERSION = 2;
+
+/**
+ * The versions a server speaks: a client that names none speaks v1 (no
+ * `notices` frame); one that names another is refused (close 4002).
+ */
+export const PROTOCOL_VERSIONS: readonly number[] = [1, 2];
 
 /**
  * The defaults of every limit. The ones an operator may change are read
@@ -40,7 +50,12 @@ export const LIMITS = {
   rateBurst: 100,
   /** Frames sent while rate-limited, in a row, before the socket is closed. */
   maxRejectedInARow: 100,
-  /** How often the server pings; platforms cut idle sockets at 30–60 s. */
+  /**
+   * The heartbeat: a socket silent this long gets a WebSocket ping
+   * (platforms cut idle sockets at 30–60 s); the application's `ping`, whose
+   * `pong` carries `received`, goes out every fourth (the welcome's
+   * `heartbeat`).
+   */
   heartbeatMs: 25_000,
   /** How long a dropped connection waits for its client to resume it. */
   resumeGraceMs: 30_000,
@@ -65,10 +80,13 @@ export const LIMITS = {
 export type Limits = { -readonly [K in keyof typeof LIMITS]: number };
 
 /**
- * Group (room) names: letters, digits, `-`, `_` and `.`, 1–64 characters —
- * but not `.` or `..`, which a URL path swallows (`/room/..` is `/`).
+ * Group (room) names, as in Skapi: any text of 1–64 characters, spaces
+ * included ("Another Group Name") — but no control characters: the bus
+ * encodes a group name in a tab-separated line, and a newline or a tab in a
+ * name would forge another.
  */
-export const GROUP_NAME_PATTERN = /^(?!\.\.?$)[A-Za-z0-9._-]{1,64}$/;
+// deno-lint-ignore no-control-regex
+export const GROUP_NAME_PATTERN = /^[^\u0000-\u001f\u007f]{1,64}$/;
 
 /** user_ids are UUIDs (any version). */
 export const USER_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -82,8 +100,8 @@ export const CID_PATTERN = /^cid:[A-Za-z0-9_-]{22,86}$/;
  * @example
  * ```ts
  * import { isGroupName } from "./mod.ts";
- * isGroupName("team-standup"); // true
- * isGroupName("bad name!"); // false
+ * isGroupName("Another Group Name"); // true
+ * isGroupName("line\nbreak"); // false
  * ```
  */
 export function isGroupName(name: unknown): name is string {

@@ -87,7 +87,7 @@ function groupName(value: unknown, field = "group"): string {
     reject(
       TypeError,
       field,
-      `must match ${GROUP_NAME_PATTERN} (1–64 letters, digits, '-', '_', '.')`,
+      `must be 1–64 characters without control characters (${GROUP_NAME_PATTERN})`,
       value,
     );
   }
@@ -295,6 +295,9 @@ export function parseServerFrame(raw: string): ServerFrame {
         SERVER_FRAME_TYPES.join(", ")
       }: current value is ${show(isObject(frame) ? frame.type : frame)}`,
     );
+  }
+  if (frame.type === "notices" && !Array.isArray(frame.runs)) {
+    throw new SyntaxError("Cannot parse a notices frame as 'runs' must be an array");
   }
   return frame as unknown as ServerFrame;
 }

@@ -1,3 +1,4 @@
+// Over 300 lines: Skapi's whole realtime surface is one class; each method is short and delegates.
 /**
  * `RealtimeClient`: Skapi's Realtime API over a Parley server. Requests are
  * acknowledged by the server before their promise resolves, bad arguments
@@ -24,10 +25,12 @@ import { TypedEmitter } from "./emitter.ts";
 import { RealtimeError } from "./errors.ts";
 import {
   ConnectionState,
+  type ErrorEvent as RealtimeErrorEvent,
   type RealtimeCallbackEvent,
   RealtimeEvent,
   type RealtimeEventCallbacks,
 } from "./events.ts";
+import { type FormInput, withForm } from "./forms.ts";
 import { defaultUrl, identityStore } from "./identity.ts";
 import { type FetchOptions, Pages } from "./pages.ts";
 import { Signaling } from "./signaling.ts";
@@ -57,6 +60,37 @@ export interface RealtimeClientOptions {
   /** Sugar for `on("connectionstatechange", …)`. */
   onStateChange?: RealtimeEventCallbacks[RealtimeEvent.ConnectionStateChanged];
 }
+
+/** Who this client is: `skapi.user`. */
+export interface RealtimeUser {
+  /** The user's id (a UUID). */
+  user_id: string;
+  /** This connection's id (`"cid:…"`). */
+  cid: string;
+  /** The display name. */
+  name: string;
+}
+
+/**
+ * Skapi's texts of the realtime callback's events and of what its methods
+ * resolve to, word for word (apps compare them).
+ *
+ * @example
+ * ```ts
+ * import { REALTIME_TEXTS } from "./client.ts";
+ * REALTIME_TEXTS.joined("HelloWorld"); // 'Joined realtime message group: "HelloWorld".'
+ * ```
+ */
+export const REALTIME_TEXTS = {
+  connected: "Connected to WebSocket server.",
+  closed: "WebSocket connection closed.",
+  socketError: "Skapi: WebSocket connection error.",
+  unexpectedClose: "Skapi: WebSocket unexpected close.",
+  reconnecting: "Reconnecting to WebSocket server...",
+  sent: "Message sent.",
+  left: "Left realtime message group.",
+  joined: (group: string) => `Joined realtime message group: "${group}".`,
+} as const;
 
 /** What joins, posts and other actions resolve to, as in Skapi. */
 export interface Success {
@@ -93,7 +127,12 @@ export class RealtimeClient extends TypedEmitter<RealtimeEventCallbacks> {
   /** The calls of this connection. @internal */
   readonly calls: Calls;
   #group: string | null = null;
-  #callbackOff: (() => void) | null = null;
+  /** The callbacks given to connectRealtime, each registered once. */
+  #callbackOffs = new Map<(event: RealtimeCallbackEvent) => void, () => void>();
+  /** The join under way, which a group post made meanwhile waits for. */
+  #joining: Promise<unknown> | null = null;
+  /** Kept after closeRealtime, as Skapi keeps `skapi.user`. */
+  #user: RealtimeUser | null = null;
   readonly #pages: Pages;
 
   /**
@@ -120,9 +159,20 @@ export class RealtimeClient extends TypedEmitter<RealtimeEventCallbacks> {
     this.signaling.on("reconnect", (attempt, reason) => {
       this.emit(RealtimeEvent.Reconnect, {
         type: "reconnect",
-        message: `Connection lost (${reason}); reconnecting, attempt ${attempt}.`,
+        message: REALTIME_TEXTS.reconnecting + attempt,
         attempt,
+        reason,
       });
+    });
+    // As in Skapi: a socket error, an unexpected close and a give-up each tell the callback.
+    this.signaling.on("socketerror", (detail) => {
+      this.#tellError("NOT_CONNECTED", REALTIME_TEXTS.socketError, detail || undefined);
+    });
+    this.signaling.on("lost", (code, reason) => {
+      this.#tellError("NOT_CONNECTED", REALTIME_TEXTS.unexpectedClose, `${code} ${reason}`.trim());
+    });
+    this.signaling.on("gaveup", (error) => {
+      this.#tellError(error.code, `Gave up reconnecting: ${error.message}`);
     });
     const signaling = this.signaling;
     this.calls = new Calls(this.signaling, {
@@ -138,10 +188,9 @@ export class RealtimeClient extends TypedEmitter<RealtimeEventCallbacks> {
     if (options.onStateChange) this.on(RealtimeEvent.ConnectionStateChanged, options.onStateChange);
   }
 
-  /** `{ user_id, cid, name }` once connected, else null. */
-  get user(): { user_id: string; cid: string; name: string } | null {
-    const welcome = this.signaling.welcome;
-    return welcome ? { user_id: welcome.user_id, cid: welcome.cid, name: welcome.name } : null;
+  /** `{ user_id, cid, name }` once connected (kept after closeRealtime, as in Skapi), else null. */
+  get user(): RealtimeUser | null {
+    return this.#user;
   }
 
   /** The connection's state. */
@@ -154,7 +203,9 @@ export class RealtimeClient extends TypedEmitter<RealtimeEventCallbacks> {
     return this.#group;
   }
 
-  async #onWelcome({ isolate, resumed }: WelcomeFrame, reconnected: boolean): Promise<void> {
+  async #onWelcome(welcome: WelcomeFrame, reconnected: boolean): Promise<void> {
+    const { isolate, resumed } = welcome;
+    this.#user = { user_id: welcome.user_id, cid: welcome.cid, name: welcome.name };
     // A resumed connection is still in its group; a fresh one after a loss joins again.
     if (reconnected && !resumed && this.#group !== null) {
       try {
@@ -165,11 +216,9 @@ export class RealtimeClient extends TypedEmitter<RealtimeEventCallbacks> {
     }
     this.emit(RealtimeEvent.Success, {
       type: "success",
-      message: resumed
-        ? "Resumed the connection to WebSocket server."
-        : reconnected
-        ? "Reconnected to WebSocket server."
-        : "Connected to WebSocket server.",
+      message: REALTIME_TEXTS.connected,
+      reconnected,
+      resumed,
       isolate,
       missedMessages: reconnected && !resumed,
     });
@@ -193,79 +242,111 @@ export class RealtimeClient extends TypedEmitter<RealtimeEventCallbacks> {
 
   #reportError(error: unknown): void {
     const code = error instanceof RealtimeError ? error.code : errorCodeOf(error);
-    this.emit(RealtimeEvent.Error, {
-      type: "error",
-      code,
-      message: String((error as Error)?.message ?? error),
-    });
+    this.#tellError(code, String((error as Error)?.message ?? error));
+  }
+
+  #tellError(code: RealtimeErrorEvent["code"], message: string, reason?: string): void {
+    this.emit(RealtimeEvent.Error, { type: "error", code, message, ...(reason ? { reason } : {}) });
   }
 
   /**
    * Opens the connection; every realtime event goes to `callback`. A second
-   * call returns the same connection (and moves the events to the new callback).
+   * call returns the same connection and adds its callback: as in Skapi,
+   * every callback given keeps receiving the events, each once.
    */
   async connectRealtime(callback?: (event: RealtimeCallbackEvent) => void): Promise<WebSocket> {
-    if (callback) {
-      this.#callbackOff?.();
+    if (typeof callback === "function" && !this.#callbackOffs.has(callback)) {
       const offs = SKAPI_EVENTS.map((event) => this.on(event, callback));
-      this.#callbackOff = () => offs.forEach((off) => off());
+      this.#callbackOffs.set(callback, () => offs.forEach((off) => off()));
     }
     await this.signaling.connect();
     return this.signaling.socket!;
   }
 
-  /** Hangs up every call, leaves the group and closes; the callback gets `close`. */
+  /**
+   * Hangs up every call, leaves the group and closes; the callbacks get
+   * `close`, then no more events (a later connectRealtime starts afresh).
+   * `user` stays set, as in Skapi.
+   */
   async closeRealtime(): Promise<void> {
     await this.calls.closeRTC({ close_all: true });
     const wasOpen = this.signaling.state !== ConnectionState.Disconnected;
     this.#group = null;
     this.signaling.close();
-    if (wasOpen) {
-      this.emit(RealtimeEvent.Close, { type: "close", message: "WebSocket connection closed." });
-    }
+    if (wasOpen) this.emit(RealtimeEvent.Close, { type: "close", message: REALTIME_TEXTS.closed });
+    for (const off of this.#callbackOffs.values()) off();
+    this.#callbackOffs.clear();
   }
 
   /**
-   * Calls connection `params.cid`; RTC events go to `callback`. See
-   * lib/sdk/rtc/calls.ts. The connector's `connection` always settles.
+   * Calls connection `params.cid` (or a form's fields); RTC events go to
+   * `callback`. See lib/sdk/rtc/calls.ts. The connector's `connection`
+   * always settles.
    */
-  connectRTC(params: ConnectRTCParams, callback?: RTCCallback): Promise<RTCConnector> {
-    return this.calls.connectRTC(params, callback);
+  connectRTC(params: ConnectRTCParams | FormInput, callback?: RTCCallback): Promise<RTCConnector> {
+    return withForm(params, (data) => this.calls.connectRTC(data as ConnectRTCParams, callback));
   }
 
   /** Ends the call with `{ cid }`, or every call with `{ close_all: true }`. */
-  closeRTC(params: CloseRTCParams): Promise<void> {
-    return this.calls.closeRTC(params);
+  closeRTC(params: CloseRTCParams | FormInput): Promise<void> {
+    return withForm(params, (data) => this.calls.closeRTC(data as CloseRTCParams));
   }
 
-  /** Joins (or switches to) `group`; `null` or `""` leaves the current one. */
-  async joinRealtime(params: { group: string | null }): Promise<Success> {
-    const group = params?.group === "" ? null : params?.group;
+  /**
+   * Joins (or switches to) `group` — any text of 1–64 characters, spaces
+   * included; `null`, `""` or no group leaves the current one. Takes a
+   * form's submit event too (its `group` field).
+   */
+  joinRealtime(params: { group?: string | null } | FormInput): Promise<Success> {
+    return withForm(params, (data) => this.#join(data as { group?: string | null }), {
+      nullIfEmpty: true,
+    });
+  }
+
+  async #join(params: { group?: string | null }): Promise<Success> {
+    const given = params?.group;
+    const group = given === "" || given === undefined ? null : given;
     if (group !== null && !isGroupName(group)) {
       throw RealtimeError.invalidParameter(
-        `Cannot join as 'group' must be 1–${LIMITS.maxGroupNameLength} letters, digits, '-', '_' or '.': current value is ${
+        `Cannot join as 'group' must be 1–${LIMITS.maxGroupNameLength} characters without control characters: current value is ${
           JSON.stringify(group)
         }`,
       );
     }
-    const left = this.#group;
-    // Skapi's docs call joinRealtime right after connectRealtime, unawaited.
-    if (this.signaling.state === ConnectionState.Connecting) await this.signaling.connect();
-    const result = await this.signaling.request({ type: "join", group }, "join the group");
-    this.#group = result.group;
+    // Skapi's docs call joinRealtime right after connectRealtime, unawaited:
+    // the request waits for the socket (see Signaling.request).
+    if (
+      group === null && this.#group === null && this.signaling.state !== ConnectionState.Connecting
+    ) {
+      return { type: "success", message: REALTIME_TEXTS.left };
+    }
+    // The group is set as the ack arrives, before anyone awaiting the join resumes.
+    const joining = this.signaling.request({ type: "join", group }, "join the group")
+      .then((result) => this.#group = result.group);
+    this.#joining = joining;
+    try {
+      await joining;
+    } finally {
+      if (this.#joining === joining) this.#joining = null;
+    }
     return {
       type: "success",
-      message: group === null
-        ? `Left realtime group "${left}".`
-        : `Joined realtime group "${group}".`,
+      message: group === null ? REALTIME_TEXTS.left : REALTIME_TEXTS.joined(group),
     };
   }
 
   /**
-   * Sends `message` to `recipient` privately when it is a user_id, else to
-   * the joined group. Resolves after the server acknowledged it.
+   * Sends `message` (or a form's named fields) to `recipient` privately when
+   * it is a user_id, else to the joined group. Resolves after the server
+   * acknowledged it; a form's page does not navigate.
    */
-  async postRealtime(message: unknown, recipient?: string): Promise<Success> {
+  postRealtime(message: unknown, recipient?: string): Promise<Success> {
+    return withForm(message, (data) => this.#post(data, recipient));
+  }
+
+  async #post(message: unknown, recipient?: string): Promise<Success> {
+    // As in Skapi, a post right after an unawaited join goes to the group being joined.
+    if (!isUserId(recipient) && this.#joining) await this.#joining.catch(() => {});
     let payload;
     try {
       payload = checkPayload(message);
@@ -285,8 +366,16 @@ export class RealtimeClient extends TypedEmitter<RealtimeEventCallbacks> {
         "Cannot post as no group is joined: call joinRealtime() first, or name a user_id",
       );
     }
+    if (recipient !== undefined && !isUserId(recipient) && recipient !== this.#group) {
+      throw new RealtimeError(
+        "INVALID_REQUEST",
+        `Cannot post as this connection has not joined group ${
+          JSON.stringify(recipient)
+        }: run joinRealtime({ group: ${JSON.stringify(recipient)} }) first`,
+      );
+    }
     await this.signaling.request({ type: "post", message: payload, recipient }, "post the message");
-    return { type: "success", message: "Message sent." };
+    return { type: "success", message: REALTIME_TEXTS.sent };
   }
 
   /** Sets this connection's display name; the group sees `USER_RENAMED`. */
@@ -300,25 +389,40 @@ export class RealtimeClient extends TypedEmitter<RealtimeEventCallbacks> {
     return (await this.signaling.request({ type: "rename", name: trimmed }, "rename")).name;
   }
 
-  /** Connections in a group (default: the joined one), one row per connection. */
+  /**
+   * Connections in a group (default: the joined one), one row per
+   * connection. Works without an open socket too (over HTTP), as in Skapi.
+   */
   getRealtimeUsers(
-    params: { group?: string; user_id?: string } = {},
+    params: { group?: string; user_id?: string } | FormInput = {},
     fetchOptions: FetchOptions = {},
   ): Promise<Page<UserRow>> {
-    const group = params.group ?? this.#group;
-    if (!isGroupName(group)) {
-      return Promise.reject(RealtimeError.invalidParameter(
-        "Cannot list users as no group is named or joined: pass { group }",
-      ));
-    }
-    return this.#pages.fetch("users", { group, user_id: params.user_id }, fetchOptions);
+    return withForm(params, (data) => {
+      const { group = this.#group, user_id } = (data ?? {}) as { group?: string; user_id?: string };
+      if (!isGroupName(group)) {
+        throw RealtimeError.invalidParameter(
+          "Cannot list users as no group is named or joined: pass { group }",
+        );
+      }
+      return this.#pages.fetch("users", { group, user_id }, fetchOptions).then((page) => {
+        for (const row of page.list) this.calls.learn(row.cid, row.user_id, group);
+        return page;
+      });
+    });
   }
 
-  /** Live groups with their number of users. */
+  /**
+   * Live groups with their number of users. As in Skapi, a `value` without
+   * a `condition` is an exact match and `>=` on a name means "starts with".
+   * Works without an open socket too (over HTTP).
+   */
   getRealtimeGroups(
-    params: Omit<GroupsRequest, "type" | "id" | "limit" | "startKey" | "ascending"> = {},
+    params: GroupsParams | FormInput | null = {},
     fetchOptions: FetchOptions = {},
   ): Promise<Page<GroupRow>> {
-    return this.#pages.fetch("groups", params, fetchOptions);
+    return withForm(params, (data) => this.#pages.fetch("groups", data ?? {}, fetchOptions));
   }
 }
+
+/** What getRealtimeGroups searches by, as in Skapi. */
+export type GroupsParams = Omit<GroupsRequest, "type" | "id" | "limit" | "startKey" | "ascending">;

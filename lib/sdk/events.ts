@@ -54,7 +54,12 @@ export interface FromSomeone {
 /** `success`: connected (or reconnected). */
 export interface SuccessEvent {
   type: "success";
+  /** `"Connected to WebSocket server."`, as in Skapi, every time. */
   message: string;
+  /** True after a lost connection came back. */
+  reconnected: boolean;
+  /** True when it came back as the same connection (same cid and group, nothing missed). */
+  resumed: boolean;
   /** The isolate serving this connection. */
   isolate: string;
   /**
@@ -75,14 +80,20 @@ export interface CloseEvent {
 /** `error`: something failed that no promise reports. */
 export interface ErrorEvent {
   type: "error";
+  /** Skapi's text for a socket error or an unexpected close; else what failed. */
   message: string;
   code: ErrorCode;
+  /** What the socket or the server said, when it said anything. */
+  reason?: string;
 }
 /** `reconnect`: the connection was lost; attempt `attempt` is under way. */
 export interface ReconnectEvent {
   type: "reconnect";
+  /** `"Reconnecting to WebSocket server..."` and the attempt's number, as in Skapi. */
   message: string;
   attempt: number;
+  /** Why the last connection or attempt ended. */
+  reason: string;
 }
 /** `message`: a group broadcast. */
 export interface MessageEvent extends FromSomeone {

@@ -12,7 +12,15 @@
  *
  * @module
  */
-export { RealtimeClient, type RealtimeClientOptions, type Success } from "./client.ts";
+export {
+  type GroupsParams,
+  REALTIME_TEXTS,
+  RealtimeClient,
+  type RealtimeClientOptions,
+  type RealtimeUser,
+  type Success,
+} from "./client.ts";
+export type { FormInput, SubmitEventLike } from "./forms.ts";
 export type { FetchOptions } from "./pages.ts";
 export { DEFAULT_TIMEOUTS, type Timeouts } from "./defaults.ts";
 export { RealtimeError } from "./errors.ts";

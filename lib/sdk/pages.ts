@@ -6,7 +6,9 @@
  * @module
  */
 import { type GroupRow, LIMITS, type Page, type UserRow } from "../protocol/mod.ts";
+import { ConnectionState } from "./events.ts";
 import { RealtimeError } from "./errors.ts";
+import { listOverHttp } from "./http_lists.ts";
 import type { Signaling } from "./signaling.ts";
 
 /** Paging options of the list methods, as in Skapi. */
@@ -24,7 +26,9 @@ export interface FetchOptions {
 type Rows = { users: UserRow; groups: GroupRow };
 
 /**
- * Fetches pages over a connection and remembers where each query ended.
+ * Fetches pages — over the connection when it is open or opening, else over
+ * HTTP, as Skapi's lists work without a socket — and remembers where each
+ * query ended.
  *
  * @example
  * ```ts ignore
@@ -55,7 +59,15 @@ export class Pages {
     const from = startKey ?? (fetchMore ? this.#cursors.get(key) : undefined);
     if (from === "end") return { list: [], startKey: "end", endOfList: true };
     const body = { type, ...query, limit, ascending, startKey: from };
-    const page = await this.signaling.request(body as never, `list ${type}`) as Page<Rows[T]>;
+    const { state, options, token } = this.signaling;
+    const page = state === ConnectionState.Connected || state === ConnectionState.Connecting
+      ? await this.signaling.request(body as never, `list ${type}`) as Page<Rows[T]>
+      : await listOverHttp<Rows[T]>(options.url, token, type, {
+        ...query,
+        limit,
+        ascending,
+        startKey: from,
+      });
     this.#cursors.set(key, page.startKey);
     return page;
   }

@@ -13,8 +13,10 @@ import {
   type HelloFrame,
   parseServerFrame,
   PROTOCOL_VERSION,
+  PROTOCOL_VERSIONS,
   type RequestResults,
   type ServerFrame,
+  unpackNotices,
   type WelcomeFrame,
 } from "../protocol/mod.ts";
 import { DEFAULT_TIMEOUTS, type Timeouts } from "./defaults.ts";
@@ -57,6 +59,14 @@ export type SignalingCallbacks = {
   frame: (frame: ServerFrame) => void;
   /** The connection was lost; reconnect attempt `attempt` is scheduled. */
   reconnect: (attempt: number, reason: string) => void;
+  /** The socket reported an error (a browser's says nothing more). */
+  socketerror: (detail: string) => void;
+  /** An open connection closed without our asking (`reconnect` follows unless it is final). */
+  lost: (code: number, reason: string) => void;
+  /** Reconnecting stopped for good: retrying cannot help. */
+  gaveup: (error: RealtimeError) => void;
+  /** close() is about to say goodbye: the last moment to send on this connection. */
+  closing: () => void;
 };
 
 /** A request as the caller writes it: the id is the SDK's to assign. */
@@ -246,6 +256,7 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
       let failure = "";
       socket.onerror = (event) => {
         failure = (event as ErrorEvent).message ?? "";
+        if (this.#socket === socket) this.emit("socketerror", failure);
       };
       const timer = setTimeout(() => {
         socket.close();
@@ -264,8 +275,9 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
         } catch (error) {
           return console.error("parley: ignoring a frame that is not Parley's", error);
         }
-        if (frame.type === "welcome" && !welcomed && frame.v !== PROTOCOL_VERSION) {
-          // A server that does not check our `v` still announces its own.
+        if (frame.type === "welcome" && !welcomed && !PROTOCOL_VERSIONS.includes(frame.v)) {
+          // A server that does not check our `v` still announces its own (v1
+          // is read too: it only lacks the `notices` frame).
           socket.close(CLOSE.normal, "Unsupported protocol version");
           const side = frame.v > PROTOCOL_VERSION ? "old" : "new";
           return fail(RealtimeError.unsupportedVersion(
@@ -324,6 +336,11 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
     }
     this.#received++;
     if ((frame.type === "ack" || frame.type === "error") && this.#pending.settle(frame)) return;
+    // One frame on the wire (and in `received`); each notice on its own for the app.
+    if (frame.type === "notices") {
+      for (const notice of unpackNotices(frame)) this.emit("frame", notice);
+      return;
+    }
     this.emit("frame", frame);
   }
 
@@ -337,12 +354,14 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
    * Sends a request and resolves to its ack's result; rejects with the
    * server's typed error, `NOT_CONNECTED`, `TIMEOUT` or `CANCELLED`.
    */
-  request<B extends RequestBody>(body: B, what: string): Promise<RequestResults[B["type"]]> {
-    if (this.#state !== ConnectionState.Connected) {
-      return Promise.reject(RealtimeError.notConnected(what));
+  async request<B extends RequestBody>(body: B, what: string): Promise<RequestResults[B["type"]]> {
+    // As in Skapi, a request made while the socket is still opening waits for it.
+    if (this.#state === ConnectionState.Connecting && this.#connecting) {
+      await this.#connecting.catch(() => {});
     }
+    if (this.#state !== ConnectionState.Connected) throw RealtimeError.notConnected(what);
     const id = this.#pending.nextId();
-    return this.#pending.track(
+    return await this.#pending.track(
       id,
       what,
       this.timeouts.request,
@@ -358,8 +377,16 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
     // An expired token comes back only through getToken().
     const final = code === CLOSE.unsupportedVersion ||
       (code === CLOSE.unauthorized && !this.options.getToken);
-    if (final || this.#state === ConnectionState.Disconnected) {
+    if (this.#state === ConnectionState.Disconnected) return;
+    this.emit("lost", code, reason);
+    if (final) {
       this.#setState(ConnectionState.Disconnected);
+      this.emit(
+        "gaveup",
+        code === CLOSE.unsupportedVersion
+          ? RealtimeError.unsupportedVersion(`the server said: ${reason}`)
+          : new RealtimeError("UNAUTHORIZED", `Cannot reconnect as the server said: ${reason}`),
+      );
       return;
     }
     this.#setState(ConnectionState.Reconnecting);
@@ -384,8 +411,8 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
       if (this.#state !== ConnectionState.Reconnecting) return;
       // A refused token or protocol stays refused: retrying cannot help.
       if (error.code === "UNAUTHORIZED" || error.code === "UNSUPPORTED_VERSION") {
-        console.error(`parley: giving up reconnecting: ${error.message}`);
         this.#setState(ConnectionState.Disconnected);
+        this.emit("gaveup", error);
         return;
       }
       this.#scheduleRetry(error.message);
@@ -394,6 +421,7 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
 
   /** Closes on purpose: says goodbye, cancels pending requests. Idempotent. */
   close(): void {
+    if (this.#state === ConnectionState.Connected) this.emit("closing");
     for (const unhook of this.#unhook.splice(0)) unhook();
     clearTimeout(this.#retry);
     clearTimeout(this.#refresh);

@@ -1,30 +1,48 @@
+// Over 300 lines: the routing and the directory upkeep share one ordered queue, and the why is long.
 /**
- * The hub's reach beyond its isolate: which other isolates a target names,
- * the bus that carries frames there, and the liveness that keeps presence
- * free of the connections of dead isolates.
+ * The hub's reach beyond its isolate: the bus that carries frames to the
+ * other isolates, the liveness that keeps presence free of the connections
+ * of dead isolates, and the directory that says where a target lives — so
+ * that no message waits on a KV read.
  *
- * Where a target lives:
- * - a cid: its presence record names its isolate;
- * - a user_id: the isolates of that user's connections, from presence;
- * - a group: every other live isolate. Group events go to all of them
- *   rather than to an index of which isolate has which group: an index
- *   would add a write to every join and leave, and its own cleanup when an
- *   isolate dies, to save inbox lines that are batched per tick anyway. The
- *   list of live isolates is read fresh for each route (reads are shared by
- *   the routes that wait for the same one), so an isolate that registered
- *   before the route was called — and so before any of its members joined —
- *   is never missed.
+ * How the directory stays current:
+ * - An isolate registers its liveness record, then reads the live isolates,
+ *   then says hello on the bus to each, with its own connections; each
+ *   answers with its connections. Only then does it take connections.
+ * - Every connect, move between groups, end and takeover of a local
+ *   connection is announced (a `place` or `gone` line) to every live
+ *   isolate, before any frame about it: the registry tells the cluster as
+ *   it changes, and the bus keeps each sender's order.
+ * - A line from an isolate not yet known adds it; liveness's beat reads the
+ *   records and forgets the isolates whose deadline has passed.
  *
- * Frames go out in the order their routes were called, whatever order the
- * lookups finish in.
+ * Why a group frame never misses an isolate that has members in the group:
+ * group frames go to every live isolate this one knows. Take isolates S
+ * (sending) and X (with a member). Both registered before reading the list
+ * of isolates. KV is linearizable, so of the two reads, the later one sees
+ * the other's record: either S knows X from its own read, or X knows S and
+ * said hello to S. X's hello went out before X took any connection, so on
+ * S's side (the bus keeps X's order) it comes before the notice of any join
+ * on X. Hence once S has heard of a member on X, S knows X; a frame S routes
+ * before that was concurrent with the join, as a frame sent just before a
+ * join on one isolate is. X is forgotten only when its deadline has passed
+ * (it is dead) and it has not spoken since the read that said so.
+ *
+ * A cid or user the directory does not know (one whose announcement is
+ * still on its way) is looked up in presence: that is a repair, off the
+ * common path. Frames go out in the order their routes were called,
+ * whatever order such lookups finish in.
  *
  * @module
  */
-import type { ServerFrame } from "../protocol/mod.ts";
-import { Bus } from "./bus.ts";
+import { noticeFrame, type ServerFrame } from "../protocol/mod.ts";
+import { Bus } from "./bus/mod.ts";
+import type { Connection } from "./connection.ts";
+import { Directory } from "./directory.ts";
+import { decodeLine, encodeLine } from "./lines.ts";
 import { Liveness } from "./liveness.ts";
-import { type ConnectionRecord, type Presence, PRESENCE_KEYS } from "./presence.ts";
-import type { Target } from "./registry.ts";
+import type { ConnectionRecord, Presence } from "./presence.ts";
+import type { Registry, Target } from "./registry.ts";
 import type { ClusterSettings } from "./settings.ts";
 
 /** Options of {@linkcode Cluster}. */
@@ -33,6 +51,8 @@ export interface ClusterOptions {
   /** This isolate's id. */
   isolate: string;
   presence: Presence;
+  /** This isolate's connections: their changes are announced to the others. */
+  registry?: Registry;
   settings: ClusterSettings;
   /** Hands a frame that came from another isolate to this isolate's sockets `target` names. */
   deliver: (target: Target, text: string) => void;
@@ -54,40 +74,8 @@ export interface ClusterOptions {
 /** A route waiting for its lookups, so frames leave in the order routes were called. */
 interface Slot {
   done: boolean;
-  isolates: string[];
+  isolates: readonly string[];
   line: string;
-}
-
-/**
- * One bus line: the target and the frame's JSON text. Group names, user_ids
- * and cids never hold a tab or a space, room patterns never a space or a
- * comma, and JSON text never holds a newline. A target's `rooms` follow its
- * name after a space.
- */
-export function encodeLine(target: Target, text: string): string {
-  if ("group" in target) return `g${target.group}\t${text}`;
-  const rooms = target.rooms === undefined ? "" : ` ${target.rooms.join(",")}`;
-  if ("user_id" in target) return `u${target.user_id}${rooms}\t${text}`;
-  return `c${target.cid}${rooms}\t${text}`;
-}
-
-/** The target and text of a bus line; null for a line this version cannot read. */
-export function decodeLine(line: string): { target: Target; text: string } | null {
-  const tab = line.indexOf("\t");
-  if (tab < 1) return null;
-  const [name, scope] = line.slice(1, tab).split(" ");
-  const text = line.slice(tab + 1);
-  const rooms = scope === undefined ? {} : { rooms: scope ? scope.split(",") : [] };
-  switch (line[0]) {
-    case "g":
-      return { target: { group: name }, text };
-    case "u":
-      return { target: { user_id: name, ...rooms }, text };
-    case "c":
-      return { target: { cid: name, ...rooms }, text };
-    default:
-      return null;
-  }
 }
 
 /**
@@ -104,15 +92,22 @@ export function decodeLine(line: string): { target: Target; text: string } | nul
 export class Cluster {
   readonly bus: Bus;
   readonly liveness: Liveness;
+  /** Where the other isolates' connections are, as the bus has told. */
+  readonly directory: Directory;
   readonly #options: ClusterOptions;
   readonly #queue: Slot[] = [];
   readonly #routes = new Set<Promise<number>>();
   readonly #started: Promise<void>;
+  /** When each local connection came to this isolate (see `RemoteConnection.since`). */
+  readonly #since = new WeakMap<Connection, number>();
+  /** Whether the live isolates are known (local changes are announced from then on). */
+  #announcing = false;
   #closing: Promise<void> | null = null;
 
   constructor(options: ClusterOptions) {
     this.#options = options;
     const { kv, isolate, settings } = options;
+    this.directory = new Directory(isolate);
     this.bus = new Bus({
       kv,
       isolate,
@@ -120,14 +115,7 @@ export class Cluster {
       broadcastDrop: settings.broadcastDrop,
       inboxExpireMs: settings.inboxExpireMs,
       channel: options.channel,
-      deliver: (line) => {
-        if (line[0] === "r") {
-          const [cid, received] = line.slice(1).split("\t");
-          return options.onRelease?.(cid, Number(received));
-        }
-        const event = decodeLine(line);
-        if (event) options.deliver(event.target, event.text);
-      },
+      deliver: (line, sender) => this.#receive(line, sender),
     });
     this.liveness = new Liveness({
       kv,
@@ -136,9 +124,20 @@ export class Cluster {
       ttlMs: settings.isolateTtlMs,
       resumeGraceMs: options.resumeGraceMs,
       onGone: (record) => this.#gone(record),
-      onSwept: (iso) => this.bus.forget(iso),
+      onSwept: (iso) => {
+        this.directory.forget(iso);
+        this.bus.forget(iso);
+      },
+      onRegistered: () => this.#hello(),
+      onLive: (live, startedAt) => {
+        // An isolate this one missed (it would have said hello): greet it.
+        for (const iso of this.directory.refresh(live, startedAt)) this.#greet(iso, true);
+      },
       onEvicted: options.onEvicted,
     });
+    if (options.registry) {
+      options.registry.onChange = (connection, present) => this.#announce(connection, present);
+    }
     // Receive first, then say we are alive: no sender can reach us before we listen.
     this.bus.start();
     this.#started = this.liveness.start().catch((error) => {
@@ -154,22 +153,50 @@ export class Cluster {
   /**
    * Sends a frame's text to the recipients of `target` on other isolates
    * (the hub has already delivered to `local` sockets here). Resolves to
-   * how many sockets that makes in all, as far as presence knows.
+   * how many sockets that makes in all, as far as this isolate knows. Never
+   * waits on KV for a recipient the directory knows.
    */
   route(target: Target, text: string, local: number): Promise<number> {
     // A cid lives on one isolate: found here, it is nowhere else.
     if ("cid" in target && local > 0) return Promise.resolve(local);
+    const others = this.directory.isolates;
+    if (others.length === 0) return Promise.resolve(local);
+    if ("group" in target) {
+      this.#publish(others, encodeLine({ kind: "frame", target, text }));
+      return Promise.resolve(local + this.directory.groupSize(target.group));
+    }
+    const known = "cid" in target
+      ? this.#cidReach(this.directory.isolateOf(target.cid, target.rooms))
+      : this.directory.userReach(target.user_id, target.rooms);
+    if (known.count > 0 || local > 0) {
+      if (known.isolates.length > 0) {
+        this.#publish(known.isolates, encodeLine({ kind: "frame", target, text }));
+      }
+      return Promise.resolve(local + known.count);
+    }
+    return this.#repair(target, text);
+  }
+
+  #cidReach(isolate: string | undefined): { isolates: string[]; count: number } {
+    return isolate === undefined ? { isolates: [], count: 0 } : { isolates: [isolate], count: 1 };
+  }
+
+  /**
+   * A cid or user the directory does not know: its announcement may still
+   * be on its way, so presence is asked. Later routes wait their turn.
+   */
+  #repair(target: { cid: string } | { user_id: string }, text: string): Promise<number> {
     const slot: Slot = { done: false, isolates: [], line: "" };
     this.#queue.push(slot);
-    const routed = this.#reach(target, local).then(({ isolates, count }) => {
+    const routed = this.#lookUp(target).then(({ isolates, count }) => {
       if (isolates.length > 0) {
         slot.isolates = isolates;
-        slot.line = encodeLine(target, text);
+        slot.line = encodeLine({ kind: "frame", target, text });
       }
       return count;
     }, (error) => {
       console.error("cluster: cannot look up the recipients on other isolates", error);
-      return local;
+      return 0;
     }).then((count) => {
       slot.done = true;
       this.#release();
@@ -180,14 +207,37 @@ export class Cluster {
     return routed;
   }
 
+  async #lookUp(
+    target: { cid: string } | { user_id: string },
+  ): Promise<{ isolates: string[]; count: number }> {
+    const { presence, isolate } = this.#options;
+    // A record whose end the bus has already told is a stale read: not there.
+    const there = (cid: string, where: string) =>
+      where !== isolate && !this.directory.isGone(cid, where);
+    if ("cid" in target) {
+      const record = await presence.lookup(target.cid);
+      return this.#cidReach(
+        record !== null && there(target.cid, record.isolate) ? record.isolate : undefined,
+      );
+    }
+    const remote = (await presence.connectionsOf(target.user_id))
+      .filter((row) => there(row.cid, row.isolate));
+    return { isolates: [...new Set(remote.map((row) => row.isolate))], count: remote.length };
+  }
+
+  /** Publishes now, or after the routes still waiting for their lookups. */
+  #publish(isolates: readonly string[], line: string): void {
+    if (this.#queue.length === 0) this.bus.publish(isolates, line);
+    else this.#queue.push({ done: true, isolates, line });
+  }
+
   /**
    * Sends a frame's text to `target` on `isolate`, which the caller looked up
    * itself (a PeerJS peer's id claim names its isolate and cid), in order
    * with the routes called before.
    */
   sendTo(isolate: string, target: Target, text: string): void {
-    this.#queue.push({ done: true, isolates: [isolate], line: encodeLine(target, text) });
-    this.#release();
+    this.#publish([isolate], encodeLine({ kind: "frame", target, text }));
   }
 
   /**
@@ -195,7 +245,7 @@ export class Cluster {
    * having received `received` frames (see `ClusterOptions.onRelease`).
    */
   release(isolate: string, cid: string, received: number): void {
-    this.bus.publish([isolate], `r${cid}\t${received}`);
+    this.#publish([isolate], encodeLine({ kind: "release", cid, received }));
   }
 
   /** Publishes the routes at the head of the queue whose lookups are done. */
@@ -206,43 +256,79 @@ export class Cluster {
     }
   }
 
-  async #reach(target: Target, local: number): Promise<{ isolates: string[]; count: number }> {
-    const { presence, isolate, kv } = this.#options;
-    if ("cid" in target) {
-      if ((await this.liveness.others()).length === 0) return { isolates: [], count: 0 };
-      const record = await presence.lookup(target.cid);
-      return record !== null && record.isolate !== isolate
-        ? { isolates: [record.isolate], count: 1 }
-        : { isolates: [], count: 0 };
+  #receive(text: string, sender: string): void {
+    const line = decodeLine(text);
+    if (line === null) return;
+    // A line from an isolate not known yet (one that came back after it was
+    // taken for dead): it is alive, and it must learn our connections.
+    if (this.directory.heard(sender) && line.kind !== "hello") this.#greet(sender, false);
+    switch (line.kind) {
+      case "frame":
+        return this.#options.deliver(line.target, line.text);
+      case "release":
+        return this.#options.onRelease?.(line.cid, line.received);
+      case "hello":
+        if (line.reply) this.#greet(sender, false);
+        return;
+      case "place":
+        return this.directory.place(sender, line.cid, line);
+      case "gone":
+        return this.directory.remove(sender, line.cid);
     }
-    if ("user_id" in target) {
-      // Alone in the cluster (the usual single isolate): no lookup per message.
-      // The read of live isolates is fresh and shared by concurrent routes.
-      if ((await this.liveness.others()).length === 0) return { isolates: [], count: local };
-      const remote = (await presence.connectionsOf(target.user_id))
-        .filter((row) => row.isolate !== isolate);
-      return {
-        isolates: [...new Set(remote.map((row) => row.isolate))],
-        count: local + remote.length,
-      };
+  }
+
+  /**
+   * Registered (at start or after an eviction): learn the live isolates and
+   * say hello to each, with this isolate's connections.
+   */
+  async #hello(): Promise<void> {
+    const startedAt = performance.now();
+    const live = await this.liveness.liveIsolates();
+    this.directory.refresh(live, startedAt);
+    this.#announcing = true;
+    for (const iso of this.directory.isolates) this.#greet(iso, true);
+  }
+
+  /** Says hello to `iso` (asking for its connections if `reply`), with ours. */
+  #greet(iso: string, reply: boolean): void {
+    const targets = [iso];
+    this.#publish(targets, encodeLine({ kind: "hello", reply }));
+    for (const connection of this.#options.registry?.all() ?? []) {
+      this.#publish(targets, this.#placeLine(connection));
     }
-    const others = await this.liveness.others();
-    if (others.length === 0) return { isolates: [], count: local };
-    const members = await kv.get<Deno.KvU64>(PRESENCE_KEYS.group(target.group));
-    return { isolates: others, count: Math.max(local, Number(members.value?.value ?? 0n)) };
+  }
+
+  #placeLine(connection: Connection): string {
+    let since = this.#since.get(connection);
+    if (since === undefined) {
+      since = Date.now();
+      this.#since.set(connection, since);
+    }
+    const { cid, user_id, group } = connection;
+    return encodeLine({ kind: "place", cid, user_id, group, since });
+  }
+
+  /** A local connection came, moved or went: tell every live isolate. */
+  #announce(connection: Connection, present: boolean): void {
+    const line = present
+      ? this.#placeLine(connection)
+      : encodeLine({ kind: "gone", cid: connection.cid });
+    if (this.#announcing && this.directory.isolates.length > 0) {
+      this.#publish(this.directory.isolates, line);
+    }
   }
 
   /** Tells the group of a connection whose isolate died. */
   #gone(record: ConnectionRecord): Promise<unknown> {
     if (record.group === null) return Promise.resolve();
-    return this.#options.route({ group: record.group }, {
-      type: "notice",
-      code: "USER_DISCONNECTED",
-      sender_rid: record.group,
-      sender: record.user_id,
-      sender_cid: record.cid,
-      name: record.name,
-    });
+    return this.#options.route(
+      { group: record.group },
+      noticeFrame("USER_DISCONNECTED", record.group, {
+        sender: record.user_id,
+        sender_cid: record.cid,
+        name: record.name,
+      }),
+    );
   }
 
   /**

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { ServerFrame, Stamp } from "../protocol/mod.ts";
+import { type NoticeFrame, packNotices, type ServerFrame, type Stamp } from "../protocol/mod.ts";
+import { noticeBatcher, noticesKey, type NoticeTexts } from "./notices.ts";
 import type { Grant } from "./auth.ts";
 import { randomId } from "./ids.ts";
 import { ReplayLog } from "./replay.ts";
@@ -92,6 +93,10 @@ export class Connection implements Identity {
   queue: Promise<void> = Promise.resolve();
   /** Ends a suspension that is not resumed in time. */
   graceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Whether its client reads `notices` frames (protocol v2): notices then go out per tick. */
+  batchNotices = false;
+  /** Notices of this tick not yet sent, with their text. */
+  #notices: Array<[NoticeFrame, string]> | null = null;
   /** The access token's grant (rooms, expiry); null without tokens. Replaced by an `auth` request. */
   grant: Grant | null;
   /** The proof of an anonymous user_id (see `identity.ts`). */
@@ -161,8 +166,49 @@ export class Connection implements Identity {
    */
   sendText(text: string): void {
     if (this.#state === ConnectionState.Closed) return;
+    // Notices queued this tick came first: they keep their place.
+    if (this.#notices !== null) this.flushNotices();
+    this.#record(text);
+  }
+
+  #record(text: string): void {
     this.log.record(text);
     if (this.#state === ConnectionState.Open) this.sendUncounted(text);
+  }
+
+  /**
+   * Sends a notice (`text` is its JSON): at once to a v1 client; to a v2
+   * client with the other notices of this tick, in one frame.
+   */
+  sendNotice(frame: NoticeFrame, text: string): void {
+    if (!this.batchNotices) return this.sendText(text);
+    if (this.#state === ConnectionState.Closed) return;
+    if (this.#notices === null) {
+      this.#notices = [];
+      noticeBatcher.hold(this);
+    }
+    this.#notices.push([frame, text]);
+  }
+
+  /**
+   * Sends the notices queued this tick: one alone as it is, several as one
+   * `notices` frame (its text shared through `texts` with the connections
+   * that got the same notices).
+   */
+  flushNotices(texts?: NoticeTexts): void {
+    const notices = this.#notices;
+    if (notices === null) return;
+    this.#notices = null;
+    if (this.#state === ConnectionState.Closed) return;
+    if (notices.length === 1) return this.#record(notices[0][1]);
+    const frames = notices.map(([frame]) => frame);
+    const key = noticesKey(frames);
+    let text = texts?.get(key);
+    if (text === undefined) {
+      text = JSON.stringify(packNotices(frames));
+      texts?.set(key, text);
+    }
+    this.#record(text);
   }
 
   /**

@@ -15,8 +15,10 @@ import {
   exceedsBytes,
   HELLO_PARAM,
   type Limits,
+  type NoticeFrame,
   parseClientFrame,
   PROTOCOL_VERSION,
+  PROTOCOL_VERSIONS,
   requestIdOf,
   type ServerFrame,
   versionMismatch,
@@ -37,7 +39,7 @@ import { armExpiry, replaceGrant } from "./grants.ts";
 import { awaitHello, closeReason } from "./handshake.ts";
 import { randomId } from "./ids.ts";
 import { Presence } from "./presence.ts";
-import { Registry, type Target } from "./registry.ts";
+import { type Recipient, Registry, type Target } from "./registry.ts";
 import { type BindableSocket, Sessions } from "./sessions.ts";
 import { handleRequest, type HubCore, notify, RequestError } from "./requests.ts";
 import {
@@ -65,6 +67,16 @@ export interface HubOptions {
 }
 
 const PONG = '{"type":"pong"}';
+/** How every notice's JSON text begins (`JSON.stringify` keeps the order its fields were made). */
+const NOTICE_PREFIX = '{"type":"notice",';
+
+/**
+ * The application-level ping (whose pong carries the client's resume
+ * counter) goes out once per this many heartbeats. The heartbeat itself is
+ * Deno's own WebSocket ping (`idleTimeout`): no JSON to build or parse, and
+ * only on a socket that has been silent for a heartbeat.
+ */
+export const APP_PING_HEARTBEATS = 4;
 
 /** Errors Deno reports when a client broke the WebSocket framing (not a network failure). */
 const PROTOCOL_VIOLATION = /invalid utf-8|frame too large|reserved bits|control frame|opcode/i;
@@ -127,10 +139,11 @@ export class Hub implements HubCore {
       kv: options.kv,
       isolate: this.isolate,
       presence: this.presence,
+      registry: this.registry,
       settings: clusterSettings,
       deliver: (target, text) => {
         if ("cid" in target && this.sessions.settle(target.cid, text)) return;
-        for (const connection of this.registry.resolve(target)) connection.sendText(text);
+        this.#deliver(this.registry.resolve(target), text);
       },
       route: (target, frame) => this.route(target, frame),
       onEvicted: () => this.#evicted(),
@@ -149,12 +162,17 @@ export class Hub implements HubCore {
       drop: (connection) => this.drop(connection),
       forget: (connection) => this.#forget(connection),
     });
-    this.#heartbeat = setInterval(() => this.#beat(), this.limits.heartbeatMs);
+    this.#heartbeat = setInterval(() => this.#beat(), this.#appPingMs);
     this.#repair = setInterval(() => this.#repairPresence(), clusterSettings.presenceRepairMs);
     // The heartbeat and the repair alone must not keep a process (a test, a script) alive.
     Deno.unrefTimer(Number(this.#heartbeat));
     Deno.unrefTimer(Number(this.#repair));
     options.signal?.addEventListener("abort", () => this.close(), { once: true });
+  }
+
+  /** Milliseconds between application-level pings (see {@linkcode APP_PING_HEARTBEATS}). */
+  get #appPingMs(): number {
+    return this.limits.heartbeatMs * APP_PING_HEARTBEATS;
   }
 
   /** How many sockets and groups this isolate serves. */
@@ -200,7 +218,9 @@ export class Hub implements HubCore {
     const version = params.get("v");
     let upgraded;
     try {
-      upgraded = Deno.upgradeWebSocket(req);
+      // Deno pings a socket silent for a heartbeat and closes it (1001, not
+      // clean: it may resume) when no pong follows within another.
+      upgraded = Deno.upgradeWebSocket(req, { idleTimeout: (2 * this.limits.heartbeatMs) / 1000 });
     } catch (error) {
       ticket.release();
       throw error;
@@ -209,7 +229,7 @@ export class Hub implements HubCore {
     // Not `onclose`, which accept() takes over: the slot is freed however it ends.
     releaseOnClose(socket, ticket.release);
     socket.onopen = () => {
-      if (version !== null && version !== String(PROTOCOL_VERSION)) {
+      if (version !== null && !PROTOCOL_VERSIONS.map(String).includes(version)) {
         socket.close(CLOSE.unsupportedVersion, versionMismatch(version, PROTOCOL_VERSION));
         return;
       }
@@ -257,6 +277,8 @@ export class Hub implements HubCore {
       : previous
       ? this.sessions.takeOver(previous, socket, received, identity)
       : this.accept(socket, identity);
+    // v2 clients read `notices` frames; a client that names no version speaks v1.
+    connection.batchNotices = Number(params.get("v") ?? 1) >= 2;
     this.admission.attach(connection, ticket);
   }
 
@@ -367,12 +389,12 @@ export class Hub implements HubCore {
     connection.sendUncounted(JSON.stringify(
       {
         type: "welcome",
-        v: PROTOCOL_VERSION,
+        v: connection.batchNotices ? PROTOCOL_VERSION : 1,
         cid: connection.cid,
         user_id: connection.user_id,
         name: connection.name,
         isolate: this.isolate,
-        heartbeat: this.limits.heartbeatMs,
+        heartbeat: this.#appPingMs,
         session: connection.session,
         grace: this.limits.resumeGraceMs,
         resumed,
@@ -505,9 +527,14 @@ export class Hub implements HubCore {
     }
   }
 
-  /** Pings every socket; closes those silent for two intervals. */
+  /**
+   * Pings every socket at the application level (its pong says how much the
+   * client received, so its resume log can shrink); closes those whose
+   * client sent nothing for two of these intervals — a socket whose peer
+   * answers Deno's pings but whose app is gone.
+   */
   #beat(): void {
-    const deadline = performance.now() - 2 * this.limits.heartbeatMs;
+    const deadline = performance.now() - 2 * this.#appPingMs;
     const ping = JSON.stringify({ type: "ping" } satisfies ServerFrame);
     for (const connection of [...this.registry.all()]) {
       if (connection.state !== ConnectionState.Open || !connection.welcomed) continue;
@@ -535,8 +562,22 @@ export class Hub implements HubCore {
   route(target: Target, frame: ServerFrame): Promise<number> {
     const recipients = this.registry.resolve(target);
     const text = JSON.stringify(frame);
-    for (const connection of recipients) connection.sendText(text);
+    this.#deliver(recipients, text, frame);
     return this.cluster.route(target, text, recipients.size);
+  }
+
+  /** Sends a frame's text to local sockets; notices go with the others of this tick. */
+  #deliver(recipients: ReadonlySet<Recipient>, text: string, frame?: ServerFrame): void {
+    if (recipients.size === 0) return;
+    if (frame?.type === "notice" || (frame === undefined && text.startsWith(NOTICE_PREFIX))) {
+      const notice = (frame ?? JSON.parse(text)) as NoticeFrame;
+      for (const recipient of recipients) {
+        if (recipient instanceof Connection) recipient.sendNotice(notice, text);
+        else recipient.sendText(text);
+      }
+      return;
+    }
+    for (const recipient of recipients) recipient.sendText(text);
   }
 
   /**

@@ -14,6 +14,7 @@
  */
 export { createHub, Hub, type HubOptions } from "./hub.ts";
 export { sharedHub } from "./instance.ts";
+export { listRooms, listRoomUsers } from "./http_lists.ts";
 export {
   answerId,
   answerPeers,

@@ -291,7 +291,7 @@ export class Presence {
 
   /** Deletes a group's counter once it reaches zero, unless someone joined meanwhile. */
   async #dropIfEmpty(group: string): Promise<void> {
-    const counter = await this.kv.get<Deno.KvU64>(PRESENCE_KEYS.group(group));
+    const counter = await retryLocked(() => this.kv.get<Deno.KvU64>(PRESENCE_KEYS.group(group)));
     if (counter.value !== null && counter.value.value === 0n) {
       await retryLocked(() =>
         this.kv.atomic().check(counter).delete(PRESENCE_KEYS.group(group)).commit()
@@ -322,6 +322,11 @@ export class Presence {
   /** The record of connection `cid`, wherever it is, or null. */
   async lookup(cid: string): Promise<ConnectionRecord | null> {
     return (await this.kv.get<ConnectionRecord>(PRESENCE_KEYS.connection(cid))).value;
+  }
+
+  /** Every connection record of every isolate, as KV entries (for the sweeps of dead isolates). */
+  allConnections(): Deno.KvListIterator<ConnectionRecord> {
+    return this.kv.list<ConnectionRecord>({ prefix: PRESENCE_KEYS.connections });
   }
 
   /** The connections of user `userId` across every isolate. */
@@ -394,16 +399,21 @@ export class Presence {
   }
 }
 
-/** Skapi's group search: a name prefix, a comparison, or a range. */
+/**
+ * Skapi's group search: without a value (or with Skapi's default `" "`)
+ * every group; a value without a condition is an exact match; `>=` on a
+ * name means "starts with"; `range` means from `value` to `range`.
+ */
 function groupFilter(query: GroupsQuery): (row: GroupRow) => boolean {
-  const { searchFor = "group", value, condition, range } = query;
-  if (value === undefined) return () => true;
+  const { searchFor = "group", value, range } = query;
+  if (value === undefined || (searchFor === "group" && value.toString().trim() === "")) {
+    return () => true;
+  }
   const pick = (row: GroupRow) => searchFor === "group" ? row.group : row.number_of_users;
   if (range !== undefined) return (row) => pick(row) >= value && pick(row) <= range;
-  if (condition === undefined) {
-    return searchFor === "group"
-      ? (row) => row.group.startsWith(String(value))
-      : (row) => row.number_of_users === value;
+  const condition = query.condition ?? "=";
+  if (searchFor === "group" && (condition === ">=" || condition === "gte")) {
+    return (row) => row.group.startsWith(String(value));
   }
   const compare: Record<string, (a: string | number, b: string | number) => boolean> = {
     ">": (a, b) => a > b,

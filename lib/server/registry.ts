@@ -58,6 +58,11 @@ export class Registry {
   readonly #byGroup = new Map<string, Set<Connection>>();
   /** Recipients of other kinds, by their cid: frames reach them by cid only. */
   readonly #others = new Map<string, Recipient>();
+  /**
+   * Told of every connection added or moved (`present` true) and removed
+   * (false): the cluster announces them to the other isolates.
+   */
+  onChange: ((connection: Connection, present: boolean) => void) | null = null;
 
   /** How many sockets and groups this isolate holds. */
   get counts(): { sockets: number; groups: number } {
@@ -82,6 +87,7 @@ export class Registry {
   add(connection: Connection): void {
     this.#byCid.set(connection.cid, connection);
     addTo(this.#byUser, connection.user_id, connection);
+    this.onChange?.(connection, true);
   }
 
   remove(connection: Connection): void {
@@ -89,6 +95,7 @@ export class Registry {
     this.#byCid.delete(connection.cid);
     removeFrom(this.#byUser, connection.user_id, connection);
     if (connection.group !== null) removeFrom(this.#byGroup, connection.group, connection);
+    this.onChange?.(connection, false);
   }
 
   /** Moves a connection to `group` (null: out of every group). */
@@ -96,6 +103,7 @@ export class Registry {
     if (connection.group !== null) removeFrom(this.#byGroup, connection.group, connection);
     connection.group = group;
     if (group !== null) addTo(this.#byGroup, group, connection);
+    if (this.has(connection)) this.onChange?.(connection, true);
   }
 
   /**

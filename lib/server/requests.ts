@@ -11,6 +11,7 @@ import {
   isGroupName,
   isUserId,
   type NoticeCode,
+  noticeFrame,
   type RequestResults,
   type RequestType,
   type ServerFrame,
@@ -100,7 +101,7 @@ export function notify(
   group: string,
   code: NoticeCode,
 ): Promise<number> {
-  return core.route({ group }, { type: "notice", code, sender_rid: group, ...connection.stamp });
+  return core.route({ group }, noticeFrame(code, group, connection.stamp));
 }
 
 const join: Handler<"join"> = async (core, connection, { group }) => {
@@ -183,7 +184,10 @@ const signal: Handler<"signal"> = async (core, connection, { to, signal }) => {
   if (delivered === 0) {
     throw undelivered(core, { cid: to }, `relay the ${signal.kind} signal`, `connection "${to}"`);
   }
-  return {};
+  // The caller learns who it rings (for its rtc:closed) when the callee is
+  // here; elsewhere it would cost a KV read on the message path, so not.
+  const here = signal.kind === "call" ? core.registry.get(to) : undefined;
+  return here ? { user_id: here.user_id } : {};
 };
 
 const auth: Handler<"auth"> = async (core, connection, { token }) => {

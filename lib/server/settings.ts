@@ -12,7 +12,10 @@ export const SETTINGS_ENV = {
   PARLEY_RATE_LIMIT: "rateLimit",
   /** Messages per connection in a burst. @default 100 */
   PARLEY_RATE_BURST: "rateBurst",
-  /** Milliseconds between pings. @default 25000 */
+  /**
+   * Silence after which Deno pings a socket (and as long again for its pong);
+   * the application's ping goes out every fourth of these. @default 25000
+   */
   PARLEY_HEARTBEAT_MS: "heartbeatMs",
   /** Milliseconds a dropped connection waits for its client to resume it. @default 30000 */
   PARLEY_RESUME_GRACE_MS: "resumeGraceMs",

@@ -39,8 +39,6 @@ export const MAX_CHAT_LENGTH = 2_000;
 /** The most a group call member sends each other member, in bit/s. */
 const GROUP_VIDEO_BITRATE = 400_000;
 
-/** People whose calls ended because they left the room. */
-const departed = new Set<string>();
 const receivers = new Map<string, ReturnType<typeof fileReceiver>>();
 
 function nameOf(cid: string): string {
@@ -236,9 +234,10 @@ function noPathText(name: string): string {
     "can add a TURN relay (see “Calls across networks: STUN and TURN” in Parley's README).";
 }
 
-/** The SDK reports that a call ended, for whatever reason. */
+/** The SDK reports that the other side ended a call, or that it ended by itself. */
 export function onClosed(event: RtcClosedEvent): void {
   const cid = event.sender_cid;
+  const reason = event.reason;
   const name = nameOf(cid);
   const ring = ringing.value.find((r) => r.sender_cid === cid);
   const calling = outgoing.value?.cid === cid;
@@ -250,26 +249,26 @@ export function onClosed(event: RtcClosedEvent): void {
     notice.value = { tone: "error", text: noPathText(ring?.name || name) };
     return;
   }
-  if (ring) outcome.value = describeEnd(event.message, ring.name || name, "ringing-in");
-  else if (calling) outcome.value = describeEnd(event.message, name, "ringing-out");
+  if (ring) outcome.value = describeEnd(reason, ring.name || name, "ringing-in");
+  else if (calling) outcome.value = describeEnd(reason, name, "ringing-out");
   const view = viewOf(cid);
   if (!view) return;
   dropView(view);
   if (ring || calling) return;
-  if (departed.delete(cid)) {
-    notice.value = { tone: "info", text: `${name} left the room, so the call ended.` };
-  } else if (!(view.group && /hung up/.test(event.message))) {
+  if (!(view.group && /hung up/.test(reason))) {
     // (Someone leaving the group call is no news: their tile just goes.)
-    const text = describeEnd(event.message, name, "active");
+    const text = describeEnd(reason, name, "active");
     if (text) notice.value = { tone: /hung up/.test(text) ? "info" : "error", text };
   }
 }
 
-/** Someone left the room: their calls end. */
+/** Someone left the room: their calls end (this side's own hang-up: no rtc:closed follows). */
 export function onPersonLeft(cid: string): void {
-  if (!viewOf(cid)) return;
-  departed.add(cid);
+  const view = viewOf(cid);
+  if (!view) return;
   void session.client?.closeRTC({ cid });
+  dropView(view);
+  notice.value = { tone: "info", text: `${view.name.value} left the room, so the call ended.` };
 }
 
 /** Ends every call of this page (the group call's `hangUp` also leaves it). */
@@ -296,5 +295,4 @@ export function sendCallChat(text: string): void {
 /** Forgets every call of a page that leaves the room. */
 export function resetCalls(): void {
   dialing.clear();
-  departed.clear();
 }

@@ -54,12 +54,14 @@ function upsert(person: Person): void {
 function onEvent(client: RealtimeClient, rt: RealtimeCallbackEvent): void {
   switch (rt.type) {
     case "success":
-      if (/^Reconnected/.test(rt.message)) {
+      if (rt.reconnected && !rt.resumed) {
         if (notice.value?.text === UNREACHABLE) notice.value = null;
         void refreshPeople(client).catch(() => {});
       }
       return;
     case "error":
+      // A dropped socket is the reconnect's business (and its notice's), not an error to show.
+      if (rt.code === "NOT_CONNECTED") return;
       notice.value = { tone: "error", text: `Something went wrong: ${rt.message}` };
       return;
     case "message": {

@@ -4,7 +4,13 @@
  *
  * @module
  */
-import { type ClusterSettings, createHub, type Hub } from "../../lib/server/mod.ts";
+import {
+  type ClusterSettings,
+  createHub,
+  type Hub,
+  listRooms,
+  listRoomUsers,
+} from "../../lib/server/mod.ts";
 import { SECURITY_DEFAULTS, type SecuritySettings } from "../../lib/server/settings.ts";
 import type { Limits, ServerFrame } from "../../lib/protocol/mod.ts";
 
@@ -58,7 +64,14 @@ export async function startHub(
   });
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
-    (req, info) => hub.handle(req, info),
+    (req, info) => {
+      // The lists over HTTP, as the app's /api/rooms routes serve them.
+      const path = new URL(req.url).pathname;
+      if (path === "/api/rooms") return listRooms(hub, req);
+      const room = path.match(/^\/api\/rooms\/([^/]+)$/)?.[1];
+      if (room) return listRoomUsers(hub, req, decodeURIComponent(room));
+      return hub.handle(req, info);
+    },
   );
   let closed: Promise<void> | undefined;
   const close = () =>
@@ -73,6 +86,42 @@ export async function startHub(
     url: `ws://127.0.0.1:${server.addr.port}/api/realtime`,
     close,
     [Symbol.asyncDispose]: close,
+  };
+}
+
+/**
+ * A stand-in server that only welcomes each socket (a made-up cid and
+ * user), then hands it to `then`: a server that ignores requests, or one
+ * that closes in some way, for the SDK's failure paths.
+ *
+ * @example
+ * ```ts ignore
+ * await using mute = serveWelcome();
+ * const client = new RealtimeClient({ url: mute.url });
+ * ```
+ */
+export function serveWelcome(then: (socket: WebSocket) => void = () => {}) {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    socket.onopen = () => {
+      socket.send(JSON.stringify({
+        type: "welcome",
+        v: 1,
+        cid: "cid:" + "A".repeat(24),
+        user_id: crypto.randomUUID(),
+        name: "x",
+        isolate: "iso-stand-in",
+        heartbeat: 25_000,
+        session: "s",
+        resumed: false,
+      }));
+      then(socket);
+    };
+    return response;
+  });
+  return {
+    url: `ws://127.0.0.1:${server.addr.port}/`,
+    [Symbol.asyncDispose]: () => server.shutdown(),
   };
 }
 

@@ -11,10 +11,12 @@
  *   as long as Parley's notice.
  *
  * `--bare` upgrades and says OPEN, and does nothing else (no map, no
- * handlers): the cost of a socket in Deno itself. `GET /mem` answers
- * `Deno.memoryUsage()`.
+ * handlers): the cost of a socket in Deno itself. `--ack` also answers
+ * each forwarded frame that carries an `id` with `{"type":"ack","id":…}` to
+ * its sender, as Parley acks each post (the like-for-like reference of
+ * acked relay). `GET /mem` answers `Deno.memoryUsage()`.
  *
- * Usage: `deno run -A tests/bench/floor.ts --port P [--bare]`; prints
+ * Usage: `deno run -A tests/bench/floor.ts --port P [--bare] [--ack]`; prints
  * `listening P` once bound.
  *
  * @module
@@ -23,6 +25,7 @@
 const args = Deno.args;
 const port = Number(args[args.indexOf("--port") + 1]);
 const bare = args.includes("--bare");
+const ack = args.includes("--ack");
 if (!Number.isInteger(port) || port <= 0) throw new Error("floor: --port P is required");
 
 const OPEN = '{"type":"OPEN"}';
@@ -63,6 +66,9 @@ const server = Deno.serve({
       const to = sockets.get(frame.dst);
       if (to && to.readyState === WebSocket.OPEN) {
         to.send(JSON.stringify({ type: "msg", src: id, payload: frame.payload }));
+      }
+      if (ack && typeof frame.id === "number") {
+        socket.send(JSON.stringify({ type: "ack", id: frame.id, result: { delivered: 1 } }));
       }
     } else if (typeof frame.join === "string" && group === null) {
       const name: string = frame.join;

@@ -34,6 +34,12 @@ export interface Job {
   pairs?: number;
   /** relay: the client: raw TCP frames, Deno's WebSocket, or (Parley) the SDK. @default "raw" */
   client?: "raw" | "ws" | "sdk";
+  /**
+   * relay: what Parley relays: acked `post`s to a user_id, or RTC `signal`s
+   * (candidates) to a cid. The others relay the same frame either way.
+   * @default "post"
+   */
+  frames?: "post" | "signal";
   warmupMs?: number;
   measureMs?: number;
   /** idle, storm: how many sockets. */
@@ -63,12 +69,14 @@ interface Wire {
   isReady(text: string): boolean;
   to(id: string, seq: number, payload: string): string;
   isDelivery(text: string): boolean;
+  /** The address `to` takes for a connection whose ready frame was `first` (default: its id). */
+  address?(id: string, first: string): string;
 }
 
 const WIRES: Record<ServerKind, Wire> = {
   parley: {
-    // The server issues the user_id (the welcome's); a claimed one is ignored.
-    path: () => `/api/realtime?v=1`,
+    // The server issues the user_id (the welcome's); a claimed one is ignored. v2: coalesced notices.
+    path: () => `/api/realtime?v=2`,
     isReady: (t) => t.startsWith('{"type":"welcome"'),
     to: (id, seq, payload) =>
       `{"type":"post","id":${seq},"message":${payload},"recipient":"${id}"}`,
@@ -89,10 +97,27 @@ const WIRES: Record<ServerKind, Wire> = {
   floor: {
     path: (id) => `/?id=${id}`,
     isReady: (t) => t.startsWith('{"type":"OPEN"'),
-    to: (id, _seq, payload) => `{"dst":"${id}","payload":${payload}}`,
+    // The id is acked by a floor started with --ack, ignored otherwise.
+    to: (id, seq, payload) => `{"dst":"${id}","id":${seq},"payload":${payload}}`,
     isDelivery: (t) => t.startsWith('{"type":"msg"'),
   },
 };
+
+/** Parley relaying RTC signals (ICE candidates of the same size) to a cid. */
+const PARLEY_SIGNALS: Wire = {
+  ...WIRES.parley,
+  to: (cid, seq, payload) =>
+    `{"type":"signal","id":${seq},"to":"${cid}","signal":{"kind":"candidate","call":"bench","candidate":{"candidate":${
+      JSON.stringify(payload)
+    }}}}`,
+  isDelivery: (t) => t.startsWith('{"type":"signal"'),
+  address: (_id, first) => /"cid":"([^"]+)"/.exec(first)?.[1] ?? "",
+};
+
+/** The wire a relay job speaks. */
+function wireOf(job: Job): Wire {
+  return job.server === "parley" && job.frames === "signal" ? PARLEY_SIGNALS : WIRES[job.server];
+}
 
 /** A connected client of any kind. */
 interface Client {
@@ -219,7 +244,7 @@ async function relay(job: Job): Promise<void> {
   const kind = job.client ?? "raw";
   const warmupMs = job.warmupMs ?? 1_000;
   const measureMs = job.measureMs ?? 4_000;
-  const wire = WIRES[job.server];
+  const wire = wireOf(job);
   let phase: "warm" | "measure" | "stop" = "warm";
   let delivered = 0;
   let errors = 0;
@@ -257,7 +282,7 @@ async function relay(job: Job): Promise<void> {
     const { clients, failed, firstError } = await connectMany(job, 2 * pairs, kind, 65536);
     if (failed > 0) throw new Error(`${failed} clients failed to connect: ${firstError}`);
     ends = clients.map((c) => ({
-      id: c.id,
+      id: wire.address?.(c.id, c.first) ?? c.id,
       send: (to: string) => c.send(wire.to(to, seq++, PAYLOAD)),
       onDelivery: (f: () => void) => {
         c.onText = (text) => {
@@ -457,6 +482,10 @@ async function storm(job: Job): Promise<void> {
   let ackMs = 0;
   let errors = 0;
   const seen = new Int32Array(count);
+  /** `notices` frames received (each carries several notices). */
+  let frames = 0;
+  /** Notices that came one to a frame. */
+  let singles = 0;
   const base = clients.map((c) => c.bytesIn());
   let finish!: () => void;
   const done = new Promise<void>((r) => (finish = r));
@@ -465,7 +494,18 @@ async function storm(job: Job): Promise<void> {
     c.onText = (text) => {
       if (text.startsWith('{"type":"notice"') && text.includes('"USER_JOINED"')) {
         seen[i]++;
+        singles++;
         if (++total === expected) finish();
+      } else if (text.startsWith('{"type":"notices"')) {
+        // Protocol v2: a tick's notices in one frame.
+        frames++;
+        const { runs } = JSON.parse(text) as { runs: Array<{ code: string; who: unknown[] }> };
+        for (const run of runs) {
+          if (run.code !== "USER_JOINED") continue;
+          seen[i] += run.who.length;
+          total += run.who.length;
+        }
+        if (total === expected) finish();
       } else if (text.startsWith('{"type":"ack"')) {
         if (++acks === count) ackMs = performance.now() - t0;
       } else if (text.startsWith('{"type":"error"')) errors++;
@@ -493,7 +533,9 @@ async function storm(job: Job): Promise<void> {
     errors,
     bytesPerClient: bytes.reduce((s, b) => s + b, 0) / count,
     maxBytesPerClient: Math.max(...bytes),
-    framesPerClient: total / count,
+    noticesPerClient: total / count,
+    /** Frames that carried the notices, per client (one per notice without coalescing). */
+    framesPerClient: (frames + singles) / count,
   });
 }
 

@@ -18,8 +18,12 @@ const decoder = new TextDecoder();
 export interface RawOptions {
   /** Called with each text frame. */
   onText?: (text: string) => void;
-  /** Called once when the connection ends (either side). */
-  onClose?: () => void;
+  /** Called once when the connection ends (either side), with the peer's close code if it sent one. */
+  onClose?: (code?: number) => void;
+  /** Called with each ping the server sends. */
+  onPing?: () => void;
+  /** Answer pings with pongs, as RFC 6455 asks (off: play a peer that stopped answering). @default true */
+  answerPings?: boolean;
   /** Bytes of the read buffer. @default 16384 */
   bufferBytes?: number;
   /** Give up on the handshake after this many ms. @default 10000 */
@@ -157,13 +161,13 @@ export async function openRaw(
     });
     return writer;
   };
-  const finish = () => {
+  const finish = (code?: number) => {
     if (closed) return;
     closed = true;
     try {
       conn.close();
     } catch { /* closed */ }
-    options.onClose?.();
+    options.onClose?.(code);
   };
 
   const loop = async () => {
@@ -215,10 +219,12 @@ export async function openRaw(
               options.onText?.(decoder.decode(payload));
             }
           } else if (opcode === 9) {
-            enqueue(frame(10, payload.slice(), mask));
+            options.onPing?.();
+            if (options.answerPings ?? true) enqueue(frame(10, payload.slice(), mask));
           } else if (opcode === 8) {
+            const code = length >= 2 ? (payload[0] << 8) | payload[1] : undefined;
             await enqueue(frame(8, payload.slice(0, 2), mask));
-            finish();
+            finish(code);
             return;
           }
         }

@@ -11,11 +11,12 @@ import { inPageWith, newUserPage } from "../_helpers/browser.ts";
 export const HARNESS = `
 import * as sdk from "/sdk.js";
 const H = window.H = {
-  sdk, client: null, cid: null, incoming: [], closed: [], closedCodes: [], events: [], messages: [], tracks: [],
+  sdk, client: null, cid: null, incoming: [], closed: [], closedCodes: [], closedEvents: [],
+  events: [], messages: [], tracks: [], finals: 0, full: [],
   connector: null, conn: null, settled: false, throwing: false,
   reset() {
-    Object.assign(H, { incoming: [], closed: [], closedCodes: [], events: [], messages: [], tracks: [],
-      connector: null, conn: null, settled: false });
+    Object.assign(H, { incoming: [], closed: [], closedCodes: [], closedEvents: [], events: [],
+      messages: [], tracks: [], finals: 0, full: [], connector: null, conn: null, settled: false });
   },
   async connect(options = {}) {
     if (H.client) await H.client.closeRealtime();
@@ -23,13 +24,20 @@ const H = window.H = {
     H.client = new sdk.RealtimeClient(options);
     await H.client.connectRealtime((rt) => {
       if (rt.type === "rtc:incoming") H.incoming.push(rt);
-      if (rt.type === "rtc:closed") H.closed.push(rt.message), H.closedCodes.push(rt.code ?? null);
+      if (rt.type === "rtc:closed") {
+        H.closed.push(rt.reason);
+        H.closedCodes.push(rt.code ?? null);
+        H.closedEvents.push(rt);
+      }
       if (H.throwing) throw new Error("app bug in the realtime callback");
     });
     return H.cid = H.client.user.cid;
   },
   onRtc(e) {
     H.events.push({ type: e.type, label: e.label, state: e.state, candidate: e.candidate, sdpMid: e.sdpMid });
+    H.full.push(e);
+    // The last event of every call (however it ended).
+    if (e.type === "connectionstatechange" && e.state === "closed") H.finals++;
     if (e.type === "message") H.messages.push(e.data);
     if (e.type === "track") H.tracks.push(e.track.kind);
     if (H.throwing) throw new Error("app bug in the RTC callback: " + e.type);

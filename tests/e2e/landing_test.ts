@@ -68,7 +68,22 @@ Deno.test("landing page (Chromium)", async (t) => {
     await page.context().close();
   });
 
-  for (const [what, bad] of [["bad name!", "bad name!"], ["65 characters", "a".repeat(65)]]) {
+  await t.step("a room name with spaces opens its room (the URL encodes it)", async () => {
+    const page = await newUserPage(browser, app.url);
+    await openLanding(page);
+    await page.getByLabel("Your name", { exact: true }).fill("Ada");
+    const input = page.getByLabel("Room name", { exact: true });
+    await input.fill("Another Group Name");
+    await input.press("Enter");
+    await page.waitForURL((url) => url.pathname === "/room/Another%20Group%20Name", {
+      timeout: 10_000,
+    });
+    await page.getByRole("heading", { name: "Another Group Name" }).waitFor({ timeout: 10_000 });
+    pageErrors(page).assertNone();
+    await page.context().close();
+  });
+
+  for (const [what, bad] of [["only dots", ".."], ["65 characters", "a".repeat(65)]]) {
     await t.step(`an invalid room name (${what}) shows an inline error and stays`, async () => {
       const page = await newUserPage(browser, app.url);
       await openLanding(page);
@@ -96,7 +111,7 @@ Deno.test("landing page (Chromium)", async (t) => {
       await page.waitForTimeout(500); // a late navigation would show up here
       assert(navigations() === 0, `navigated to ${page.url()}`);
       assert(new URL(page.url()).pathname === "/", `left the landing page: ${page.url()}`);
-      if (what === "bad name!") await screenshot(page, "landing-invalid");
+      if (what === "only dots") await screenshot(page, "landing-invalid");
       pageErrors(page).assertNone();
       await page.context().close();
     });

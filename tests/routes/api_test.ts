@@ -32,6 +32,16 @@ Deno.test("the app's routes: realtime endpoint, live rooms without a socket, /sd
       startKey: "end",
       endOfList: true,
     });
+    // Who is in a room, also without a socket: the SDK's getRealtimeUsers before connecting.
+    await clients[1].joinRealtime({ group: "Another Group Name" });
+    const offline = new RealtimeClient({ url: app.wsUrl });
+    const users = await offline.getRealtimeUsers({ group: "Another Group Name" });
+    assert.deepEqual(users.list.map((u) => u.cid), [clients[1].user!.cid]);
+    const raw = await fetch(`${app.url}/api/rooms/Another%20Group%20Name`);
+    assert.equal((await raw.json()).list.length, 1);
+    assert.deepEqual((await offline.getRealtimeGroups({ value: "alpha" })).list, [
+      { group: "alpha", number_of_users: 1 },
+    ]);
     const bad = await fetch(`${app.url}/api/rooms?limit=5000`);
     assert.equal(bad.status, 400);
     assert.equal((await bad.json()).code, "INVALID_PARAMETER");

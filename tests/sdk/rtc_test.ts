@@ -26,16 +26,24 @@ function assertThrows(fn: () => unknown, type: new (...a: never[]) => Error, mat
   throw new Error(`expected a ${type.name} matching ${match}`);
 }
 
-Deno.test("channelSpecs: default, presets, custom, duplicates", () => {
-  assertEquals(channelSpecs(undefined), [{ label: "default", id: 0, ordered: true }]);
+Deno.test("channelSpecs: default, presets named as their protocol, custom, duplicates", () => {
+  assertEquals(channelSpecs(undefined), [
+    { label: "default", id: 0, ordered: true, protocol: "default" },
+  ]);
   assertEquals(channelSpecs(["text-chat", "gaming", "voice-chat"]), [
-    { label: "text-chat", id: 0, ordered: true },
-    { label: "gaming", id: 1, ordered: false, maxPacketLifeTime: 100 },
-    { label: "voice-chat", id: 2, ordered: true, maxRetransmits: 2 },
+    { label: "text-chat", id: 0, ordered: true, protocol: "text-chat" },
+    { label: "gaming", id: 1, ordered: false, maxPacketLifeTime: 100, protocol: "gaming" },
+    { label: "voice-chat", id: 2, ordered: true, maxRetransmits: 2, protocol: "voice-chat" },
   ]);
   assertEquals(channelSpecs([{ label: "moves", ordered: false, maxRetransmits: 0 }]), [
     { label: "moves", id: 0, ordered: false, maxRetransmits: 0 },
   ]);
+  // As in Skapi: an init without a label is named by its protocol, else "default".
+  assertEquals(channelSpecs([{ ordered: true }]), [{ label: "default", id: 0, ordered: true }]);
+  assertEquals(channelSpecs([{ protocol: "chess" }]), [
+    { label: "chess", id: 0, ordered: true, protocol: "chess" },
+  ]);
+  assertThrows(() => channelSpecs([{}, {}]), RealtimeError, /"default" is used twice/);
   assertThrows(() => channelSpecs(["text-chat", "text-chat"]), RealtimeError, /used twice/);
   assertThrows(() => channelSpecs(["chat" as never]), RealtimeError, /preset must be one of/);
 });

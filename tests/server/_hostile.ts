@@ -327,24 +327,18 @@ export function validSignal(rng: Rng): Record<string, Json> {
 /** Group names the protocol refuses ("" and null mean "leave" in a join, so not here). */
 function badGroupName(rng: Rng): Json {
   return rng.pick<() => Json>([
-    () => ".",
-    () => "..",
-    () => "a b",
-    () => "a/b",
-    () => "ä",
-    () => "room!",
-    () => "<script>",
     () => "grp\n",
+    () => "tab\there",
+    () => "\u007f",
     () => "x".repeat(65),
     () => "x".repeat(rng.range(66, 40_000)),
-    () => " lobby",
     () => "lobby\u0000",
     () => 42,
     () => true,
     () => [],
     () => ["alpha"],
     () => ({ group: "alpha" }),
-    () => randomString(rng, 30) + "!",
+    () => randomString(rng, 30) + "\u0001",
   ])();
 }
 
@@ -1016,7 +1010,12 @@ function legitAction(rng: Rng, scene: Scene): Hostile {
     expect: {
       kind: "ack",
       id,
-      check: (r) => JSON.stringify(r) === "{}" ? null : `signal acked ${JSON.stringify(r)}`,
+      // A ring's ack names the callee (here on one hub, always known); other signals' are empty.
+      check: (r) =>
+        JSON.stringify(r) ===
+            (signal.kind === "call" ? JSON.stringify({ user_id: scene.victims[to].user_id }) : "{}")
+          ? null
+          : `signal acked ${JSON.stringify(r)}`,
     },
     effect: { kind: "signal", to, signal },
   };

@@ -1,23 +1,10 @@
 import assert from "node:assert/strict";
 import type { ServerFrame } from "../../lib/protocol/mod.ts";
-import { decodeLine, encodeLine } from "../../lib/server/cluster.ts";
-import { BUS_KEYS } from "../../lib/server/bus.ts";
+import { BUS_KEYS } from "../../lib/server/bus/mod.ts";
 import { rawClient, startHub } from "../_helpers/hub.ts";
 import { waitFor } from "../_helpers/server.ts";
 
 type Notice = Extract<ServerFrame, { type: "notice" }>;
-
-Deno.test("bus lines carry the target and the frame's text", () => {
-  for (
-    const target of [{ group: "a.b-c_d" }, { user_id: crypto.randomUUID() }, {
-      cid: "cid:" + "A".repeat(22),
-    }]
-  ) {
-    const text = JSON.stringify({ type: "message", message: "tab\there" });
-    assert.deepEqual(decodeLine(encodeLine(target, text)), { target, text });
-  }
-  assert.equal(decodeLine("x1\t{}"), null);
-});
 
 for (const broadcast of [true, false]) {
   Deno.test(`two hubs on one KV (broadcast ${broadcast ? "on" : "off"}): everything crosses`, async () => {
@@ -44,7 +31,9 @@ for (const broadcast of [true, false]) {
     );
     assert.equal(joined.name, "Bob");
 
-    // A broadcast reaches both isolates; the count spans the cluster.
+    // A broadcast reaches both isolates; the count spans the cluster, as far
+    // as B's directory knows it (A's announcement of Ada's join is on its way).
+    await waitFor(() => hubB.hub.cluster.directory.groupSize("g") === 1);
     const posted = await b.request({ type: "post", message: { n: 1 } });
     assert.deepEqual((posted as { result: unknown }).result, { delivered: 2 });
     for (const client of [a, b]) {
@@ -108,6 +97,101 @@ for (const broadcast of [true, false]) {
     assert.equal((await kvA.get(BUS_KEYS.head("iso-a"))).value, null);
     kvA.close();
     kvB.close();
+    await Deno.remove(dir, { recursive: true });
+  });
+}
+
+/** KV reads of presence and liveness keys (not the bus's), counted per key space. */
+function countingKv(kv: Deno.Kv): { kv: Deno.Kv; reads: () => number; reset(): void } {
+  let reads = 0;
+  const watched = new Set(["conn", "user", "group", "member", "isolate"]);
+  const note = (key: Deno.KvKey | undefined) => {
+    if (key?.[0] === "parley" && watched.has(String(key[1]))) reads++;
+  };
+  const proxy = new Proxy(kv, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop);
+      if (typeof value !== "function") return value;
+      if (prop === "get") {
+        return (
+          key: Deno.KvKey,
+          ...rest: unknown[]
+        ) => (note(key), value.call(target, key, ...rest));
+      }
+      if (prop === "getMany") {
+        return (keys: Deno.KvKey[], ...rest: unknown[]) => (
+          keys.forEach(note), value.call(target, keys, ...rest)
+        );
+      }
+      if (prop === "list") {
+        return (selector: { prefix?: Deno.KvKey; start?: Deno.KvKey }, ...rest: unknown[]) => (
+          note(selector.prefix ?? selector.start), value.call(target, selector, ...rest)
+        );
+      }
+      return value.bind(target);
+    },
+  });
+  return { kv: proxy, reads: () => reads, reset: () => (reads = 0) };
+}
+
+for (const broadcast of [true, false]) {
+  Deno.test(`routing across isolates reads no presence or liveness key (broadcast ${broadcast ? "on" : "off"}); a late isolate is reached`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "parley-directory-" });
+    const path = `${dir}/kv.sqlite3`;
+    const cluster = { broadcast, isolateTtlMs: 60_000 };
+    const limits = { rateLimit: 100_000, rateBurst: 100_000 };
+    const counted = countingKv(await Deno.openKv(path));
+    const kvB = await Deno.openKv(path);
+    const kvC = await Deno.openKv(path);
+    const hubA = await startHub({ kv: counted.kv, isolate: "iso-a", cluster, limits });
+    const hubB = await startHub({ kv: kvB, isolate: "iso-b", cluster, limits });
+    const a = await rawClient(hubA.url);
+    const b = await rawClient(hubB.url);
+    await a.request({ type: "join", group: "g" });
+    await b.request({ type: "join", group: "g" });
+    await a.next((f) => f.type === "notice" && f.sender_cid === b.welcome.cid);
+
+    counted.reset();
+    for (let i = 0; i < 50; i++) {
+      a.send({ type: "post", id: 10 * i + 1, message: i });
+      a.send({ type: "post", id: 10 * i + 2, message: i, recipient: b.welcome.user_id });
+      a.send({
+        type: "signal",
+        id: 10 * i + 3,
+        to: b.welcome.cid,
+        signal: { kind: "candidate", call: "c", candidate: { candidate: `candidate:${i}` } },
+      });
+    }
+    await waitFor(() => a.frames.filter((f) => f.type === "ack").length === 1 + 150, {
+      message: "every request acked",
+    });
+    assert.equal(a.frames.filter((f) => f.type === "error").length, 0);
+    await waitFor(() =>
+      b.frames.filter((f) => ["message", "private", "signal"].includes(f.type)).length === 150
+    );
+    assert.equal(counted.reads(), 0, "no presence or liveness read on the message path");
+
+    // An isolate that starts now: it says hello, and its members are reached
+    // by a room message sent once their join is seen.
+    const hubC = await startHub({ kv: kvC, isolate: "iso-c", cluster, limits });
+    const c = await rawClient(hubC.url);
+    await c.request({ type: "join", group: "g" });
+    await a.next((f) => f.type === "notice" && f.sender_cid === c.welcome.cid);
+    const posted = await a.request({ type: "post", message: "to all three" });
+    assert.deepEqual((posted as { result: unknown }).result, { delivered: 3 });
+    await c.next((f) => f.type === "message" && f.message === "to all three");
+    // And the late isolate knows the earlier ones' connections: no lookup either.
+    const signalled = await c.request({
+      type: "signal",
+      to: a.welcome.cid,
+      signal: { kind: "hangup", call: "c" },
+    });
+    assert.equal(signalled.type, "ack");
+    await a.next((f) => f.type === "signal" && f.sender_cid === c.welcome.cid);
+
+    for (const client of [a, b, c]) await client.close();
+    for (const hub of [hubA, hubB, hubC]) await hub.close();
+    for (const kv of [counted.kv, kvB, kvC]) kv.close();
     await Deno.remove(dir, { recursive: true });
   });
 }

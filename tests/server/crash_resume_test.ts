@@ -65,7 +65,7 @@ Deno.test("after a SIGKILL a suspended client gets all it was sent or is told it
     );
     assert.equal(back.type, "success");
     const got = seen.filter((e) => e.type === "private").map((e) => (e.message as { i: number }).i);
-    const resumed = back.message.startsWith("Resumed");
+    const resumed = back.resumed;
     console.log(`back: "${back.message}", missedMessages ${back.missedMessages}, got [${got}]`);
     if (resumed) {
       assert.deepEqual(got, [0, 1, 2, 3, 4], "a resume delivers every acked message");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { ServerFrame } from "../../lib/protocol/mod.ts";
-import { BUS_KEYS } from "../../lib/server/bus.ts";
+import { BUS_KEYS } from "../../lib/server/bus/mod.ts";
 import { type IsolateRecord, LIVENESS_KEYS } from "../../lib/server/liveness.ts";
 import { Presence } from "../../lib/server/presence.ts";
 import { rawClient, startHub } from "../_helpers/hub.ts";

@@ -102,10 +102,16 @@ Deno.test("group counts follow joins, switches and disconnects; empty groups van
   kv.close();
 });
 
-Deno.test("groups search by name prefix, comparison and range, and by size", async () => {
+Deno.test("groups search as in Skapi: exact without a condition, '>=' on a name is a prefix", async () => {
   const kv = await Deno.openKv(":memory:");
   const presence = new Presence(kv, "iso-test");
-  const sizes: Record<string, number> = { "team-a": 1, "team-b": 3, "zoo": 2 };
+  const sizes: Record<string, number> = {
+    "Hello World": 1,
+    "HelloWorld": 3,
+    "team": 1,
+    "team-b": 2,
+    "zoo": 2,
+  };
   let n = 0;
   for (const [group, size] of Object.entries(sizes)) {
     for (let i = 0; i < size; i++) {
@@ -116,18 +122,34 @@ Deno.test("groups search by name prefix, comparison and range, and by size", asy
   }
   const names = async (query: Parameters<Presence["listGroups"]>[0]) =>
     (await presence.listGroups(query)).list.map((row) => row.group);
-  assert.deepEqual(await names({ value: "team" }), ["team-a", "team-b"]);
-  assert.deepEqual(await names({ value: "team-b", condition: ">=" }), ["team-b", "zoo"]);
-  assert.deepEqual(await names({ value: "team-a", range: "team-z" }), ["team-a", "team-b"]);
+  const all = ["Hello World", "HelloWorld", "team", "team-b", "zoo"];
+  assert.deepEqual(await names({}), all);
+  // Skapi's own defaults: `value: " "` with `>` lists everything.
+  assert.deepEqual(await names({ searchFor: "group", value: " ", condition: ">" }), all);
+  assert.deepEqual(await names({ value: "team" }), ["team"], "no condition: exact match");
+  assert.deepEqual(await names({ value: "team", condition: "=" }), ["team"]);
+  assert.deepEqual(await names({ value: "Hello", condition: ">=" }), ["Hello World", "HelloWorld"]);
+  assert.deepEqual(await names({ value: "team", condition: "gte" }), ["team", "team-b"]);
+  assert.deepEqual(await names({ value: "team", condition: ">" }), ["team-b", "zoo"]);
+  assert.deepEqual(await names({ value: "team", condition: "!=" }), [
+    "Hello World",
+    "HelloWorld",
+    "team-b",
+    "zoo",
+  ]);
+  assert.deepEqual(await names({ value: "team", range: "team-z" }), ["team", "team-b"]);
   assert.deepEqual(
-    await names({ searchFor: "number_of_users", value: 2, condition: "gte" }),
-    ["team-b", "zoo"],
+    await names({ searchFor: "number_of_users", value: 2, condition: ">=" }),
+    ["HelloWorld", "team-b", "zoo"],
   );
-  assert.deepEqual(await names({ searchFor: "number_of_users", value: 1 }), ["team-a"]);
-  const page = await presence.listGroups({ limit: 1, value: "team" });
+  assert.deepEqual(await names({ searchFor: "number_of_users", value: 1 }), [
+    "Hello World",
+    "team",
+  ]);
+  const page = await presence.listGroups({ limit: 1, value: "team", condition: ">=" });
   assert.deepEqual(page, {
-    list: [{ group: "team-a", number_of_users: 1 }],
-    startKey: "team-a",
+    list: [{ group: "team", number_of_users: 1 }],
+    startKey: "team",
     endOfList: false,
   });
   kv.close();

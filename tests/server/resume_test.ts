@@ -49,7 +49,7 @@ Deno.test("a network blip: the client resumes its cid and gets what was sent mea
   await until(() => ada.seen.some((e) => e.type === "message"), "the group message arrived");
   assert.equal(ada.skapi.user!.cid, cid, "same cid");
   assert.ok(
-    ada.seen.some((e) => e.type === "success" && e.message.startsWith("Resumed")),
+    ada.seen.some((e) => e.type === "success" && e.resumed),
     "resumed, not a fresh connection",
   );
   assert.deepEqual(churn(bob.seen, cid), [], "the group saw no leave or disconnect");

@@ -1,3 +1,4 @@
+// Over 300 lines: one call's state machine, from ring to the last event, reads best in one place.
 /**
  * One call, from ring to hang-up, with its own state machine: its peer
  * connection, negotiation, ICE watchdog, channels and media live and die
@@ -11,15 +12,38 @@ import { DEFAULT_CHANNEL, openChannels } from "./channels.ts";
 import { resolveIce } from "./ice.ts";
 import { acquireMedia, type CallMedia, mediaKinds, releaseMedia } from "./media.ts";
 import { Negotiation, type OutSignal } from "./negotiation.ts";
-import { forwardPeerEvents, shielded } from "./peer_events.ts";
+import { closedEvent, forwardPeerEvents, shielded } from "./peer_events.ts";
 import { IceWatchdog } from "./restart.ts";
 import {
   type AcceptRTCParams,
   CallState,
   type RTCCallback,
+  type RtcClosedCode,
   type RTCConnection,
   type RtcEnvironment,
 } from "./types.ts";
+
+/**
+ * Who ended a call: this side (no `rtc:closed`), the other side (`code`
+ * null), or nobody (`code` says what happened).
+ */
+export type Ending = { by: "local" } | { by: "remote" } | { by: "none"; code: RtcClosedCode };
+
+/**
+ * How often a ringing caller checks that the callee is still connected (its
+ * repeated ring, which the callee ignores, is answered NOT_FOUND once it is gone).
+ *
+ * @example
+ * ```ts
+ * import { RING_PROBE_MS } from "./call.ts";
+ * console.log(RING_PROBE_MS); // 1000
+ * ```
+ */
+export const RING_PROBE_MS = 1_000;
+
+const LOCAL: Ending = { by: "local" };
+const REMOTE: Ending = { by: "remote" };
+const ending = (code: RtcClosedCode): Ending => ({ by: "none", code });
 
 /** What a call needs from its registry. */
 export interface CallContext {
@@ -33,8 +57,8 @@ export interface CallContext {
   token?: string;
   env: RtcEnvironment;
   timeouts: { ring: number; ice: number };
-  /** The call ended; `message` says why, `code` when it is one both sides know. */
-  onClosed(call: Call, message: string, code: HangupCode | null): void;
+  /** The call ended; `message` says why, `how` who ended it. */
+  onClosed(call: Call, message: string, how: Ending): void;
 }
 
 /** Who is on the other end. */
@@ -66,7 +90,11 @@ export class Call {
   #config: RTCConfiguration = {};
   #emit: RTCCallback = () => {};
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** While ringing out: re-sends the ring, so a callee that is gone is noticed at once (NOT_FOUND). */
+  #probe: ReturnType<typeof setInterval> | undefined;
   #cleanups: (() => void)[] = [];
+  /** Tells the app `close` for each data channel, once the peer connection is closed. */
+  #closeChannels: () => void = () => {};
   #pc: RTCPeerConnection | null = null;
   #settle!: (connection: RTCConnection | null) => void;
   /** Resolves to the connection once active; null when the call ends first. */
@@ -105,9 +133,11 @@ export class Call {
     return true;
   }
 
-  #arm(ms: number, message: string, notify: "hangup" | false, code?: HangupCode): void {
+  #arm(ms: number, message: string, notify: "hangup" | false, how: Ending): void {
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.end(message, notify, code && message, code), ms);
+    // An ICE failure's wording is worth the other side's hearing; a timeout's is not.
+    const told = how.by === "none" && how.code === "ICE_FAILED" ? message : undefined;
+    this.#timer = setTimeout(() => this.end(message, notify, how, told), ms);
   }
 
   /** Gets media and ICE servers ready; releases both if either fails. */
@@ -136,13 +166,26 @@ export class Call {
     if (this.#adopted) return void this.#answer();
     this.#setState(CallState.Ringing);
     const seconds = Math.round(this.ctx.timeouts.ring / 1000);
-    this.#arm(this.ctx.timeouts.ring, `No answer within ${seconds} s.`, "hangup");
+    this.#arm(
+      this.ctx.timeouts.ring,
+      `No answer within ${seconds} s.`,
+      "hangup",
+      ending("TIMEOUT"),
+    );
     const ring: Omit<CallSignal, "call"> = {
       kind: "call",
       media: mediaKinds(this.#media.stream ?? false),
       channels: this.#specs,
     };
-    this.#send(ring);
+    this.#send(ring, false, (result) => {
+      const named = (result as { user_id?: unknown } | undefined)?.user_id;
+      if (typeof named === "string" && !this.peer.user_id) this.peer.user_id = named;
+    });
+    // A repeated ring is ignored by the callee; the server answers NOT_FOUND
+    // once the callee's connection is gone, which ends the ring then and there.
+    this.#probe = setInterval(() => {
+      if (this.#state === CallState.Ringing) this.#send(ring);
+    }, RING_PROBE_MS);
   }
 
   /**
@@ -151,6 +194,7 @@ export class Call {
    */
   adopt(signal: CallSignal): void {
     clearTimeout(this.#timer);
+    clearInterval(this.#probe);
     this.id = signal.call;
     this.role = CallRole.Callee;
     this.#specs = signal.channels ?? [DEFAULT_CHANNEL];
@@ -172,7 +216,11 @@ export class Call {
     try {
       await this.prepare(params ?? {}, callback);
     } catch (error) {
-      this.end(`The call could not be accepted: ${(error as Error)?.message ?? error}`, "hangup");
+      this.end(
+        `The call could not be accepted: ${(error as Error)?.message ?? error}`,
+        "hangup",
+        LOCAL,
+      );
       throw error;
     }
     this.#answer();
@@ -184,7 +232,12 @@ export class Call {
     this.announced = signal.media ?? { audio: false, video: false };
     this.#specs = signal.channels ?? [DEFAULT_CHANNEL];
     this.#setState(CallState.Ringing);
-    this.#arm(this.ctx.timeouts.ring + 5_000, "The call was not answered.", false);
+    this.#arm(
+      this.ctx.timeouts.ring + 5_000,
+      "The call was not answered.",
+      false,
+      ending("TIMEOUT"),
+    );
   }
 
   #answer(): void {
@@ -195,16 +248,18 @@ export class Call {
 
   #activate(offerFirst: boolean): void {
     if (!this.#setState(CallState.Active)) return;
+    clearInterval(this.#probe);
     const Peer = this.ctx.env.RTCPeerConnection ?? globalThis.RTCPeerConnection;
     if (typeof Peer !== "function") {
-      return this.end("This environment has no RTCPeerConnection: inject one.", "hangup");
+      return this.end("This environment has no RTCPeerConnection: inject one.", "hangup", LOCAL);
     }
     const pc = this.#pc = new Peer(this.#config);
     this.#cleanups.push(forwardPeerEvents(pc, this.#emit));
     const stream = this.#media.stream;
     for (const track of stream?.getTracks() ?? []) pc.addTrack(track, stream!);
-    const { channels, stop } = openChannels(pc, this.#specs, this.#emit);
+    const { channels, stop, closeAll } = openChannels(pc, this.#specs, this.#emit);
     this.#cleanups.push(stop);
+    this.#closeChannels = closeAll;
     this.negotiation = new Negotiation(pc, {
       polite: this.ctx.localCid() > this.peer.cid,
       offerFirst,
@@ -212,7 +267,7 @@ export class Call {
       onError: (what, error) => console.warn(`parley: cannot ${what} (call ${this.id})`, error),
     });
     this.watchdog = new IceWatchdog(pc, {
-      onGiveUp: (reason) => this.end(reason, "hangup", reason, "ICE_FAILED"),
+      onGiveUp: (reason) => this.end(reason, "hangup", ending("ICE_FAILED"), reason),
     });
     const connected = () => {
       if (pc.connectionState === "connected") clearTimeout(this.#timer);
@@ -224,7 +279,7 @@ export class Call {
       this.ctx.timeouts.ice,
       `The two networks could not reach each other: no connection within ${seconds} s.`,
       "hangup",
-      "ICE_FAILED",
+      ending("ICE_FAILED"),
     );
     this.#settle({ target: pc, channels, media: stream, hangup: () => this.hangup() });
   }
@@ -238,16 +293,13 @@ export class Call {
         }
         return;
       case "reject":
-        return this.end(signal.reason ?? "The call was rejected.", false);
+        return this.end(signal.reason ?? "The call was rejected.", false, REMOTE);
       case "hangup": {
         const ringing = this.#state !== CallState.Active;
         const text = ringing ? "The caller cancelled the call." : "The other side hung up.";
-        return this.end(
-          signal.reason ? `${text} (${signal.reason})` : text,
-          false,
-          undefined,
-          signal.code,
-        );
+        // A hang-up with a code is not a person's: nobody hung up (both sides say why).
+        const how = signal.code ? ending(signal.code) : REMOTE;
+        return this.end(signal.reason ? `${text} (${signal.reason})` : text, false, how);
       }
       case "description":
       case "candidate":
@@ -260,25 +312,32 @@ export class Call {
   hangup(): Promise<void> {
     if (this.#state === CallState.Closed) return Promise.resolve();
     const rejecting = this.role === CallRole.Callee && this.#state === CallState.Ringing;
-    if (rejecting) this.end("You rejected the call.", "reject");
-    else if (this.#state === CallState.Active) this.end("You hung up.", "hangup");
-    else this.end("You cancelled the call.", "hangup");
+    if (rejecting) this.end("You rejected the call.", "reject", LOCAL);
+    else if (this.#state === CallState.Active) this.end("You hung up.", "hangup", LOCAL);
+    else this.end("You cancelled the call.", "hangup", LOCAL);
     return Promise.resolve();
+  }
+
+  /** The other side's connection is gone (it left, or the server cannot reach it). */
+  peerGone(): void {
+    this.end("The other side is not connected.", false, ending("NOT_FOUND"));
   }
 
   /**
    * Ends the call (idempotent), telling the peer with `notify` — and `reason`,
    * when there is one worth its hearing (not this side's own wording), and
-   * `code` when it is not a person's choice — and settles everything.
+   * the code both sides know when it is not a person's choice (ICE_FAILED) —
+   * and settles everything. The callback's last event is
+   * `connectionstatechange: closed`; the registry tells the app `rtc:closed`
+   * unless this side ended it.
    */
-  end(
-    message: string,
-    notify: "hangup" | "reject" | false,
-    reason?: string,
-    code?: HangupCode,
-  ): void {
+  end(message: string, notify: "hangup" | "reject" | false, how: Ending, reason?: string): void {
+    const code: HangupCode | undefined = how.by === "none" && how.code === "ICE_FAILED"
+      ? how.code
+      : undefined;
     if (!this.#setState(CallState.Closed)) return;
     clearTimeout(this.#timer);
+    clearInterval(this.#probe);
     if (notify === "reject") this.#send({ kind: "reject" }, true);
     else if (notify === "hangup") {
       this.#send({
@@ -295,15 +354,16 @@ export class Call {
     } catch { /* already closed */ }
     releaseMedia(this.#media);
     this.#settle(null);
-    this.ctx.onClosed(this, message, code ?? null);
+    this.#closeChannels();
+    this.#emit(closedEvent(this.#pc));
+    this.ctx.onClosed(this, message, how);
   }
 
-  #send(signal: OutSignal, final = false): void {
-    this.ctx.send(this.peer.cid, { ...signal, call: this.id } as Signal).catch((error) => {
+  #send(signal: OutSignal, final = false, acked?: (result: unknown) => void): void {
+    this.ctx.send(this.peer.cid, { ...signal, call: this.id } as Signal).then(acked, (error) => {
       if (final) return;
-      if (error instanceof RealtimeError && error.code === "NOT_FOUND") {
-        this.end("The other side is not connected.", false);
-      } else {
+      if (error instanceof RealtimeError && error.code === "NOT_FOUND") this.peerGone();
+      else {
         console.warn(`parley: cannot send the ${signal.kind} signal (call ${this.id})`, error);
       }
     });

@@ -5,16 +5,11 @@
  *
  * @module
  */
-import {
-  type CallSignal,
-  type HangupCode,
-  isCid,
-  type ServerFrame,
-  type SignalFrame,
-} from "../../protocol/mod.ts";
+import { type CallSignal, isCid, type ServerFrame, type SignalFrame } from "../../protocol/mod.ts";
 import { RealtimeError } from "../errors.ts";
+import { ConnectionState } from "../events.ts";
 import type { Signaling } from "../signaling.ts";
-import { Call, type CallContext, CallRole, type Peer } from "./call.ts";
+import { Call, type CallContext, CallRole, type Ending, type Peer } from "./call.ts";
 import { channelSpecs } from "./channels.ts";
 import {
   type AcceptRTCParams,
@@ -53,6 +48,10 @@ export interface CallsOptions extends RtcEnvironment {
  */
 export class Calls {
   #calls = new Map<string, Call>();
+  /** Ids of calls that ended here, so a late or repeated ring of one never rings again. */
+  #ended = new Set<string>();
+  /** Who is behind each cid this client has heard of: a call's peer is named even if it never answers. */
+  #directory = new Map<string, { user_id: string; rid: string | null }>();
   #ctx: CallContext;
 
   constructor(
@@ -71,11 +70,37 @@ export class Calls {
       },
       env: options,
       timeouts: signaling.timeouts,
-      onClosed: (call, message, code) => this.#onClosed(call, message, code),
+      onClosed: (call, message, how) => this.#onClosed(call, message, how),
     };
     signaling.on("frame", (frame: ServerFrame) => {
+      if ("sender_cid" in frame) {
+        this.learn(
+          frame.sender_cid,
+          frame.sender,
+          "sender_rid" in frame ? frame.sender_rid : undefined,
+        );
+      }
       if (frame.type === "signal") this.#onSignal(frame);
+      // The other side's connection is gone for good: its calls end now, not at a timeout.
+      if (frame.type === "notice" && frame.code === "USER_DISCONNECTED") {
+        for (const call of this.calls) if (call.peer.cid === frame.sender_cid) call.peerGone();
+      }
     });
+    // Closing on purpose (closeRealtime, the page going away): end every call
+    // while the socket can still tell the other sides.
+    signaling.on("closing", () => {
+      for (const call of this.calls) void call.hangup();
+    });
+  }
+
+  /** Remembers who connection `cid` is (from notices, messages, lists). */
+  learn(cid: string, user_id: string, rid?: string | null): void {
+    if (!isCid(cid) || !user_id) return;
+    const before = this.#directory.get(cid);
+    this.#directory.delete(cid);
+    this.#directory.set(cid, { user_id, rid: rid === undefined ? before?.rid ?? null : rid });
+    // Bounded: the oldest entries go first.
+    if (this.#directory.size > 10_000) this.#directory.delete(this.#directory.keys().next().value!);
   }
 
   /** The calls that have not ended. */
@@ -97,7 +122,8 @@ export class Calls {
       if (!call.peer.user_id) Object.assign(call.peer, { user_id: frame.sender, name: frame.name });
       return call.onSignal(signal);
     }
-    if (signal.kind !== "call") return; // a late signal of an ended call
+    // A late signal of an ended call, or a repeated ring of one.
+    if (signal.kind !== "call" || this.#ended.has(signal.call)) return;
     const peer: Peer = {
       cid: frame.sender_cid,
       user_id: frame.sender,
@@ -139,14 +165,21 @@ export class Calls {
     });
   }
 
-  #onClosed(call: Call, message: string, code: HangupCode | null): void {
+  #onClosed(call: Call, reason: string, how: Ending): void {
     if (this.#calls.get(call.id) === call) this.#calls.delete(call.id);
+    this.#ended.add(call.id);
+    if (this.#ended.size > 1000) this.#ended.delete(this.#ended.values().next().value!);
+    if (how.by === "local") return;
+    const known = this.#directory.get(call.peer.cid);
+    const sender = call.peer.user_id || known?.user_id || "";
     this.events.closed({
       type: "rtc:closed",
-      sender: call.peer.user_id,
+      sender,
       sender_cid: call.peer.cid,
-      message,
-      code,
+      sender_rid: call.peer.rid ?? known?.rid ?? null,
+      message: { hungup: sender },
+      code: how.by === "none" ? how.code : null,
+      reason,
     });
   }
 
@@ -156,7 +189,8 @@ export class Calls {
    * settles. Calling someone who is ringing this side accepts their call.
    *
    * @throws {RealtimeError} `INVALID_PARAMETER` for bad parameters, `NOT_CONNECTED`
-   * without a realtime connection, `NOT_FOUND` when media or ICE servers cannot be had
+   * without a realtime connection
+   * @throws {DOMException} the browser's getUserMedia failure (`NotAllowedError`, …), as in Skapi
    */
   async connectRTC(params: ConnectRTCParams, callback?: RTCCallback): Promise<RTCConnector> {
     const cid = params?.cid;
@@ -168,6 +202,10 @@ export class Calls {
       );
     }
     const specs = channelSpecs(params.channels);
+    // As in Skapi, a call made while the socket is still opening waits for it.
+    if (this.signaling.state === ConnectionState.Connecting) {
+      await this.signaling.connect().catch(() => {});
+    }
     const local = this.signaling.welcome?.cid;
     if (!local) throw RealtimeError.notConnected("call");
     if (cid === local) {
@@ -178,18 +216,21 @@ export class Calls {
       const connection = ringing.accept(params, callback).catch(() => null);
       return { hangup: () => ringing.hangup(), connection };
     }
+    const known = this.#directory.get(cid);
     const call = new Call(this.#ctx, newCallId(), CallRole.Caller, {
       cid,
-      user_id: "",
+      user_id: known?.user_id ?? "",
       name: "",
-      rid: null,
+      rid: known?.rid ?? null,
     }, specs);
     this.#calls.set(call.id, call);
     try {
       await call.prepare(params, callback);
     } catch (error) {
       this.#calls.delete(call.id);
-      call.end(`The call could not start: ${(error as Error)?.message ?? error}`, false);
+      call.end(`The call could not start: ${(error as Error)?.message ?? error}`, false, {
+        by: "local",
+      });
       throw error;
     }
     call.start();

@@ -8,11 +8,12 @@
 import type { ChannelSpec } from "../../protocol/mod.ts";
 import { MAX_CHANNELS } from "../../protocol/mod.ts";
 import { RealtimeError } from "../errors.ts";
+import { eventBase } from "./peer_events.ts";
 import type { ChannelEvent, ChannelOption, ChannelPreset, RTCCallback } from "./types.ts";
 
 /**
  * The presets: reliable ones never drop, the lossy ones trade reliability
- * for latency.
+ * for latency. As in Skapi, each preset's channel has its name as `protocol`.
  *
  * @example
  * ```ts
@@ -22,19 +23,24 @@ import type { ChannelEvent, ChannelOption, ChannelPreset, RTCCallback } from "./
  */
 export const CHANNEL_PRESETS: Readonly<Record<ChannelPreset, Readonly<RTCDataChannelInit>>> = {
   /** Ordered and reliable. */
-  "text-chat": { ordered: true },
+  "text-chat": { ordered: true, protocol: "text-chat" },
   /** Ordered and reliable: a file must arrive whole. */
-  "file-transfer": { ordered: true },
+  "file-transfer": { ordered: true, protocol: "file-transfer" },
   /** Unordered; a packet older than 100 ms is not worth resending. */
-  "gaming": { ordered: false, maxPacketLifeTime: 100 },
+  "gaming": { ordered: false, maxPacketLifeTime: 100, protocol: "gaming" },
   /** Ordered, few retransmits. */
-  "video-chat": { ordered: true, maxRetransmits: 3 },
+  "video-chat": { ordered: true, maxRetransmits: 3, protocol: "video-chat" },
   /** Ordered, fewer retransmits. */
-  "voice-chat": { ordered: true, maxRetransmits: 2 },
+  "voice-chat": { ordered: true, maxRetransmits: 2, protocol: "voice-chat" },
 };
 
 /** The channel a call opens when the app names none. */
-export const DEFAULT_CHANNEL: ChannelSpec = { label: "default", id: 0, ordered: true };
+export const DEFAULT_CHANNEL: ChannelSpec = {
+  label: "default",
+  id: 0,
+  ordered: true,
+  protocol: "default",
+};
 
 /**
  * Turns `connectRTC`'s `channels` into specs with ids, as the ring carries them.
@@ -44,7 +50,8 @@ export const DEFAULT_CHANNEL: ChannelSpec = { label: "default", id: 0, ordered: 
  * ```ts
  * import { channelSpecs } from "./channels.ts";
  * channelSpecs(["text-chat", { label: "moves", ordered: false }]);
- * // [{ label: "text-chat", id: 0, ordered: true }, { label: "moves", id: 1, ordered: false }]
+ * // [{ label: "text-chat", id: 0, ordered: true, protocol: "text-chat" },
+ * //  { label: "moves", id: 1, ordered: false }]
  * ```
  */
 export function channelSpecs(channels: ChannelOption[] | undefined): ChannelSpec[] {
@@ -70,7 +77,8 @@ export function channelSpecs(channels: ChannelOption[] | undefined): ChannelSpec
       label = option;
     } else if (typeof option === "object" && option !== null) {
       init = option;
-      label = option.label ?? (option.protocol || `channel-${id}`);
+      // As in Skapi: an init without a label is named by its protocol, else "default".
+      label = option.label ?? (option.protocol || "default");
     } else {
       throw RealtimeError.invalidParameter(
         `Cannot call as channels[${id}] must be a preset name or an RTCDataChannelInit`,
@@ -94,7 +102,9 @@ const CHANNEL_EVENTS = ["open", "message", "close", "bufferedamountlow", "error"
 
 /**
  * Creates the negotiated channels on `pc` and forwards their events to `emit`.
- * Returns the channels by label and a function that stops forwarding.
+ * Returns the channels by label, a function that stops forwarding, and one
+ * that tells `close` for each channel that has not told it yet (the call
+ * ended: the browser's own close events would come after the last event).
  *
  * @example
  * ```ts ignore
@@ -106,31 +116,79 @@ export function openChannels(
   pc: RTCPeerConnection,
   specs: ChannelSpec[],
   emit: RTCCallback,
-): { channels: Record<string, RTCDataChannel>; stop: () => void } {
+): { channels: Record<string, RTCDataChannel>; stop: () => void; closeAll: () => void } {
   const channels: Record<string, RTCDataChannel> = {};
   const offs: (() => void)[] = [];
+  const told = new Set<RTCDataChannel>();
   for (const { label, ...init } of specs) {
     const channel = pc.createDataChannel(label, { ...init, negotiated: true });
     channels[label] = channel;
     for (const type of CHANNEL_EVENTS) {
-      const listener = (event: Event & { data?: unknown; error?: unknown }) => {
-        const e: ChannelEvent = {
-          type,
-          target: channel,
-          label,
-          timestamp: new Date().toISOString(),
-        };
-        if (type === "message") e.data = event?.data;
-        if (type === "bufferedamountlow") {
-          e.bufferedAmount = channel.bufferedAmount;
-          e.bufferedAmountLowThreshold = channel.bufferedAmountLowThreshold;
-        }
-        if (type === "error") e.error = event?.error ?? event;
-        emit(e);
+      const listener = (event: Event) => {
+        if (type === "close") told.add(channel);
+        emit(channelEvent(type, channel, event));
       };
-      channel.addEventListener(type, listener as EventListener);
-      offs.push(() => channel.removeEventListener(type, listener as EventListener));
+      channel.addEventListener(type, listener);
+      offs.push(() => channel.removeEventListener(type, listener));
     }
   }
-  return { channels, stop: () => offs.forEach((off) => off()) };
+  const stop = () => offs.splice(0).forEach((off) => off());
+  const closeAll = () => {
+    stop();
+    for (const channel of Object.values(channels)) {
+      if (told.has(channel)) continue;
+      told.add(channel);
+      emit(channelEvent("close", channel, undefined));
+    }
+  };
+  return { channels, stop, closeAll };
+}
+
+/** A data channel's event with Skapi's fields (plus `label` and `readyState` on each). */
+function channelEvent(
+  type: typeof CHANNEL_EVENTS[number],
+  channel: RTCDataChannel,
+  // deno-lint-ignore no-explicit-any
+  event: any,
+): ChannelEvent {
+  const base = {
+    ...eventBase(type, channel, event),
+    label: channel.label,
+    readyState: channel.readyState,
+  };
+  switch (type) {
+    case "open":
+      return {
+        ...base,
+        type,
+        id: channel.id,
+        ordered: channel.ordered,
+        maxRetransmits: channel.maxRetransmits,
+        maxPacketLifeTime: channel.maxPacketLifeTime,
+        protocol: channel.protocol,
+      };
+    case "message":
+      return {
+        ...base,
+        type,
+        data: event?.data,
+        lastEventId: event?.lastEventId ?? "",
+        origin: event?.origin ?? "",
+        bufferedAmount: channel.bufferedAmount,
+      };
+    case "close":
+      return { ...base, type, id: channel.id };
+    case "bufferedamountlow":
+      return {
+        ...base,
+        type,
+        bufferedAmount: channel.bufferedAmount,
+        bufferedAmountLowThreshold: channel.bufferedAmountLowThreshold,
+      };
+    case "error": {
+      const error = event?.error;
+      const text = String(error?.message ?? error ?? "data channel error");
+      return { ...base, type, error: text, message: text, errorCode: error?.errorDetail ?? null };
+    }
+  }
 }

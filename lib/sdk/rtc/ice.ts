@@ -5,6 +5,7 @@
  * @module
  */
 import { RealtimeError } from "../errors.ts";
+import { apiUrlFor } from "../http_lists.ts";
 import type { IceOption } from "./types.ts";
 
 /**
@@ -17,15 +18,7 @@ import type { IceOption } from "./types.ts";
  * ```
  */
 export function iceUrlFor(realtimeUrl: string): string {
-  const url = new URL(realtimeUrl);
-  url.protocol = url.protocol === "wss:"
-    ? "https:"
-    : url.protocol === "ws:"
-    ? "http:"
-    : url.protocol;
-  url.pathname = url.pathname.replace(/\/api\/realtime\/?$/, "") + "/api/ice";
-  url.search = "";
-  return url.href;
+  return apiUrlFor(realtimeUrl, "ice").href;
 }
 
 function isIceUrl(value: string): boolean {

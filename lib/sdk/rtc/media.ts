@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { RealtimeError } from "../errors.ts";
 import type { MediaOption, RtcEnvironment } from "./types.ts";
 
 /** A call's local stream and whether the call owns it. */
@@ -42,10 +41,25 @@ export function mediaKinds(media: MediaOption | undefined): { audio: boolean; vi
 }
 
 /**
+ * Skapi's stand-in for `{ audio: false, video: false }`: a 1×1 canvas video
+ * track, so such a call still carries a (blank) stream as it does in Skapi.
+ * Outside a page there is no canvas: no stream.
+ */
+function blankStream(): MediaStream | null {
+  if (typeof document === "undefined" || typeof MediaStream !== "function") return null;
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = 1;
+  const track = canvas.captureStream?.().getVideoTracks()[0];
+  return track ? new MediaStream([track]) : null;
+}
+
+/**
  * Opens (or adopts) the local media of a call. The app's own stream is
- * returned as is: no copy, no clone.
+ * returned as is: no copy, no clone. `{ audio: false, video: false }` gives
+ * a blank video stream, as in Skapi; `false` or nothing gives none.
  *
- * @throws {RealtimeError} `NOT_FOUND` when no device could be opened
+ * @throws {DOMException} the browser's own getUserMedia failure
+ * (`NotAllowedError`, `NotFoundError`, …), as in Skapi, so apps can switch on `err.name`
  * @example
  * ```ts ignore
  * const { stream, owned } = await acquireMedia({ audio: true, video: false });
@@ -59,20 +73,13 @@ export async function acquireMedia(
   if (!media) return { stream: null, owned: false };
   if (isStream(media)) return { stream: media, owned: false };
   const constraints = media === true ? { audio: true, video: true } : media;
-  if (!constraints.audio && !constraints.video) return { stream: null, owned: false };
+  if (!constraints.audio && !constraints.video) {
+    const blank = blankStream();
+    return { stream: blank, owned: blank !== null };
+  }
   const getUserMedia = env.getUserMedia ??
     ((c: MediaStreamConstraints) => globalThis.navigator.mediaDevices.getUserMedia(c));
-  try {
-    return { stream: await getUserMedia(constraints), owned: true };
-  } catch (error) {
-    throw new RealtimeError(
-      "NOT_FOUND",
-      `Cannot open the camera or microphone (${(error as Error)?.name ?? error}: ${
-        (error as Error)?.message ?? ""
-      }): check the device and the page's permission`,
-      { cause: error },
-    );
-  }
+  return { stream: await getUserMedia(constraints), owned: true };
 }
 
 /**

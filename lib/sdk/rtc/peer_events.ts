@@ -1,11 +1,16 @@
 /**
  * Forwards a peer connection's events to the app's callback with the
- * contract's fields. One listener per event: each `icecandidate` is
- * delivered once.
+ * fields Skapi gives them, and makes the last event of a call.
  *
  * @module
  */
-import type { PeerEvent, RTCCallback } from "./types.ts";
+import type {
+  ConnectionStateChangeEvent,
+  PeerEvent,
+  RTCCallback,
+  RTCEventBase,
+  RTCEventMap,
+} from "./types.ts";
 
 const PEER_EVENTS = [
   "negotiationneeded",
@@ -19,62 +24,124 @@ const PEER_EVENTS = [
 ] as const;
 
 /**
- * Calls `emit` for every event of `pc`; returns a function that stops.
+ * The fields every RTC event carries: `type`, `target`, the DOM event's
+ * numeric `timeStamp` (now, for the SDK's own events) and Skapi's ISO
+ * `timestamp`.
+ *
+ * @example
+ * ```ts
+ * import { eventBase } from "./peer_events.ts";
+ * const base = eventBase("close", null);
+ * console.log(typeof base.timeStamp, typeof base.timestamp); // number string
+ * ```
+ */
+export function eventBase<T extends string, Target>(
+  type: T,
+  target: Target,
+  event?: { timeStamp?: number },
+): RTCEventBase<T, Target> {
+  const timeStamp = typeof event?.timeStamp === "number" ? event.timeStamp : performance.now();
+  return { type, target, timeStamp, timestamp: new Date().toISOString() };
+}
+
+/**
+ * The last event of every call: `connectionstatechange` with `state:
+ * "closed"` (the browser fires none when the SDK closes the connection).
+ *
+ * @example
+ * ```ts
+ * import { closedEvent } from "./peer_events.ts";
+ * console.log(closedEvent(null).state); // "closed"
+ * ```
+ */
+export function closedEvent(pc: RTCPeerConnection | null): ConnectionStateChangeEvent {
+  return {
+    ...eventBase("connectionstatechange", pc),
+    state: "closed",
+    iceState: pc?.iceConnectionState ?? "closed",
+    signalingState: pc?.signalingState ?? "closed",
+  };
+}
+
+// deno-lint-ignore no-explicit-any
+function peerEvent(type: typeof PEER_EVENTS[number], pc: RTCPeerConnection, event: any): PeerEvent {
+  const base = eventBase(type, pc, event);
+  const ice = pc.iceConnectionState;
+  const gathering = pc.iceGatheringState;
+  const signaling = pc.signalingState;
+  switch (type) {
+    case "negotiationneeded":
+      return {
+        ...base,
+        type,
+        signalingState: signaling,
+        connectionState: ice,
+        gatheringState: gathering,
+      };
+    case "track":
+      return { ...base, type, streams: event?.streams ?? [], track: event?.track };
+    case "icecandidate": {
+      const candidate = event?.candidate;
+      if (!candidate || !candidate.candidate) {
+        const end: RTCEventMap["icecandidateend"] = {
+          ...base,
+          type: "icecandidateend",
+          gatheringState: gathering,
+          connectionState: ice,
+        };
+        return end;
+      }
+      return {
+        ...base,
+        type,
+        candidate: candidate.candidate,
+        sdpMid: candidate.sdpMid ?? null,
+        sdpMLineIndex: candidate.sdpMLineIndex ?? null,
+        usernameFragment: candidate.usernameFragment ?? null,
+        protocol: candidate.protocol ?? null,
+        gatheringState: gathering,
+        connectionState: ice,
+      };
+    }
+    case "icecandidateerror": {
+      // Chromium keeps the deprecated `hostCandidate` as "": build it from address and port.
+      const host = event?.hostCandidate ||
+        (event?.address ? `${event.address}:${event.port ?? ""}` : null);
+      return {
+        ...base,
+        type,
+        errorCode: event?.errorCode,
+        errorText: event?.errorText ?? "",
+        url: event?.url ?? "",
+        hostCandidate: host,
+        gatheringState: gathering,
+        connectionState: ice,
+      };
+    }
+    case "iceconnectionstatechange":
+      return { ...base, type, state: ice, gatheringState: gathering, signalingState: signaling };
+    case "icegatheringstatechange":
+      return { ...base, type, state: gathering, connectionState: ice, signalingState: signaling };
+    case "signalingstatechange":
+      return { ...base, type, state: signaling, connectionState: ice, gatheringState: gathering };
+    case "connectionstatechange":
+      return { ...base, type, state: pc.connectionState, iceState: ice, signalingState: signaling };
+  }
+}
+
+/**
+ * Calls `emit` for every event of `pc` with Skapi's fields; returns a
+ * function that stops. One listener per event: each `icecandidate` is
+ * delivered once.
  *
  * @example
  * ```ts ignore
- * const stop = forwardPeerEvents(pc, (e) => console.log(e.type, e.timestamp));
+ * const stop = forwardPeerEvents(pc, (e) => console.log(e.type, e.timeStamp));
  * ```
  */
 export function forwardPeerEvents(pc: RTCPeerConnection, emit: RTCCallback): () => void {
   const offs = PEER_EVENTS.map((type) => {
-    // deno-lint-ignore no-explicit-any
-    const listener = (event: any) => {
-      const e: PeerEvent = { type, target: pc, timestamp: new Date().toISOString() };
-      switch (type) {
-        case "track":
-          e.streams = event?.streams ?? [];
-          e.track = event?.track;
-          break;
-        case "icecandidate": {
-          const candidate = event?.candidate;
-          if (!candidate || !candidate.candidate) {
-            e.type = "icecandidateend";
-            e.gatheringState = pc.iceGatheringState;
-            e.connectionState = pc.connectionState;
-            break;
-          }
-          e.candidate = candidate.candidate;
-          e.sdpMid = candidate.sdpMid ?? null;
-          e.sdpMLineIndex = candidate.sdpMLineIndex ?? null;
-          e.usernameFragment = candidate.usernameFragment ?? null;
-          e.protocol = candidate.protocol ?? null;
-          e.gatheringState = pc.iceGatheringState;
-          e.connectionState = pc.connectionState;
-          break;
-        }
-        case "icecandidateerror":
-          e.errorCode = event?.errorCode;
-          e.errorText = event?.errorText;
-          e.url = event?.url;
-          break;
-        case "connectionstatechange":
-          e.state = pc.connectionState;
-          e.iceState = pc.iceConnectionState;
-          e.signalingState = pc.signalingState;
-          break;
-        case "iceconnectionstatechange":
-          e.iceState = pc.iceConnectionState;
-          break;
-        case "icegatheringstatechange":
-          e.gatheringState = pc.iceGatheringState;
-          break;
-        case "signalingstatechange":
-          e.signalingState = pc.signalingState;
-          break;
-      }
-      emit(e);
-    };
+    const listener = (event: Event) => emit(peerEvent(type, pc, event));
     pc.addEventListener(type, listener);
     return () => pc.removeEventListener(type, listener);
   });

@@ -66,66 +66,176 @@ export enum CallState {
   Closed = "closed",
 }
 
-/** Fields of every RTC event. */
-export interface RTCEventBase {
+/** Fields of every RTC event, as Skapi sends them. */
+export interface RTCEventBase<T extends string, Target> {
   /** Which event: a peer-connection or data-channel event name. */
-  type: string;
-  /** An ISO timestamp. */
+  type: T;
+  /** The RTCPeerConnection (peer events) or the RTCDataChannel (channel events). */
+  target: Target;
+  /** The DOM event's `timeStamp` (milliseconds since the page's time origin). */
+  timeStamp: number;
+  /** The same moment as an ISO date, as Skapi's peer events also carry it. */
   timestamp: string;
 }
 
-/** A peer-connection event. */
-export interface PeerEvent extends RTCEventBase {
-  target: RTCPeerConnection;
-  type:
-    | "negotiationneeded"
-    | "track"
-    | "icecandidate"
-    | "icecandidateend"
-    | "icecandidateerror"
-    | "iceconnectionstatechange"
-    | "icegatheringstatechange"
-    | "signalingstatechange"
-    | "connectionstatechange";
-  /** `track` */
-  streams?: readonly MediaStream[];
-  /** `track` */
-  track?: MediaStreamTrack;
-  /** `icecandidate` */
-  candidate?: string;
-  sdpMid?: string | null;
-  sdpMLineIndex?: number | null;
-  usernameFragment?: string | null;
-  protocol?: string | null;
-  gatheringState?: RTCIceGatheringState;
-  connectionState?: RTCPeerConnectionState;
-  /** `icecandidateerror` */
-  errorCode?: number;
-  errorText?: string;
-  url?: string;
-  /** `connectionstatechange` */
-  state?: RTCPeerConnectionState;
-  iceState?: RTCIceConnectionState;
-  signalingState?: RTCSignalingState;
+/** The three states a peer event carries besides its own. */
+type Ice = RTCIceConnectionState;
+type Gathering = RTCIceGatheringState;
+type Signaling = RTCSignalingState;
+
+/** `negotiationneeded`: the peers renegotiate (Parley does it for you). */
+export interface NegotiationNeededEvent
+  extends RTCEventBase<"negotiationneeded", RTCPeerConnection> {
+  signalingState: Signaling;
+  /** The ICE connection state, as in Skapi. */
+  connectionState: Ice;
+  gatheringState: Gathering;
+}
+/** `track`: a remote track arrived. */
+export interface TrackEvent extends RTCEventBase<"track", RTCPeerConnection> {
+  streams: readonly MediaStream[];
+  track: MediaStreamTrack;
+}
+/** `icecandidate`: a local candidate, once each. */
+export interface IceCandidateEvent extends RTCEventBase<"icecandidate", RTCPeerConnection> {
+  candidate: string;
+  sdpMid: string | null;
+  sdpMLineIndex: number | null;
+  usernameFragment: string | null;
+  protocol: string | null;
+  gatheringState: Gathering;
+  /** The ICE connection state, as in Skapi. */
+  connectionState: Ice;
+}
+/** `icecandidateend`: gathering finished. */
+export interface IceCandidateEndEvent extends RTCEventBase<"icecandidateend", RTCPeerConnection> {
+  gatheringState: Gathering;
+  connectionState: Ice;
+}
+/** `icecandidateerror`: a STUN/TURN server could not be used. */
+export interface IceCandidateErrorEvent
+  extends RTCEventBase<"icecandidateerror", RTCPeerConnection> {
+  errorCode: number;
+  errorText: string;
+  url: string;
+  /** `address:port` of the local candidate (the deprecated field Skapi reads). */
+  hostCandidate: string | null;
+  gatheringState: Gathering;
+  connectionState: Ice;
+}
+/** `iceconnectionstatechange`. */
+export interface IceConnectionStateChangeEvent
+  extends RTCEventBase<"iceconnectionstatechange", RTCPeerConnection> {
+  state: Ice;
+  gatheringState: Gathering;
+  signalingState: Signaling;
+}
+/** `icegatheringstatechange`. */
+export interface IceGatheringStateChangeEvent
+  extends RTCEventBase<"icegatheringstatechange", RTCPeerConnection> {
+  state: Gathering;
+  /** The ICE connection state. */
+  connectionState: Ice;
+  signalingState: Signaling;
+}
+/** `signalingstatechange`. */
+export interface SignalingStateChangeEvent
+  extends RTCEventBase<"signalingstatechange", RTCPeerConnection> {
+  state: Signaling;
+  /** The ICE connection state. */
+  connectionState: Ice;
+  gatheringState: Gathering;
+}
+/**
+ * `connectionstatechange`. A call's last event is always one with `state:
+ * "closed"`, however it ended; its `target` is null when the call ended
+ * before it had a peer connection (a reject, a cancel, no answer).
+ */
+export interface ConnectionStateChangeEvent
+  extends RTCEventBase<"connectionstatechange", RTCPeerConnection | null> {
+  state: RTCPeerConnectionState;
+  iceState: Ice | "closed";
+  signalingState: Signaling;
 }
 
-/** A data-channel event. */
-export interface ChannelEvent extends RTCEventBase {
-  target: RTCDataChannel;
-  type: "open" | "message" | "close" | "bufferedamountlow" | "error";
+/** Fields of every data-channel event. */
+interface OnChannel<T extends string> extends RTCEventBase<T, RTCDataChannel> {
   /** The channel's label. */
   label: string;
-  /** `message` */
-  data?: unknown;
-  /** `bufferedamountlow` */
-  bufferedAmount?: number;
-  bufferedAmountLowThreshold?: number;
-  /** `error` */
-  error?: unknown;
+  readyState: RTCDataChannelState;
+}
+/** `open`: a data channel can send. */
+export interface ChannelOpenEvent extends OnChannel<"open"> {
+  id: number | null;
+  ordered: boolean;
+  maxRetransmits: number | null;
+  maxPacketLifeTime: number | null;
+  /** A preset's name for the presets, as in Skapi. */
+  protocol: string;
+}
+/** `message`: data from the other side. */
+export interface ChannelMessageEvent extends OnChannel<"message"> {
+  data: unknown;
+  lastEventId: string;
+  origin: string;
+  bufferedAmount: number;
+}
+/** `close`: the channel closed. */
+export interface ChannelCloseEvent extends OnChannel<"close"> {
+  id: number | null;
+}
+/** `bufferedamountlow`: the send buffer drained below its threshold. */
+export interface ChannelBufferedAmountLowEvent extends OnChannel<"bufferedamountlow"> {
+  bufferedAmount: number;
+  bufferedAmountLowThreshold: number;
+}
+/** `error`: the channel failed. */
+export interface ChannelErrorEvent extends OnChannel<"error"> {
+  /** The error's message text, as in Skapi. */
+  error: string;
+  /** The same text. */
+  message: string;
+  /** The RTCError's `errorDetail` (e.g. `"sctp-failure"`). */
+  errorCode: string | null;
 }
 
+/** Every RTC event by its `type`: the callback of `connectRTC` gets each of these. */
+export interface RTCEventMap {
+  negotiationneeded: NegotiationNeededEvent;
+  track: TrackEvent;
+  icecandidate: IceCandidateEvent;
+  icecandidateend: IceCandidateEndEvent;
+  icecandidateerror: IceCandidateErrorEvent;
+  iceconnectionstatechange: IceConnectionStateChangeEvent;
+  icegatheringstatechange: IceGatheringStateChangeEvent;
+  signalingstatechange: SignalingStateChangeEvent;
+  connectionstatechange: ConnectionStateChangeEvent;
+  open: ChannelOpenEvent;
+  message: ChannelMessageEvent;
+  close: ChannelCloseEvent;
+  bufferedamountlow: ChannelBufferedAmountLowEvent;
+  error: ChannelErrorEvent;
+}
+
+/** A peer-connection event. */
+export type PeerEvent = RTCEventMap[
+  | "negotiationneeded"
+  | "track"
+  | "icecandidate"
+  | "icecandidateend"
+  | "icecandidateerror"
+  | "iceconnectionstatechange"
+  | "icegatheringstatechange"
+  | "signalingstatechange"
+  | "connectionstatechange"
+];
+
+/** A data-channel event. */
+export type ChannelEvent =
+  RTCEventMap["open" | "message" | "close" | "bufferedamountlow" | "error"];
+
 /** What a call's callback receives. */
-export type RTCEvent = PeerEvent | ChannelEvent;
+export type RTCEvent = RTCEventMap[keyof RTCEventMap];
 
 /** The callback of `connectRTC`. */
 export type RTCCallback = (event: RTCEvent) => void;
@@ -145,22 +255,30 @@ export interface RtcIncomingEvent {
   hangup(): Promise<void>;
 }
 
-/** `rtc:closed`: a call ended (rejected, cancelled, timed out, failed or hung up). */
+/**
+ * `rtc:closed`: the other side ended the call (rejected, cancelled or hung
+ * up: `code` null), or it ended without anyone hanging up — unanswered
+ * (`TIMEOUT`), the other side's connection gone (`NOT_FOUND`), the path lost
+ * (`ICE_FAILED`). Never for this side's own hang-up, reject or closeRTC.
+ */
 export interface RtcClosedEvent {
   type: "rtc:closed";
   /** The other side's user_id. */
   sender: string;
   /** The other side's connection id. */
   sender_cid: string;
-  /** Why it ended. */
-  message: string;
-  /**
-   * `ICE_FAILED` when the two networks could not reach each other (no ICE
-   * path within `timeouts.ice`, or none again after a restart); null when a
-   * person ended the call.
-   */
-  code: HangupCode | null;
+  /** The other side's group when it called or answered, or null. */
+  sender_rid: string | null;
+  /** As in Skapi: who hung up (the other side's user_id). */
+  message: { hungup: string };
+  /** Null when the other side hung up; else why the call ended without it. */
+  code: RtcClosedCode | null;
+  /** What happened, in words. */
+  reason: string;
 }
+
+/** Why a call ended when nobody hung up. */
+export type RtcClosedCode = HangupCode | "TIMEOUT" | "NOT_FOUND" | "CANCELLED";
 
 /** `closeRTC`'s argument: one call's peer, or every call. */
 export type CloseRTCParams = { cid: string } | { close_all: true };

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { Bus, BUS_KEYS, type BusOptions } from "../../lib/server/bus.ts";
-import { waitFor } from "../_helpers/server.ts";
+import { Bus, BUS_KEYS, type BusOptions } from "../../../lib/server/bus/mod.ts";
+import { waitFor } from "../../_helpers/server.ts";
 
 /** A KV file of its own, opened once per simulated isolate (as `deno serve --parallel` does). */
 async function kvFile(): Promise<{ open(): Promise<Deno.Kv>; remove(): Promise<void> }> {
