@@ -5,9 +5,10 @@
  * it go and sends on what it kept. A resume is only ever `resumed: true`
  * when every frame the client missed is in hand: a takeover waits for the
  * old isolate to say it sent on all it kept, and when that isolate died (or
- * no longer has the frames) the client starts afresh instead — its room
- * sees it leave and join again, and the SDK tells the app it may have
- * missed messages.
+ * no longer has the frames) the client starts afresh instead — a new
+ * session under the same cid (so calls that signal to it go on), out of its
+ * group: its room sees it leave and join again, and the SDK tells the app
+ * it may have missed messages.
  *
  * @module
  */
@@ -138,10 +139,14 @@ export class Sessions {
     identity: Identity & Credentials,
   ): Connection {
     const missed = connection.log.since(received);
-    if (missed === null || connection.closed) {
-      // Frames it never got are no longer kept: it cannot continue faithfully.
+    if (connection.closed) {
       this.host.drop(connection);
       return this.host.accept(socket, identity);
+    }
+    if (missed === null) {
+      // Frames it never got are no longer kept: it cannot continue faithfully.
+      this.host.drop(connection);
+      return this.host.accept(socket, { ...identity, cid: connection.cid });
     }
     connection.resume(socket);
     // The new socket's credentials (a fresher token) are the ones that count now.
@@ -173,7 +178,8 @@ export class Sessions {
    * Continues here a connection of another isolate: same cid, same group,
    * no churn — once its old isolate has sent on every frame its client
    * missed. When that isolate is dead or lost some, the client starts
-   * afresh: its group sees it leave, and the welcome says `resumed: false`.
+   * afresh under the same cid: its group sees it leave, and the welcome says
+   * `resumed: false`.
    */
   takeOver(
     entry: Deno.KvEntry<ConnectionRecord>,
@@ -211,7 +217,7 @@ export class Sessions {
         }
         // Frames it missed died with that isolate: never claim a resume with a gap.
         await this.host.forget(connection);
-        if (socket.readyState === WebSocket.OPEN) this.host.accept(socket, identity);
+        if (socket.readyState === WebSocket.OPEN) this.host.accept(socket, { ...identity, cid });
       },
       (error) => {
         console.error("presence: cannot take over connection", error);

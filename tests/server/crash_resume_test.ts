@@ -4,8 +4,9 @@
  * server process is SIGKILLed with the only copy of them in its memory, and
  * restarted on the same KV file and port. The client comes back with its
  * resume claim: it must either get every acked message or be told that it
- * started afresh (`missedMessages` on its `success` event), with no ghost
- * of its old connection left in the room — never `resumed` with a gap.
+ * started afresh (`missedMessages` on its `success` event; a new session
+ * under the same cid, rejoined to its room), with no ghost left in the room
+ * — never `resumed` with a gap.
  *
  * @module
  */
@@ -72,7 +73,7 @@ Deno.test("after a SIGKILL a suspended client gets all it was sent or is told it
       assert.equal(back.missedMessages, false);
     } else {
       assert.equal(back.missedMessages, true, "a fresh start after a loss says so");
-      assert.notEqual(ada.user!.cid, oldCid);
+      assert.equal(ada.user!.cid, oldCid, "a fresh session under the same cid: calls go on");
     }
     // Back in the room (the SDK rejoined), no ghost of her old connection (nor of Bob's) in it.
     const carol = await rawClient(second.wsUrl, { name: "Carol" });
