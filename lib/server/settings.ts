@@ -80,6 +80,13 @@ export interface ClusterSettings {
    * @default 600000
    */
   inboxExpireMs: number;
+  /**
+   * How long KV commits may keep failing before posts and signals bound for
+   * other isolates are refused with `UNAVAILABLE` instead of waiting for
+   * their ack (ms).
+   * @default 5000
+   */
+  unavailableAfterMs: number;
 }
 
 /** The defaults of {@linkcode ClusterSettings}. */
@@ -88,6 +95,7 @@ export const CLUSTER_DEFAULTS: Readonly<ClusterSettings> = {
   broadcastDrop: 0,
   isolateTtlMs: 15_000,
   inboxExpireMs: 600_000,
+  unavailableAfterMs: 5_000,
 };
 
 /**
