@@ -235,7 +235,11 @@ Deno.test("KV commits to other isolates keep failing: posts and signals get UNAV
     // KV is back: once the queued commit lands (its retry backs off to 1 s), acks come again.
     faulty.fail = false;
     const again = await waitFor(async () => {
-      const answer = await a.request({ type: "post", message: "back", recipient: b.welcome.user_id });
+      const answer = await a.request({
+        type: "post",
+        message: "back",
+        recipient: b.welcome.user_id,
+      });
       return answer.type === "ack" && answer;
     }, { timeout: 5_000, interval: 100, message: "an ack once KV is back" });
     assert.deepEqual((again as { result: unknown }).result, { delivered: 1 });
