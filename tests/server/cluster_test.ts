@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { ServerFrame } from "../../lib/protocol/mod.ts";
 import { BUS_KEYS } from "../../lib/server/bus/mod.ts";
+import { RealtimeClient, RealtimeError } from "../../lib/sdk/mod.ts";
 import { failingKv } from "../_helpers/failing_kv.ts";
 import { rawClient, startHub } from "../_helpers/hub.ts";
 import { waitFor } from "../_helpers/server.ts";
@@ -228,6 +229,14 @@ Deno.test("KV commits to other isolates keep failing: posts and signals get UNAV
       assert.equal((answer as { code: string }).code, "UNAVAILABLE");
     }
     assert.ok(faulty.failed > 0);
+    // The SDK rejects with the same typed error.
+    const skapi = new RealtimeClient({ url: hubA.url, name: "Sky" });
+    await skapi.connectRealtime(() => {});
+    await assert.rejects(
+      skapi.postRealtime("psst", b.welcome.user_id),
+      (error) => error instanceof RealtimeError && error.code === "UNAVAILABLE",
+    );
+    await skapi.closeRealtime();
     // Deliveries within the isolate need no commit: acked as before.
     const local = await a.request({ type: "post", message: "hi", recipient: a2.welcome.user_id });
     assert.deepEqual((local as { result: unknown }).result, { delivered: 1 });
