@@ -36,6 +36,12 @@ export const ERROR_CODES = [
    * time, or failed again after a restart); it ended on both sides.
    */
   "ICE_FAILED",
+  /**
+   * The server's shared store (Deno KV) keeps failing, so what the request
+   * sends to other isolates is not known to be safe: it was not acked, and
+   * it may or may not still arrive. Retry later.
+   */
+  "UNAVAILABLE",
 ] as const;
 
 /** One of {@linkcode ERROR_CODES}. */

@@ -559,11 +559,11 @@ export class Hub implements HubCore {
    * Delivers to the local sockets a target names at once, and through the
    * cluster to the others; see {@linkcode HubCore.route}.
    */
-  route(target: Target, frame: ServerFrame): Promise<number> {
+  route(target: Target, frame: ServerFrame, safe = false): Promise<number> {
     const recipients = this.registry.resolve(target);
     const text = JSON.stringify(frame);
     this.#deliver(recipients, text, frame);
-    return this.cluster.route(target, text, recipients.size);
+    return this.cluster.route(target, text, recipients.size, safe);
   }
 
   /** Sends a frame's text to local sockets; notices go with the others of this tick. */

@@ -89,6 +89,13 @@ export interface ClusterSettings {
    * @default 10000
    */
   presenceRepairMs: number;
+  /**
+   * How long KV commits may keep failing before posts and signals bound for
+   * other isolates are refused with `UNAVAILABLE` instead of waiting for
+   * their ack (ms).
+   * @default 5000
+   */
+  unavailableAfterMs: number;
 }
 
 /** The defaults of {@linkcode ClusterSettings}. */
@@ -98,6 +105,7 @@ export const CLUSTER_DEFAULTS: Readonly<ClusterSettings> = {
   isolateTtlMs: 15_000,
   inboxExpireMs: 600_000,
   presenceRepairMs: 10_000,
+  unavailableAfterMs: 5_000,
 };
 
 /**
