@@ -36,6 +36,12 @@ export const ERROR_CODES = [
    * time, or failed again after a restart); it ended on both sides.
    */
   "ICE_FAILED",
+  /**
+   * The server's shared store (Deno KV) keeps failing, so what the request
+   * sends to other isolates is not known to be safe: it was not acked, and
+   * it may or may not still arrive. Retry later.
+   */
+  "UNAVAILABLE",
 ] as const;
 
 /** One of {@linkcode ERROR_CODES}. */
@@ -60,12 +66,19 @@ export const CLOSE = {
   policy: 1008,
   /** A frame over {@linkcode LIMITS.maxFrameBytes}. */
   tooBig: 1009,
+  /** A text frame that is not UTF-8 (Deno drops such a socket itself: the client sees 1006). */
+  invalidData: 1007,
   /** The server failed. */
   internal: 1011,
   /** No frame (not even a pong) for two heartbeat intervals. */
   heartbeatTimeout: 4000,
   /** The client speaks a protocol version this server does not. */
   unsupportedVersion: 4002,
+  /**
+   * The client read too slowly: more than the server's bound was queued for
+   * it. The connection is suspended, not ended: resume it within the grace.
+   */
+  slowReader: 4004,
   /**
    * The credentials of the `hello` frame were refused (a bad or expired
    * access token), or the token expired while connected: reconnect with a

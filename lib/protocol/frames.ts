@@ -269,7 +269,11 @@ export interface WelcomeFrame {
   session: string;
   /** Milliseconds the server keeps a dropped connection for its client. */
   grace: number;
-  /** True when this welcome resumes an earlier connection (same cid and group). */
+  /**
+   * True when this welcome resumes an earlier connection (same cid and
+   * group) and every frame its client missed follows; never true when some
+   * can no longer be delivered (the client then starts afresh).
+   */
   resumed: boolean;
   /** The group this connection is in: null for a new one, kept on resume. */
   group: string | null;

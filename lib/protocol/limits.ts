@@ -63,6 +63,11 @@ export const LIMITS = {
   resumeBufferFrames: 1000,
   /** Bytes kept for a resume, at most. */
   resumeBufferBytes: 256 * 1024,
+  /**
+   * Bytes queued for one socket (sent by the server, not yet taken by the
+   * network) past which its connection is suspended as a slow reader.
+   */
+  maxBufferedBytes: 1024 * 1024,
   /** Longest SDP carried by an RTC `description` signal. */
   maxSdpBytes: 60 * 1024,
   /** Longest ICE candidate line. */

@@ -229,6 +229,7 @@ export class RealtimeClient extends TypedEmitter<RealtimeEventCallbacks> {
       reconnected,
       resumed,
       isolate,
+      missedMessages: reconnected && !resumed,
     });
   }
 

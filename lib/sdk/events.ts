@@ -62,6 +62,15 @@ export interface SuccessEvent {
   resumed: boolean;
   /** The isolate serving this connection. */
   isolate: string;
+  /**
+   * True after a reconnect that could not resume the connection (the grace
+   * ran out, or the server that held what was sent meanwhile died): this is
+   * a fresh connection, rejoined to its group, and messages sent to the old
+   * one while it was away may never arrive. False on the first connect and
+   * on a resume, which delivers everything missed. (Not in Skapi: an extra
+   * field its apps may ignore.)
+   */
+  missedMessages: boolean;
 }
 /** `close`: closed on purpose. */
 export interface CloseEvent {

@@ -314,9 +314,15 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
     this.#attempt = 0;
     this.#lastFrame = Date.now();
     clearInterval(this.#watchdog);
-    // A server that stops pinging is gone even if the socket looks open.
+    // A server that stops pinging is gone even if the socket looks open. Its
+    // close would wait for a close frame that a silent path never carries:
+    // let the socket go and reconnect now.
     this.#watchdog = setInterval(() => {
-      if (Date.now() - this.#lastFrame > 2 * welcome.heartbeat + 5_000) this.#socket?.close();
+      const silent = this.#socket;
+      if (!silent || Date.now() - this.#lastFrame <= 2 * welcome.heartbeat + 5_000) return;
+      this.#socket = null;
+      silent.close();
+      this.#lost(CLOSE.heartbeatTimeout, "No frame from the server for two heartbeats");
     }, Math.min(welcome.heartbeat, 5_000));
     this.#setState(ConnectionState.Connected);
     this.emit("welcome", welcome, reconnected);

@@ -74,6 +74,29 @@ export function clientAddress(
 }
 
 /**
+ * Frees a socket's per-address slot (`release`, idempotent) when it closes —
+ * and at once when the server closes it, without waiting for a close
+ * handshake that a client which never reads would never finish.
+ *
+ * @example
+ * ```ts ignore
+ * const { socket, response } = Deno.upgradeWebSocket(req);
+ * releaseOnClose(socket, ticket.release);
+ * ```
+ */
+export function releaseOnClose(
+  socket: Pick<WebSocket, "close" | "addEventListener">,
+  release: () => void,
+): void {
+  socket.addEventListener("close", () => release());
+  const close = socket.close.bind(socket);
+  socket.close = (code?: number, reason?: string) => {
+    release();
+    close(code, reason);
+  };
+}
+
+/**
  * Open sockets per address.
  *
  * @example

@@ -36,7 +36,7 @@
  * @module
  */
 import { noticeFrame, type ServerFrame } from "../protocol/mod.ts";
-import { Bus } from "./bus/mod.ts";
+import { Bus, BusUnavailableError } from "./bus/mod.ts";
 import type { Connection } from "./connection.ts";
 import { Directory } from "./directory.ts";
 import { roomAllowed } from "./auth.ts";
@@ -44,6 +44,7 @@ import { decodeLine, encodeLine } from "./lines.ts";
 import { Liveness } from "./liveness.ts";
 import type { ConnectionRecord, Presence } from "./presence.ts";
 import type { Registry, Target } from "./registry.ts";
+import { RequestError } from "./requests.ts";
 import type { ClusterSettings } from "./settings.ts";
 
 /** Options of {@linkcode Cluster}. */
@@ -77,7 +78,11 @@ interface Slot {
   done: boolean;
   isolates: readonly string[];
   line: string;
+  /** Set for a safe route: settles once its commit landed. */
+  committed?: PromiseWithResolvers<void>;
 }
+
+const DONE = Promise.resolve();
 
 /**
  * This isolate's part of the cluster.
@@ -115,6 +120,7 @@ export class Cluster {
       broadcast: settings.broadcast,
       broadcastDrop: settings.broadcastDrop,
       inboxExpireMs: settings.inboxExpireMs,
+      unavailableAfterMs: settings.unavailableAfterMs,
       channel: options.channel,
       deliver: (line, sender) => this.#receive(line, sender),
     });
@@ -156,15 +162,21 @@ export class Cluster {
    * (the hub has already delivered to `local` sockets here). Resolves to
    * how many sockets that makes in all, as far as this isolate knows. Never
    * waits on KV for a recipient the directory knows.
+   *
+   * With `safe`, it resolves only once the KV commit carrying the frame to
+   * the other isolates landed (at once when it reaches none), and rejects
+   * with an `UNAVAILABLE` RequestError when KV keeps failing: an ack then
+   * means the frame survives this process's death.
    */
-  route(target: Target, text: string, local: number): Promise<number> {
+  route(target: Target, text: string, local: number, safe = false): Promise<number> {
     // A cid lives on one isolate: found here, it is nowhere else.
     if ("cid" in target && local > 0) return Promise.resolve(local);
     const others = this.directory.isolates;
     if (others.length === 0) return Promise.resolve(local);
     if ("group" in target) {
-      this.#publish(others, encodeLine({ kind: "frame", target, text }));
-      return Promise.resolve(local + this.directory.groupSize(target.group));
+      const sent = this.#publish(others, encodeLine({ kind: "frame", target, text }), safe);
+      const count = local + this.directory.groupSize(target.group);
+      return sent === DONE ? Promise.resolve(count) : sent.then(() => count);
     }
     const known = "cid" in target
       ? this.#cidReach(this.directory.isolateOf(target.cid, target.rooms))
@@ -172,12 +184,13 @@ export class Cluster {
     // Known here, or known elsewhere but outside the sender's rooms (then
     // refused here, with nothing sent: the count says so, no KV asked).
     if (local > 0 || this.knows(target)) {
-      if (known.isolates.length > 0) {
-        this.#publish(known.isolates, encodeLine({ kind: "frame", target, text }));
-      }
-      return Promise.resolve(local + known.count);
+      const count = local + known.count;
+      if (known.isolates.length === 0) return Promise.resolve(count);
+      const line = encodeLine({ kind: "frame", target, text });
+      const sent = this.#publish(known.isolates, line, safe);
+      return sent === DONE ? Promise.resolve(count) : sent.then(() => count);
     }
-    return this.#repair(target, text);
+    return this.#repair(target, text, safe);
   }
 
   /**
@@ -199,8 +212,13 @@ export class Cluster {
    * A cid or user the directory does not know: its announcement may still
    * be on its way, so presence is asked. Later routes wait their turn.
    */
-  #repair(target: Exclude<Target, { group: string }>, text: string): Promise<number> {
+  #repair(
+    target: Exclude<Target, { group: string }>,
+    text: string,
+    safe: boolean,
+  ): Promise<number> {
     const slot: Slot = { done: false, isolates: [], line: "" };
+    if (safe) slot.committed = Promise.withResolvers();
     this.#queue.push(slot);
     const routed = this.#lookUp(target).then(({ isolates, count }) => {
       if (isolates.length > 0) {
@@ -214,10 +232,11 @@ export class Cluster {
     }).then((count) => {
       slot.done = true;
       this.#release();
-      return count;
+      return slot.committed ? slot.committed.promise.then(() => count) : count;
     });
     this.#routes.add(routed);
-    routed.finally(() => this.#routes.delete(routed));
+    const untrack = () => this.#routes.delete(routed);
+    routed.then(untrack, untrack);
     return routed;
   }
 
@@ -245,10 +264,31 @@ export class Cluster {
     return { isolates: [...new Set(remote.map((row) => row.isolate))], count: remote.length };
   }
 
-  /** Publishes now, or after the routes still waiting for their lookups. */
-  #publish(isolates: readonly string[], line: string): void {
-    if (this.#queue.length === 0) this.bus.publish(isolates, line);
-    else this.#queue.push({ done: true, isolates, line });
+  /**
+   * Publishes now, or after the routes still waiting for their lookups.
+   * Resolves once committed with `safe`, else at once (to `DONE`).
+   */
+  #publish(isolates: readonly string[], line: string, safe = false): Promise<void> {
+    if (this.#queue.length === 0) {
+      if (safe) return this.#committed(isolates, line);
+      this.bus.publish(isolates, line);
+      return DONE;
+    }
+    const slot: Slot = { done: true, isolates, line };
+    if (safe) slot.committed = Promise.withResolvers();
+    this.#queue.push(slot);
+    return slot.committed?.promise ?? DONE;
+  }
+
+  /** Publishes, and resolves once the commit carrying `line` landed. */
+  #committed(isolates: readonly string[], line: string): Promise<void> {
+    return this.bus.publishCommitted(isolates, line).catch((error) => {
+      if (!(error instanceof BusUnavailableError)) throw error;
+      throw new RequestError(
+        "UNAVAILABLE",
+        "Cannot confirm delivery to other isolates as the shared store (Deno KV) keeps failing: it may still arrive; retry later",
+      );
+    });
   }
 
   /**
@@ -272,7 +312,11 @@ export class Cluster {
   #release(): void {
     while (this.#queue.length > 0 && this.#queue[0].done) {
       const slot = this.#queue.shift()!;
-      if (slot.isolates.length > 0) this.bus.publish(slot.isolates, slot.line);
+      if (slot.committed) {
+        const { resolve, reject } = slot.committed;
+        if (slot.isolates.length === 0) resolve();
+        else this.#committed(slot.isolates, slot.line).then(resolve, reject);
+      } else if (slot.isolates.length > 0) this.bus.publish(slot.isolates, slot.line);
     }
   }
 
@@ -360,7 +404,7 @@ export class Cluster {
       await this.#started;
       // Sweeps under way finish first: their notices are routes too.
       await this.liveness.close();
-      while (this.#routes.size > 0) await Promise.all(this.#routes);
+      while (this.#routes.size > 0) await Promise.allSettled(this.#routes);
       await this.bus.close();
     })();
     return this.#closing;

@@ -29,6 +29,8 @@ export interface Credentials {
 /** What the hub needs of a socket; a `WebSocket` is one. */
 export interface SocketLike {
   readonly readyState: number;
+  /** Bytes sent but not yet taken by the network (a `WebSocket`'s); absent: not tracked. */
+  readonly bufferedAmount?: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
 }
@@ -86,14 +88,27 @@ export class Connection implements Identity {
   proof: string | undefined;
   /** Closes the connection when its access token expires. */
   expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * Called once more than `maxBufferedBytes` is queued on the socket (its
+   * client reads too slowly); the hub suspends the connection.
+   */
+  onBackedUp: (() => void) | undefined;
+  readonly #maxBufferedBytes: number;
   #state = ConnectionState.Open;
   #socket: SocketLike;
 
   constructor(
     socket: SocketLike,
     identity: Identity & Credentials & { session?: string },
-    limits: { rate: number; burst: number; replayFrames: number; replayBytes: number },
+    limits: {
+      rate: number;
+      burst: number;
+      replayFrames: number;
+      replayBytes: number;
+      maxBufferedBytes?: number;
+    },
   ) {
+    this.#maxBufferedBytes = limits.maxBufferedBytes ?? Infinity;
     this.grant = identity.grant ?? null;
     this.proof = identity.proof;
     this.#socket = socket;
@@ -181,14 +196,21 @@ export class Connection implements Identity {
     this.#record(text);
   }
 
-  /** Sends a frame the client does not count: pings, welcomes, replays. */
+  /**
+   * Sends a frame the client does not count: pings, welcomes, replays. Past
+   * `maxBufferedBytes` queued on the socket, calls {@linkcode onBackedUp}:
+   * one slow reader must not hold more than that (plus its log) in memory.
+   */
   sendUncounted(text: string): void {
-    if (this.#socket.readyState !== OPEN) return;
+    const socket = this.#socket;
+    if (socket.readyState !== OPEN) return;
     try {
-      this.#socket.send(text);
+      socket.send(text);
     } catch {
       // The socket closed between the check and the send; its close event handles it.
+      return;
     }
+    if ((socket.bufferedAmount ?? 0) > this.#maxBufferedBytes) this.onBackedUp?.();
   }
 
   /** The socket dropped without a goodbye: keep everything, wait for a resume. */

@@ -25,7 +25,7 @@ import {
   versionMismatch,
 } from "../protocol/mod.ts";
 import { Cluster } from "./cluster.ts";
-import type { RemoteInfo } from "./abuse.ts";
+import { releaseOnClose, type RemoteInfo } from "./abuse.ts";
 import { Admission, type Ticket } from "./admission.ts";
 import { AuthError, roomAllowed } from "./auth.ts";
 import {
@@ -78,6 +78,9 @@ const NOTICE_PREFIX = '{"type":"notice",';
  */
 export const APP_PING_HEARTBEATS = 4;
 
+/** Errors Deno reports when a client broke the WebSocket framing (not a network failure). */
+const PROTOCOL_VIOLATION = /invalid utf-8|frame too large|reserved bits|control frame|opcode/i;
+
 /** Requests whose successors need not wait for their answer (see #receive). */
 const PIPELINED: ReadonlySet<string> = new Set(["post", "signal"]);
 
@@ -113,6 +116,7 @@ export class Hub implements HubCore {
   /** The checks of upgrades and joins: tokens, origins, abuse limits. */
   readonly admission: Admission;
   #heartbeat: ReturnType<typeof setInterval>;
+  #repair: ReturnType<typeof setInterval>;
   #closing: Promise<void> | null = null;
   #drops = new Set<Promise<void>>();
 
@@ -122,13 +126,17 @@ export class Hub implements HubCore {
     this.limits = { ...limitsFromEnv(), ...options.limits };
     this.presence = new Presence(options.kv, this.isolate);
     this.admission = new Admission({ ...securityFromEnv(), ...options.security }, options.kv);
+    const clusterSettings = { ...clusterFromEnv(), ...options.cluster };
     this.cluster = new Cluster({
       kv: options.kv,
       isolate: this.isolate,
       presence: this.presence,
       registry: this.registry,
-      settings: { ...clusterFromEnv(), ...options.cluster },
-      deliver: (target, text) => this.#deliver(this.registry.resolve(target), text),
+      settings: clusterSettings,
+      deliver: (target, text) => {
+        if ("cid" in target && this.sessions.settle(target.cid, text)) return;
+        this.#deliver(this.registry.resolve(target), text);
+      },
       route: (target, frame) => this.route(target, frame),
       onEvicted: () => this.#evicted(),
       onRelease: (cid, received) => this.sessions.release(cid, received),
@@ -144,10 +152,13 @@ export class Hub implements HubCore {
       bind: (connection, socket) => this.#bind(connection, socket),
       welcome: (connection, resumed) => this.#welcome(connection, resumed),
       drop: (connection) => this.drop(connection),
+      forget: (connection) => this.#forget(connection),
     });
     this.#heartbeat = setInterval(() => this.#beat(), this.#appPingMs);
-    // The heartbeat alone must not keep a process (a test, a script) alive.
+    this.#repair = setInterval(() => this.#repairPresence(), clusterSettings.presenceRepairMs);
+    // The heartbeat and the repair alone must not keep a process (a test, a script) alive.
     Deno.unrefTimer(Number(this.#heartbeat));
+    Deno.unrefTimer(Number(this.#repair));
     options.signal?.addEventListener("abort", () => this.close(), { once: true });
   }
 
@@ -208,7 +219,7 @@ export class Hub implements HubCore {
     }
     const { socket, response } = upgraded;
     // Not `onclose`, which accept() takes over: the slot is freed however it ends.
-    socket.addEventListener("close", () => ticket.release());
+    releaseOnClose(socket, ticket.release);
     socket.onopen = () => {
       if (version !== null && !PROTOCOL_VERSIONS.map(String).includes(version)) {
         socket.close(CLOSE.unsupportedVersion, versionMismatch(version, PROTOCOL_VERSION));
@@ -316,12 +327,27 @@ export class Hub implements HubCore {
     socket: SocketLike,
     identity: Identity & Credentials & { session?: string },
   ): Connection {
-    return new Connection(socket, identity, {
+    const connection = new Connection(socket, identity, {
       rate: this.limits.rateLimit,
       burst: this.limits.rateBurst,
       replayFrames: this.limits.resumeBufferFrames,
       replayBytes: this.limits.resumeBufferBytes,
+      maxBufferedBytes: this.limits.maxBufferedBytes,
     });
+    connection.onBackedUp = () => {
+      // Like a dropped socket: kept for its grace, its frames logged for the resume.
+      const backedUp = connection.socket;
+      this.sessions.suspend(connection);
+      try {
+        backedUp.close(
+          CLOSE.slowReader,
+          `Read too slowly: over ${this.limits.maxBufferedBytes} bytes queued; resume to continue`,
+        );
+      } catch {
+        // Already closing.
+      }
+    };
+    return connection;
   }
 
   /** Frames and the close of `socket` go to `connection` while it is its socket. */
@@ -329,8 +355,19 @@ export class Hub implements HubCore {
     socket.onmessage = (event) => {
       if (connection.socket === socket) this.#receive(connection, event.data);
     };
+    socket.onerror = (event) => {
+      // Deno drops a socket that broke the framing itself (invalid UTF-8 in
+      // a text frame, a frame over its own 64 MiB bound) with no close frame,
+      // which would look like a blip: such a client is not let resume.
+      const message = (event as ErrorEvent).message ?? "";
+      if (connection.socket !== socket || !PROTOCOL_VIOLATION.test(message)) return;
+      connection.close(CLOSE.invalidData, closeReason(`Protocol violation: ${message}`));
+      this.drop(connection);
+    };
     socket.onclose = (event) => {
-      if (connection.socket !== socket) return; // replaced by a resume
+      // Replaced by a resume, or already suspended by the server (a slow
+      // reader, a silent one), however its close handshake ends.
+      if (connection.socket !== socket || connection.state === ConnectionState.Suspended) return;
       // A clean close (the client sent a close frame) is a leave; a socket
       // that just dropped (1006) waits for its client to resume it.
       if (connection.closed || this.#closing || event.wasClean) this.drop(connection);
@@ -435,6 +472,12 @@ export class Hub implements HubCore {
   drop(connection: Connection): Promise<void> {
     if (!this.registry.has(connection)) return Promise.resolve();
     connection.close(CLOSE.normal, "Gone");
+    return this.#forget(connection);
+  }
+
+  /** Removes a connection, tells its group and clears its presence; its socket is left as it is. */
+  #forget(connection: Connection): Promise<void> {
+    if (!this.registry.has(connection)) return Promise.resolve();
     const group = connection.group;
     this.registry.remove(connection);
     const gone = group === null
@@ -448,6 +491,18 @@ export class Hub implements HubCore {
     this.#drops.add(dropped);
     dropped.finally(() => this.#drops.delete(dropped));
     return dropped;
+  }
+
+  /** Removes the presence records a failed leave left behind (see `Presence.reconcile`). */
+  async #repairPresence(): Promise<void> {
+    if (this.#closing) return;
+    try {
+      const repaired = await this.presence.reconcile((cid) => this.registry.get(cid) !== undefined);
+      if (repaired > 0) console.warn(`presence: repaired ${repaired} stale record(s)`);
+    } catch (error) {
+      // KV still failing: the next round tries again.
+      console.error("presence: cannot repair", error);
+    }
   }
 
   /**
@@ -482,11 +537,11 @@ export class Hub implements HubCore {
    * Delivers to the local sockets a target names at once, and through the
    * cluster to the others; see {@linkcode HubCore.route}.
    */
-  route(target: Target, frame: ServerFrame): Promise<number> {
+  route(target: Target, frame: ServerFrame, safe = false): Promise<number> {
     const recipients = this.registry.resolve(target);
     const text = JSON.stringify(frame);
     this.#deliver(recipients, text, frame);
-    return this.cluster.route(target, text, recipients.size);
+    return this.cluster.route(target, text, recipients.size, safe);
   }
 
   /** Sends a frame's text to local sockets; notices go with the others of this tick. */
@@ -519,6 +574,7 @@ export class Hub implements HubCore {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#heartbeat);
+      clearInterval(this.#repair);
       for (const connection of [...this.registry.all()]) {
         connection.close(CLOSE.goingAway, "Server is restarting: reconnect");
         this.drop(connection);

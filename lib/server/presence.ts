@@ -38,6 +38,9 @@ export const PRESENCE_KEYS = {
   groups: ["parley", "group"] as const,
 };
 
+/** Tries of a leave's commit under a KV lock before it is left to the repair. */
+export const LEAVE_ATTEMPTS = 3;
+
 /** Joins of one room committed together at most (each is up to 4 mutations of KV's 1,000). */
 export const JOIN_BATCH = 100;
 
@@ -213,18 +216,56 @@ export class Presence {
     });
   }
 
-  /** Removes a connection and its group membership. */
+  /**
+   * Removes a connection and its group membership, tried
+   * {@linkcode LEAVE_ATTEMPTS} times while KV is locked (each attempt waits
+   * out SQLite's 5 s busy timeout first). When it still fails,
+   * {@linkcode reconcile} removes the record later (it is this isolate's and
+   * no longer live).
+   */
   disconnect(who: Member, group: string | null): Promise<void> {
     return this.#serial(who.cid, async () => {
-      const op = this.kv.atomic()
-        .delete(PRESENCE_KEYS.connection(who.cid))
-        .delete(PRESENCE_KEYS.userConnection(who.user_id, who.cid));
-      if (group !== null) {
-        op.delete(PRESENCE_KEYS.member(group, who.cid)).sum(PRESENCE_KEYS.group(group), MINUS_ONE);
-      }
-      await op.commit();
+      await retryLocked(() => {
+        const op = this.kv.atomic()
+          .delete(PRESENCE_KEYS.connection(who.cid))
+          .delete(PRESENCE_KEYS.userConnection(who.user_id, who.cid));
+        if (group !== null) {
+          op.delete(PRESENCE_KEYS.member(group, who.cid)).sum(
+            PRESENCE_KEYS.group(group),
+            MINUS_ONE,
+          );
+        }
+        return op.commit();
+      }, LEAVE_ATTEMPTS);
       if (group !== null) await this.#dropIfEmpty(group);
     });
+  }
+
+  /**
+   * Repairs what failed writes left behind: removes this isolate's records
+   * of connections that are not `live` (a leave KV refused), each in one
+   * checked commit with its membership and its room's count, so counts
+   * never drift from members. Connections with a write under way are left
+   * to it. Resolves to how many records were removed.
+   *
+   * @example
+   * ```ts ignore
+   * const repaired = await presence.reconcile((cid) => registry.get(cid) !== undefined);
+   * ```
+   */
+  async reconcile(live: (cid: string) => boolean): Promise<number> {
+    // Asked again just before each removal: a connection may arrive meanwhile.
+    const stale = (cid: string) => !live(cid) && !this.#chains.has(cid);
+    const found: Deno.KvEntry<ConnectionRecord>[] = [];
+    const entries = this.kv.list<ConnectionRecord>({ prefix: PRESENCE_KEYS.connections });
+    for await (const entry of entries) {
+      if (entry.value.isolate === this.isolate && stale(entry.value.cid)) found.push(entry);
+    }
+    let removed = 0;
+    for (const entry of found) {
+      if (stale(entry.value.cid) && await this.evict(entry)) removed++;
+    }
+    return removed;
   }
 
   /**

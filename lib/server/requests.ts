@@ -43,9 +43,11 @@ export interface HubCore {
   readonly cluster?: { knows(target: { cid: string } | { user_id: string }): boolean };
   /**
    * Delivers a frame to everyone a target names, on every isolate; resolves
-   * to how many sockets it reached.
+   * to how many sockets it reached. With `safe`, only once the frame is
+   * committed to KV for the other isolates (rejects with `UNAVAILABLE` when
+   * KV keeps failing), so that the ack means it survives a crash.
    */
-  route(target: Target, frame: ServerFrame): Promise<number>;
+  route(target: Target, frame: ServerFrame, safe?: boolean): Promise<number>;
   /** Checks that `connection` may join `group`; throws a RequestError if not. */
   admit?(connection: Connection, group: string): void | Promise<void>;
   /** Checks that `connection` may list the users of `group`; throws a RequestError if not. */
@@ -135,7 +137,7 @@ const post: Handler<"post"> = async (core, connection, { message, recipient }) =
       type: "private",
       message,
       ...connection.stamp,
-    });
+    }, true);
     if (delivered === 0) {
       throw undelivered(core, { user_id }, "deliver the message", `user "${user_id}"`);
     }
@@ -156,7 +158,7 @@ const post: Handler<"post"> = async (core, connection, { message, recipient }) =
     message,
     sender_rid: group,
     ...connection.stamp,
-  });
+  }, true);
   return { delivered };
 };
 
@@ -178,7 +180,7 @@ const signal: Handler<"signal"> = async (core, connection, { to, signal }) => {
     signal,
     sender_rid: connection.group,
     ...connection.stamp,
-  });
+  }, true);
   if (delivered === 0) {
     throw undelivered(core, { cid: to }, `relay the ${signal.kind} signal`, `connection "${to}"`);
   }

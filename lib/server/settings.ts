@@ -19,6 +19,8 @@ export const SETTINGS_ENV = {
   PARLEY_HEARTBEAT_MS: "heartbeatMs",
   /** Milliseconds a dropped connection waits for its client to resume it. @default 30000 */
   PARLEY_RESUME_GRACE_MS: "resumeGraceMs",
+  /** Bytes queued for a slow reader before its connection is suspended. @default 1048576 */
+  PARLEY_MAX_BUFFERED_BYTES: "maxBufferedBytes",
 } as const satisfies Record<string, keyof Limits>;
 
 /**
@@ -80,6 +82,20 @@ export interface ClusterSettings {
    * @default 600000
    */
   inboxExpireMs: number;
+  /**
+   * How often this isolate checks its presence records against its live
+   * connections and repairs what a failed write left behind (a leave that
+   * KV refused). `PARLEY_PRESENCE_REPAIR_MS`.
+   * @default 10000
+   */
+  presenceRepairMs: number;
+  /**
+   * How long KV commits may keep failing before posts and signals bound for
+   * other isolates are refused with `UNAVAILABLE` instead of waiting for
+   * their ack (ms).
+   * @default 5000
+   */
+  unavailableAfterMs: number;
 }
 
 /** The defaults of {@linkcode ClusterSettings}. */
@@ -88,6 +104,8 @@ export const CLUSTER_DEFAULTS: Readonly<ClusterSettings> = {
   broadcastDrop: 0,
   isolateTtlMs: 15_000,
   inboxExpireMs: 600_000,
+  presenceRepairMs: 10_000,
+  unavailableAfterMs: 5_000,
 };
 
 /**
@@ -130,6 +148,8 @@ export function clusterFromEnv(
   settings.isolateTtlMs = number("PARLEY_ISOLATE_TTL_MS", 300, 3_600_000) ?? settings.isolateTtlMs;
   settings.inboxExpireMs = number("PARLEY_INBOX_EXPIRE_MS", 1_000, 30 * 86_400_000) ??
     settings.inboxExpireMs;
+  settings.presenceRepairMs = number("PARLEY_PRESENCE_REPAIR_MS", 100, 3_600_000) ??
+    settings.presenceRepairMs;
   return settings;
 }
 

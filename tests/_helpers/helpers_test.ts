@@ -123,3 +123,44 @@ Deno.test({
     }
   },
 });
+
+Deno.test("lockKv stalls the commits of another process's KV until released", async () => {
+  const { lockKv } = await import("./faults.ts");
+  const dir = await Deno.makeTempDir();
+  const kv = await Deno.openKv(`${dir}/kv.sqlite3`);
+  try {
+    await kv.set(["k"], 0);
+    const lock = await lockKv(`${dir}/kv.sqlite3`, 20_000);
+    await rejects(kv.set(["k"], 1), /database is locked/);
+    await lock.release();
+    await kv.set(["k"], 2);
+    assert((await kv.get(["k"])).value === 2, "commits work again once released");
+  } finally {
+    kv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a silent proxy keeps its connections open and carries nothing", async () => {
+  const { startProxy } = await import("./proxy.ts");
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const echo = (async () => {
+    for await (const conn of listener) conn.readable.pipeTo(conn.writable).catch(() => {});
+  })();
+  await using proxy = startProxy((listener.addr as Deno.NetAddr).port);
+  const port = Number(new URL(proxy.url).port);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const buffer = new Uint8Array(8);
+  await conn.write(new Uint8Array([1]));
+  assert(await conn.read(buffer) === 1, "echoed while not silent");
+  proxy.silent = true;
+  await conn.write(new Uint8Array([2]));
+  const got = await Promise.race([
+    conn.read(buffer),
+    new Promise<"nothing">((r) => setTimeout(() => r("nothing"), 300)),
+  ]);
+  assert(got === "nothing", `nothing passes while silent, got ${got}`);
+  conn.close();
+  listener.close();
+  await echo;
+});

@@ -1,7 +1,8 @@
 /**
  * A TCP proxy on 127.0.0.1 whose connections a test can cut without any
  * close frame, as a network blip does (the server sees 1006), and whose
- * upstream can be switched (the client comes back to another server).
+ * upstream can be switched (the client comes back to another server), or
+ * whose connections go silent (open, but nothing passes either way).
  *
  * @module
  */
@@ -16,6 +17,8 @@ export interface CuttableProxy extends AsyncDisposable {
   cut(): void;
   /** Refuses new connections while true (the network is down). */
   down: boolean;
+  /** While true, open connections stay open but carry nothing (what passes is swallowed). */
+  silent: boolean;
   close(): Promise<void>;
 }
 
@@ -36,6 +39,7 @@ export function startProxy(upstreamPort: number): CuttableProxy {
     url: `ws://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/api/realtime`,
     upstream: upstreamPort,
     down: false,
+    silent: false,
     cut() {
       for (const conn of open) {
         try {
@@ -53,7 +57,13 @@ export function startProxy(upstreamPort: number): CuttableProxy {
   };
   const pipe = async (from: Deno.Conn, to: Deno.Conn) => {
     try {
-      await from.readable.pipeTo(to.writable);
+      const buffer = new Uint8Array(64 * 1024);
+      for (let n; (n = await from.read(buffer)) !== null;) {
+        if (proxy.silent) continue;
+        for (let rest = buffer.subarray(0, n); rest.length > 0;) {
+          rest = rest.subarray(await to.write(rest));
+        }
+      }
     } catch { /* cut */ }
     for (const conn of [from, to]) {
       if (open.delete(conn)) {

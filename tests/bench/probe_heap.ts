@@ -64,11 +64,14 @@ for (let i = 0; i < n; i++) {
   const socket = new FakeSocket();
   sockets.push(socket);
   connections.push(
-    hub.accept(socket as unknown as SocketLike & Pick<WebSocket, "onmessage" | "onclose">, {
-      cid: `cid:${crypto.randomUUID().replaceAll("-", "")}`,
-      user_id: crypto.randomUUID(),
-      name: `Guest ${i}`,
-    }),
+    hub.accept(
+      socket as unknown as SocketLike & Pick<WebSocket, "onmessage" | "onclose" | "onerror">,
+      {
+        cid: `cid:${crypto.randomUUID().replaceAll("-", "")}`,
+        user_id: crypto.randomUUID(),
+        name: `Guest ${i}`,
+      },
+    ),
   );
   if ((i + 1) % batch === 0) await Promise.all(connections.slice(-batch).map((c) => c.queue));
 }

@@ -66,6 +66,7 @@ Deno.test("two clients meet in a group and exchange group and private messages",
     reconnected: false,
     resumed: false,
     isolate: server.hub.isolate,
+    missedMessages: false,
   });
   assert.match(ada.user!.cid, /^cid:/);
   assert.equal(ada.user!.name, "Ada");

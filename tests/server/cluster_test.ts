@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import type { ServerFrame } from "../../lib/protocol/mod.ts";
 import { BUS_KEYS } from "../../lib/server/bus/mod.ts";
+import { RealtimeClient, RealtimeError } from "../../lib/sdk/mod.ts";
+import { failingKv } from "../_helpers/failing_kv.ts";
 import { rawClient, startHub } from "../_helpers/hub.ts";
 import { waitFor } from "../_helpers/server.ts";
 
@@ -195,3 +197,70 @@ for (const broadcast of [true, false]) {
     await Deno.remove(dir, { recursive: true });
   });
 }
+
+Deno.test("KV commits to other isolates keep failing: posts and signals get UNAVAILABLE, never an ack; local ones are acked", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "parley-cluster-" });
+  const faulty = failingKv(await Deno.openKv(`${dir}/kv.sqlite3`), ["parley", "inbox"]);
+  const kvB = await Deno.openKv(`${dir}/kv.sqlite3`);
+  const cluster = { broadcast: false, unavailableAfterMs: 300 };
+  const hubA = await startHub({ kv: faulty.kv, isolate: "iso-a", cluster });
+  const hubB = await startHub({ kv: kvB, isolate: "iso-b", cluster });
+  try {
+    const a = await rawClient(hubA.url, { name: "Ada" });
+    const a2 = await rawClient(hubA.url, { name: "Al" });
+    const b = await rawClient(hubB.url, { name: "Bob" });
+    await a.request({ type: "join", group: "g" });
+    await b.request({ type: "join", group: "g" });
+    await waitFor(() => hubA.hub.cluster.directory.groupSize("g") === 1);
+
+    faulty.fail = true;
+    const refused = [
+      { type: "post", message: "psst", recipient: b.welcome.user_id },
+      { type: "post", message: "all" },
+      {
+        type: "signal",
+        to: b.welcome.cid,
+        signal: { kind: "candidate", call: "c1", candidate: { candidate: "candidate:1" } },
+      },
+    ];
+    for (const frame of refused) {
+      const answer = await a.request(frame, 5_000);
+      assert.equal(answer.type, "error", `${JSON.stringify(frame)}: no ack`);
+      assert.equal((answer as { code: string }).code, "UNAVAILABLE");
+    }
+    assert.ok(faulty.failed > 0);
+    // The SDK rejects with the same typed error.
+    const skapi = new RealtimeClient({ url: hubA.url, name: "Sky" });
+    await skapi.connectRealtime(() => {});
+    await assert.rejects(
+      skapi.postRealtime("psst", b.welcome.user_id),
+      (error) => error instanceof RealtimeError && error.code === "UNAVAILABLE",
+    );
+    await skapi.closeRealtime();
+    // Deliveries within the isolate need no commit: acked as before.
+    const local = await a.request({ type: "post", message: "hi", recipient: a2.welcome.user_id });
+    assert.deepEqual((local as { result: unknown }).result, { delivered: 1 });
+
+    // KV is back: once the queued commit lands (its retry backs off to 1 s), acks come again.
+    faulty.fail = false;
+    const again = await waitFor(async () => {
+      const answer = await a.request({
+        type: "post",
+        message: "back",
+        recipient: b.welcome.user_id,
+      });
+      return answer.type === "ack" && answer;
+    }, { timeout: 5_000, interval: 100, message: "an ack once KV is back" });
+    assert.deepEqual((again as { result: unknown }).result, { delivered: 1 });
+    const got = await b.next((f) => f.type === "private" && f.message === "back", 5_000);
+    assert.equal((got as { sender_cid: string }).sender_cid, a.welcome.cid);
+    await Promise.all([a.close(), a2.close(), b.close()]);
+  } finally {
+    faulty.fail = false;
+    await hubA.close();
+    await hubB.close();
+    faulty.kv.close();
+    kvB.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -154,3 +154,29 @@ Deno.test("groups search as in Skapi: exact without a condition, '>=' on a name 
   });
   kv.close();
 });
+
+Deno.test("reconcile removes this isolate's records of dead connections, with their counts", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const here = new Presence(kv, "iso-here");
+  const there = new Presence(kv, "iso-there");
+  const [live, stale, writing, elsewhere] = [1, 2, 3, 4].map(who);
+  for (
+    const [presence, person] of [[here, live], [here, stale], [here, writing], [
+      there,
+      elsewhere,
+    ]] as const
+  ) {
+    await presence.connect(person);
+    await presence.move(person, null, "room");
+  }
+  // A leave under way (its write chained) is left to itself, not removed twice.
+  const leaving = here.disconnect(writing, "room");
+  const removed = await here.reconcile((cid) => cid === live.cid);
+  await leaving;
+  assert.equal(removed, 1, "only the stale record");
+  const members = (await here.listUsers({ group: "room" })).list.map((row) => row.cid).sort();
+  assert.deepEqual(members, [live.cid, elsewhere.cid].sort(), "another isolate's are not touched");
+  assert.deepEqual((await here.listGroups({})).list, [{ group: "room", number_of_users: 2 }]);
+  assert.equal(await here.reconcile(() => true), 0, "nothing left to repair");
+  kv.close();
+});

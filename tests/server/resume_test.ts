@@ -84,6 +84,11 @@ Deno.test("after the grace period the group sees USER_DISCONNECTED and a return 
       ),
     "joined again",
   );
+  const back = ada.seen.filter((e) => e.type === "success").at(-1);
+  assert.ok(
+    back?.type === "success" && back.missedMessages,
+    "the app is told it may have missed some",
+  );
   await ada.skapi.closeRealtime();
   await bob.skapi.closeRealtime();
 });
@@ -130,4 +135,28 @@ Deno.test("a resume that lands on another isolate takes the connection over, not
     kv.close();
     await Deno.remove(path).catch(() => {});
   }
+});
+
+Deno.test("a socket that goes silent: the heartbeat suspends it, the client resumes, nothing lost", async () => {
+  await using server = await startHub({ limits: { heartbeatMs: 300, resumeGraceMs: 20_000 } });
+  await using proxy = startProxy(port(server.url));
+  const ada = await client(proxy.url, "Ada");
+  const bob = await client(server.url, "Bob");
+  const cid = ada.skapi.user!.cid;
+  proxy.silent = true; // open, but nothing passes: a dead NAT mapping, a frozen Wi-Fi
+  await until(
+    () => server.hub.registry.get(cid)?.state === "suspended",
+    "the server's heartbeat suspended the silent socket",
+  );
+  // Swallowed or kept: Bob's message must reach Ada once she is back.
+  await bob.skapi.postRealtime("are you there?", ada.skapi.user!.user_id);
+  await until(() => ada.skapi.state === "reconnecting", "the SDK's own watchdog noticed", 15_000);
+  proxy.silent = false;
+  proxy.cut();
+  await until(() => ada.seen.some((e) => e.type === "private"), "the message arrived", 15_000);
+  assert.equal(ada.skapi.user!.cid, cid, "same cid: resumed");
+  assert.equal(ada.seen.filter((e) => e.type === "private").length, 1, "exactly once");
+  assert.deepEqual(churn(bob.seen, cid), [], "the group saw no leave");
+  await ada.skapi.closeRealtime();
+  await bob.skapi.closeRealtime();
 });

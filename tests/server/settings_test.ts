@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { LIMITS } from "../../lib/protocol/mod.ts";
-import { limitsFromEnv, peerjsFromEnv } from "../../lib/server/settings.ts";
+import { clusterFromEnv, limitsFromEnv, peerjsFromEnv } from "../../lib/server/settings.ts";
 
 Deno.test("limits come from the protocol, overridden by the environment", () => {
   assert.deepEqual(limitsFromEnv({}), { ...LIMITS });
@@ -49,4 +49,12 @@ Deno.test("PeerJS settings: on, key peerjs, discovery off, PeerJS's timeouts, by
     () => peerjsFromEnv({ PARLEY_PEERJS_ALIVE_TIMEOUT_MS: "10" }),
     /from 100 to 3600000/,
   );
+});
+
+Deno.test("the slow-reader bound and the presence repair period are settings", () => {
+  assert.equal(limitsFromEnv({}).maxBufferedBytes, 1024 * 1024);
+  assert.equal(limitsFromEnv({ PARLEY_MAX_BUFFERED_BYTES: "65536" }).maxBufferedBytes, 65536);
+  assert.equal(clusterFromEnv({}).presenceRepairMs, 10_000);
+  assert.equal(clusterFromEnv({ PARLEY_PRESENCE_REPAIR_MS: "1000" }).presenceRepairMs, 1000);
+  assert.throws(() => clusterFromEnv({ PARLEY_PRESENCE_REPAIR_MS: "5" }), RangeError);
 });

@@ -19,6 +19,15 @@
  * commit (and one broadcast) carries them all, within KV's limits of 1,000
  * mutations and 800 KiB per commit and 64 KiB per value.
  *
+ * An event is safe once its commit landed: the channel alone does not count
+ * (it reaches only isolates of this process, and dies with it).
+ * `publishCommitted` says when. A commit that fails is retried for as long
+ * as it takes; nothing queued is ever thrown away while the bus is open. If
+ * no commit lands for `unavailableAfterMs`, the callers waiting are told
+ * (`BusUnavailableError`) and new `publishCommitted` calls are refused at
+ * once until a commit lands again — their events stay queued and may still
+ * arrive.
+ *
  * @module
  */
 
@@ -45,6 +54,40 @@ export interface BusOptions {
   channel?: string;
   /** Closes the bus when aborted. */
   signal?: AbortSignal;
+  /**
+   * How long commits may keep failing (or hang) before the callers of
+   * `publishCommitted` are told the bus is unavailable (ms).
+   * @default 5000
+   */
+  unavailableAfterMs?: number;
+}
+
+/**
+ * KV kept failing: the events of a `publishCommitted` call are not known to
+ * be committed. They stay queued (they may still arrive), but nobody may
+ * count on them.
+ *
+ * @example
+ * ```ts ignore
+ * try {
+ *   await bus.publishCommitted(["iso-b"], "hello");
+ * } catch (error) {
+ *   if (error instanceof BusUnavailableError) console.log("not known to be safe");
+ * }
+ * ```
+ */
+export class BusUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "BusUnavailableError";
+  }
+}
+
+/** A caller of `publishCommitted`: waits until each target's seq is committed. */
+interface Ticket {
+  needs: Array<[target: string, seq: number]>;
+  resolve: () => void;
+  reject: (error: Error) => void;
 }
 
 /** Counters of what the bus did, for tests and the benchmark. */
@@ -61,6 +104,10 @@ export interface BusStats {
   dropped: number;
   /** Holes skipped because their entries were gone for good. */
   skipped: number;
+  /** Commits that failed (each is retried). */
+  failedCommits: number;
+  /** `publishCommitted` calls told the bus is unavailable. */
+  unavailable: number;
 }
 
 /** One broadcast: `[target, first seq, lines]` per target isolate. */
@@ -99,6 +146,8 @@ export class Bus {
     fromBroadcast: 0,
     dropped: 0,
     skipped: 0,
+    failedCommits: 0,
+    unavailable: 0,
   };
   readonly #deliver: BusOptions["deliver"];
   readonly #expireIn: number;
@@ -119,6 +168,17 @@ export class Bus {
   /** Whether a flush of this turn's events is queued (as a microtask). */
   #tickQueued = false;
   #committing: Promise<void> | null = null;
+  /** The last seq committed to each target isolate. */
+  readonly #committed = new Map<string, number>();
+  /** Callers of `publishCommitted` whose events are not all committed yet. */
+  #tickets: Ticket[] = [];
+  readonly #unavailableAfterMs: number;
+  /** Fires when no commit has landed for `unavailableAfterMs`. */
+  #stalled: ReturnType<typeof setTimeout> | undefined;
+  /** No commit landed for `unavailableAfterMs`, and none since. */
+  #unavailable = false;
+  /** close() was called: give up retrying once unavailable. */
+  #closeCalled = false;
 
   // Receiving.
   readonly #senders = new Map<string, Sequencer>();
@@ -142,6 +202,7 @@ export class Bus {
     this.#deliver = options.deliver;
     this.#expireIn = options.inboxExpireMs ?? 600_000;
     this.#drop = options.broadcastDrop ?? 0;
+    this.#unavailableAfterMs = options.unavailableAfterMs ?? 5_000;
     const broadcast = (options.broadcast ?? true) && typeof BroadcastChannel === "function";
     this.#channelName = broadcast ? options.channel ?? "parley-bus" : null;
     options.signal?.addEventListener("abort", () => this.close(), { once: true });
@@ -176,6 +237,37 @@ export class Bus {
    * @throws {TypeError} When `line` contains a newline.
    */
   publish(targets: Iterable<string>, line: string): void {
+    this.#check(line);
+    if (this.#stopped) {
+      console.error("bus: event published after close was dropped");
+      return;
+    }
+    this.#enqueue(targets, line);
+  }
+
+  /**
+   * Sends `line` as {@linkcode publish} does, and resolves once the commit
+   * that carries it to every target landed in KV (at once when every
+   * target is this isolate). Rejects with {@linkcode BusUnavailableError}
+   * when KV keeps failing (see `unavailableAfterMs`) or the bus is closed.
+   *
+   * @throws {TypeError} When `line` contains a newline.
+   */
+  publishCommitted(targets: Iterable<string>, line: string): Promise<void> {
+    this.#check(line);
+    if (this.#stopped || this.#closeCalled) {
+      return Promise.reject(new BusUnavailableError("Cannot send as the bus is closing"));
+    }
+    if (this.#unavailable) {
+      this.stats.unavailable++;
+      return Promise.reject(this.#unavailableError());
+    }
+    const needs = this.#enqueue(targets, line);
+    if (needs.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#tickets.push({ needs, resolve, reject }));
+  }
+
+  #check(line: string): void {
     if (line.includes("\n")) {
       throw new TypeError("Cannot publish the event as it contains a newline: send JSON text");
     }
@@ -184,11 +276,11 @@ export class Bus {
         `Cannot publish the event as it must be at most ${BUS_LIMITS.eventChars} characters: current length is ${line.length}`,
       );
     }
-    if (this.#stopped) {
-      console.error("bus: event published after close was dropped");
-      return;
-    }
-    let any = false;
+  }
+
+  /** Queues `line` for each target; says which seq it got for each. */
+  #enqueue(targets: Iterable<string>, line: string): Array<[string, number]> {
+    const needs: Array<[string, number]> = [];
     for (const target of targets) {
       if (target === this.isolate) continue;
       const seq = (this.#seq.get(target) ?? 0) + 1;
@@ -196,9 +288,9 @@ export class Bus {
       append(this.#outbox, target, seq, line);
       if (this.#channelName !== null) append(this.#tick, target, seq, line);
       this.stats.published++;
-      any = true;
+      needs.push([target, seq]);
     }
-    if (any && !this.#tickQueued) {
+    if (needs.length > 0 && !this.#tickQueued) {
       // A microtask, not a timer: the events of this turn still leave
       // together, but without a timer's delay (setTimeout(0) cost about 2 ms
       // a hop). Under load, KV commits batch anyway: one is in flight at a
@@ -206,6 +298,13 @@ export class Bus {
       this.#tickQueued = true;
       queueMicrotask(() => this.#flushTick());
     }
+    return needs;
+  }
+
+  #unavailableError(): BusUnavailableError {
+    return new BusUnavailableError(
+      `Cannot send to the other isolates as no KV commit has landed for ${this.#unavailableAfterMs} ms`,
+    );
   }
 
   /** Resolves once every event published so far is committed to KV. */
@@ -224,6 +323,7 @@ export class Bus {
    * this isolate's inbox. Idempotent.
    */
   close(): Promise<void> {
+    this.#closeCalled = true;
     this.#closing ??= (async () => {
       await this.flush();
       this.#stopped = true;
@@ -265,38 +365,76 @@ export class Bus {
     }
   }
 
-  /** Commits the outbox, one commit at a time (so each inbox fills in seq order). */
+  /**
+   * Commits the outbox, one commit at a time (so each inbox fills in seq
+   * order), retrying a failed commit until it lands: nothing queued is
+   * thrown away, except at close once KV is unavailable (none of it was
+   * acknowledged as safe by then).
+   */
   #pump(): void {
     if (this.#committing || this.#outbox.size === 0) return;
     this.#committing = (async () => {
       let failures = 0;
       while (this.#outbox.size > 0) {
+        this.#stalled ??= setTimeout(() => this.#giveUp(), this.#unavailableAfterMs);
         const { op, taken } = this.#nextCommit();
         try {
           await op.commit();
         } catch (error) {
-          if (this.#stopped || ++failures > 20) {
-            console.error(`bus: dropping ${this.#outbox.size} inboxes' events after`, error);
+          this.stats.failedCommits++;
+          if (this.#closeCalled && this.#unavailable) {
+            console.error(`bus: closing; dropping ${this.#outbox.size} inboxes' unsafe events`);
             this.#outbox.clear();
             return;
           }
-          console.error("bus: commit failed; retrying", error);
-          await new Promise((r) => setTimeout(r, Math.min(1_000, 10 * 2 ** failures)));
+          if (failures++ % 20 === 0) console.error("bus: commit failed; retrying", error);
+          await new Promise((r) => setTimeout(r, Math.min(1_000, 10 * 2 ** Math.min(failures, 7))));
           continue;
         }
         failures = 0;
+        clearTimeout(this.#stalled);
+        this.#stalled = undefined;
+        this.#unavailable = false;
         this.stats.commits++;
         for (const [target, count] of taken) {
           const run = this.#outbox.get(target)!;
           run.lines.splice(0, count);
           run.first += count;
+          this.#committed.set(target, run.first - 1);
           if (run.lines.length === 0) this.#outbox.delete(target);
         }
+        if (this.#tickets.length > 0) this.#settle();
       }
     })().finally(() => {
+      clearTimeout(this.#stalled);
+      this.#stalled = undefined;
       this.#committing = null;
       this.#pump();
     });
+  }
+
+  /** Resolves the tickets whose events are all committed, in the order they were taken. */
+  #settle(): void {
+    const committed = this.#committed;
+    this.#tickets = this.#tickets.filter((ticket) => {
+      const done = ticket.needs.every(([target, seq]) => (committed.get(target) ?? 0) >= seq);
+      if (done) ticket.resolve();
+      return !done;
+    });
+  }
+
+  /** No commit landed for `unavailableAfterMs`: the waiting callers are told. */
+  #giveUp(): void {
+    this.#stalled = undefined;
+    this.#unavailable = true;
+    const tickets = this.#tickets;
+    this.#tickets = [];
+    if (tickets.length > 0) {
+      console.error(`bus: KV unavailable; ${tickets.length} sends not known to be safe`);
+    }
+    this.stats.unavailable += tickets.length;
+    const error = this.#unavailableError();
+    for (const ticket of tickets) ticket.reject(error);
   }
 
   /** Packs as much of the outbox as one commit takes; says how many events per target. */

@@ -20,6 +20,8 @@ export interface PeerjsPeerOptions {
   rate: number;
   /** Frames in a burst (the hub's `rateBurst`). */
   burst: number;
+  /** Bytes queued on its socket past which {@linkcode PeerjsPeer.onBackedUp} is called. @default Infinity */
+  maxBufferedBytes?: number;
 }
 
 /**
@@ -40,12 +42,16 @@ export class PeerjsPeer {
   readonly bucket: TokenBucket;
   /** Removes this peer from the hub's registry (set once registered). */
   unregister: () => void = () => {};
+  /** Called when more than `maxBufferedBytes` is queued on its socket (a slow reader). */
+  onBackedUp: (() => void) | undefined;
+  readonly #maxBufferedBytes: number;
 
   constructor(readonly id: string, options: PeerjsPeerOptions) {
     this.socket = options.socket;
     this.claim = options.claim;
     this.versionstamp = options.versionstamp;
     this.bucket = new TokenBucket(options.rate, options.burst);
+    this.#maxBufferedBytes = options.maxBufferedBytes ?? Infinity;
   }
 
   /** The cid frames for this peer are routed to. */
@@ -63,10 +69,11 @@ export class PeerjsPeer {
     if (!this.open) return false;
     try {
       this.socket.send(text);
-      return true;
     } catch {
       return false; // closed under us
     }
+    if ((this.socket.bufferedAmount ?? 0) > this.#maxBufferedBytes) this.onBackedUp?.();
+    return true;
   }
 
   /** Closes its socket, if it is not closed already. */

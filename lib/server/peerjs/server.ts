@@ -16,7 +16,7 @@ import {
   peerjsRefusal,
   type PeerjsServerFrame,
 } from "../../protocol/mod.ts";
-import type { RemoteInfo } from "../abuse.ts";
+import { releaseOnClose, type RemoteInfo } from "../abuse.ts";
 import type { Hub } from "../hub.ts";
 import { randomId } from "../ids.ts";
 import { peerjsFromEnv, type PeerjsSettings } from "../settings.ts";
@@ -151,7 +151,7 @@ export class PeerjsServer {
       throw error;
     }
     const { socket, response } = upgraded;
-    socket.addEventListener("close", () => release());
+    releaseOnClose(socket, release);
     socket.onopen = () => {
       if (refusal !== null) return this.#refuse(socket, refusal);
       this.#serial(id, () =>
@@ -204,7 +204,11 @@ export class PeerjsServer {
       versionstamp: result.versionstamp,
       rate: this.#hub.limits.rateLimit,
       burst: this.#hub.limits.rateBurst,
+      maxBufferedBytes: this.#hub.limits.maxBufferedBytes,
     });
+    // A slow reader is let go (PeerJS keeps no resume log); its client reconnects with its token.
+    peer.onBackedUp = () =>
+      this.#drop(peer, "Read too slowly: reconnect to continue", CLOSE.slowReader);
     this.relay.peers.set(id, peer);
     peer.unregister = this.#hub.registry.addRecipient(cid, {
       sendText: (text) => {

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { Bus, BUS_KEYS, type BusOptions } from "../../../lib/server/bus/mod.ts";
+import {
+  Bus,
+  BUS_KEYS,
+  type BusOptions,
+  BusUnavailableError,
+} from "../../../lib/server/bus/mod.ts";
+import { failingKv } from "../../_helpers/failing_kv.ts";
 import { waitFor } from "../../_helpers/server.ts";
 
 /** A KV file of its own, opened once per simulated isolate (as `deno serve --parallel` does). */
@@ -157,4 +163,79 @@ Deno.test("bus: close() commits what was published, then removes its own inbox",
   assert.throws(() => a.bus.publish(["iso-b"], "two\nlines"), TypeError);
   kv.close();
   await file.remove();
+});
+
+/** Whether `promise` has settled, after the microtasks queued so far. */
+async function settled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  promise.then(() => (done = true), () => (done = true));
+  await new Promise((r) => setTimeout(r, 0));
+  return done;
+}
+
+Deno.test("bus: publishCommitted resolves once the commit landed, one commit for a batch; the channel copy does not count", async () => {
+  const file = await kvFile();
+  const [kvA, kvB] = [await file.open(), await file.open()];
+  const faulty = failingKv(kvA, BUS_KEYS.inbox("iso-b").slice(0, 2));
+  const gate = Promise.withResolvers<void>();
+  faulty.hold = gate.promise;
+  const channel = `bus-test-${crypto.randomUUID()}`;
+  const a = recorder(faulty.kv, "iso-a", { channel });
+  const b = recorder(kvB, "iso-b", { channel });
+  const sent = lines("iso-a", 50).map((line) => a.bus.publishCommitted(["iso-b"], line));
+  // The channel already delivered them all; not one is safe yet.
+  await waitFor(() => b.count() === 50, { message: "the channel copies" });
+  assert.equal(await settled(Promise.race(sent)), false, "no ack before the commit");
+  const commits = a.bus.stats.commits;
+  faulty.hold = null;
+  gate.resolve();
+  await Promise.all(sent);
+  assert.equal(a.bus.stats.commits - commits, 1, "the 50 events rode one commit");
+  assert.equal(await a.bus.publishCommitted(["iso-a"], "to itself"), undefined, "at once");
+  await Promise.all([a.bus.close(), b.bus.close()]);
+  kvA.close();
+  kvB.close();
+  await file.remove();
+});
+
+Deno.test("bus: commits that keep failing reject the waiting sends with BusUnavailableError; nothing queued is thrown away", async () => {
+  const file = await kvFile();
+  const [kvA, kvB] = [await file.open(), await file.open()];
+  const faulty = failingKv(kvA, BUS_KEYS.inbox("iso-b").slice(0, 2));
+  faulty.fail = true;
+  const a = recorder(faulty.kv, "iso-a", { broadcast: false, unavailableAfterMs: 200 });
+  const b = recorder(kvB, "iso-b", { broadcast: false });
+  const plain = lines("iso-a", 5);
+  for (const line of plain.slice(0, 2)) a.bus.publish(["iso-b"], line);
+  const waiting = a.bus.publishCommitted(["iso-b"], plain[2]);
+  await assert.rejects(waiting, BusUnavailableError);
+  assert.ok(faulty.failed >= 2, "the commit was retried");
+  // While KV is unavailable, a send that wants an ack is refused at once, and not queued.
+  await assert.rejects(a.bus.publishCommitted(["iso-b"], "refused"), BusUnavailableError);
+  for (const line of plain.slice(3)) a.bus.publish(["iso-b"], line);
+  assert.equal(b.count(), 0);
+  faulty.fail = false;
+  // KV is back: every queued event arrives, once, in order; acks work again.
+  await waitFor(() => b.count() === 5, { timeout: 10_000, message: "the queued events" });
+  assert.deepEqual(b.got.get("iso-a"), plain);
+  await a.bus.publishCommitted(["iso-b"], "after");
+  await waitFor(() => b.count() === 6);
+  assert.equal(a.bus.stats.unavailable, 2);
+  await Promise.all([a.bus.close(), b.bus.close()]);
+  kvA.close();
+  kvB.close();
+  await file.remove();
+});
+
+Deno.test("bus: close() with KV unavailable gives up on what was never acked", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const faulty = failingKv(kv, BUS_KEYS.inbox("iso-b").slice(0, 2));
+  faulty.fail = true;
+  const a = recorder(faulty.kv, "iso-a", { broadcast: false, unavailableAfterMs: 100 });
+  const waiting = a.bus.publishCommitted(["iso-b"], "never safe");
+  const closed = a.bus.close();
+  await assert.rejects(waiting, BusUnavailableError);
+  await closed;
+  await assert.rejects(a.bus.publishCommitted(["iso-b"], "late"), BusUnavailableError);
+  kv.close();
 });

@@ -1,0 +1,139 @@
+import assert from "node:assert/strict";
+import type { ServerFrame } from "../../lib/protocol/mod.ts";
+import { rawClient } from "../_helpers/hub.ts";
+import { freePort, startApp, waitFor } from "../_helpers/server.ts";
+
+/** Holds `BEGIN EXCLUSIVE` on the KV's SQLite file for `seconds`: every KV write stalls. */
+async function stallKv(path: string, seconds: number): Promise<{ released: Promise<void> }> {
+  const script = [
+    "import sqlite3, sys, time",
+    "c = sqlite3.connect(sys.argv[1], timeout=5, isolation_level=None)",
+    "c.execute('BEGIN EXCLUSIVE')",
+    "print('locked', flush=True)",
+    "time.sleep(float(sys.argv[2]))",
+    "c.execute('COMMIT')",
+    "print('released', flush=True)",
+  ].join("\n");
+  const child = new Deno.Command("python3", {
+    args: ["-c", script, path, String(seconds)],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!seen.includes("locked")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("the KV stall did not start");
+    seen += value;
+  }
+  const released = (async () => {
+    while (!(await reader.read()).done) { /* until it exits */ }
+    const status = await child.status;
+    assert.ok(status.success, "the stall ended with a COMMIT");
+  })();
+  return { released };
+}
+
+type Outcome = "acked" | "UNAVAILABLE" | "socket died" | "other error";
+
+Deno.test("acked then SIGKILLed, under a KV write stall: every acked message arrives exactly once; the sender heard of every other one", async () => {
+  const kvDir = await Deno.makeTempDir({ prefix: "parley-acked-kill-" });
+  const kvPath = `${kvDir}/kv.sqlite3`;
+  const portA = freePort();
+  await using appB = await startApp({ kvPath });
+  let appA = await startApp({ kvPath, port: portA });
+  const recipient = await rawClient(appB.wsUrl, { name: "Rae" });
+  const outcomes = new Map<string, Outcome>();
+  // Short stalls: the acks come once KV is back. The last one outlasts the
+  // bus's patience (5 s): the senders are told UNAVAILABLE instead.
+  const stalls = [1.5, 1.5, 1.5, 1.5, 6.5];
+  const rounds = stalls.length;
+  const perRound = 5;
+  try {
+    for (let round = 0; round < rounds; round++) {
+      const sender = await rawClient(appA.wsUrl, { name: `Sam${round}` });
+      // The recipient is reachable from A before KV stalls (A's directory knows it).
+      const probe = await sender.request({
+        type: "post",
+        message: `probe ${round}`,
+        recipient: recipient.welcome.user_id,
+      }, 10_000);
+      assert.equal(probe.type, "ack", `round ${round}: the recipient is reachable`);
+
+      const ids = new Map<number, string>();
+      let killed = false;
+      sender.socket.addEventListener("message", (event) => {
+        const frame = JSON.parse(event.data) as ServerFrame;
+        if (frame.type !== "ack" && frame.type !== "error") return;
+        const name = frame.id === undefined ? undefined : ids.get(frame.id);
+        if (name === undefined || outcomes.has(name)) return;
+        if (frame.type === "ack") {
+          outcomes.set(name, "acked");
+          // Right after the first ack: the process dies with whatever it still holds.
+          if (!killed) {
+            killed = true;
+            Deno.kill(appA.pid, "SIGKILL");
+          }
+        } else {
+          outcomes.set(name, frame.code === "UNAVAILABLE" ? "UNAVAILABLE" : "other error");
+        }
+      });
+
+      const stall = await stallKv(kvPath, stalls[round]);
+      for (let i = 0; i < perRound; i++) {
+        const name = `r${round}m${i}`;
+        const id = 5_000_000 + round * 100 + i;
+        ids.set(id, name);
+        sender.send({ type: "post", id, message: name, recipient: recipient.welcome.user_id });
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await stall.released;
+      await waitFor(
+        () => killed || [...ids.values()].every((name) => outcomes.has(name)),
+        { timeout: 15_000, message: `round ${round}: an ack or every answer` },
+      );
+      if (!killed) Deno.kill(appA.pid, "SIGKILL");
+      await sender.closed;
+      for (const name of ids.values()) if (!outcomes.has(name)) outcomes.set(name, "socket died");
+      await appA.stop();
+      appA = await startApp({ kvPath, port: portA });
+    }
+
+    const acked = [...outcomes].filter(([, o]) => o === "acked").map(([name]) => name);
+    const counts = () => {
+      const got = new Map<string, number>();
+      for (const frame of recipient.frames) {
+        if (frame.type !== "private" || typeof frame.message !== "string") continue;
+        if (!frame.message.startsWith("r")) continue;
+        got.set(frame.message, (got.get(frame.message) ?? 0) + 1);
+      }
+      return got;
+    };
+    await waitFor(() => acked.every((name) => counts().has(name)), {
+      timeout: 20_000,
+      message: "every acked message at the recipient",
+    });
+    // Let late copies (a duplicate would be one) arrive.
+    await new Promise((r) => setTimeout(r, 1_500));
+    const got = counts();
+    const tally = Object.groupBy([...outcomes.values()], (o) => o);
+    console.log(
+      `${outcomes.size} posts: ` +
+        Object.entries(tally).map(([o, list]) => `${list!.length} ${o}`).join(", ") +
+        `; ${got.size} reached the recipient`,
+    );
+    assert.equal(outcomes.size, rounds * perRound);
+    assert.ok(acked.length >= rounds - 1, "an ack each short round (it came after the stall)");
+    assert.ok((tally.UNAVAILABLE?.length ?? 0) >= 1, "the long stall gave UNAVAILABLE");
+    for (const name of acked) assert.equal(got.get(name), 1, `${name} (acked) exactly once`);
+    for (const [name, n] of got) assert.equal(n, 1, `${name} at most once`);
+    for (const [name, outcome] of outcomes) {
+      assert.ok(outcome !== "other error", `${name}: the sender was told (${outcome})`);
+    }
+  } finally {
+    await recipient.close();
+    await appA.stop();
+    await appB.stop();
+    await Deno.remove(kvDir, { recursive: true }).catch(() => {});
+  }
+});
