@@ -52,6 +52,14 @@ Deno.test("deno task cluster serves main.ts on PORT, and stops with its process"
   assert.ok(await refused(app.port), "the cluster stopped with dev.ts");
 });
 
+Deno.test("deno task start serves the built app in its own process on PORT", async () => {
+  await using app = await startApp({ runner: "run", entry: "dev.ts", entryArgs: ["start"] });
+  const res = await fetch(`${app.url}/`);
+  assert.equal(res.status, 200);
+  assert.match(await res.text(), /<!DOCTYPE html>/);
+  assert.match(app.output(), /Client build in .* is up to date/, "a fresh build is not redone");
+});
+
 Deno.test("the cluster refuses TLS, which deno serve cannot do, with the reason", async () => {
   const pem = `${REPO_ROOT}deno.json`; // any readable file: refused before it is parsed
   const { code, output } = await runDeno(["dev.ts", "cluster"], {
