@@ -81,6 +81,20 @@ export const APP_PING_HEARTBEATS = 4;
 /** Errors Deno reports when a client broke the WebSocket framing (not a network failure). */
 const PROTOCOL_VIOLATION = /invalid utf-8|frame too large|reserved bits|control frame|opcode/i;
 
+/** The longest a disconnect notice waits for its presence removal to land in KV (ms). */
+const NOTICE_AFTER_KV_MS = 1_000;
+
+/** Resolves when `promise` settles or `ms` have passed, whichever comes first; leaves no timer. */
+function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    promise.finally(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 /** Requests whose successors need not wait for their answer (see #receive). */
 const PIPELINED: ReadonlySet<string> = new Set(["post", "signal"]);
 
@@ -480,13 +494,18 @@ export class Hub implements HubCore {
     if (!this.registry.has(connection)) return Promise.resolve();
     const group = connection.group;
     this.registry.remove(connection);
-    const gone = group === null
-      ? Promise.resolve(0)
-      : notify(this, connection, group, "USER_DISCONNECTED");
-    const dropped = Promise.all([gone, this.presence.disconnect(connection, group)]).then(
-      () => {},
-      (error) => console.error("presence: cannot remove connection", error),
+    const removed = this.presence.disconnect(connection, group).catch((error) =>
+      console.error("presence: cannot remove connection", error)
     );
+    // As with a join's move, the removal lands in KV before the group hears of it, so a list
+    // right after the notice no longer shows the connection. A KV that keeps failing delays the
+    // notice by at most NOTICE_AFTER_KV_MS (presence repair removes the record later).
+    const told = group === null ? Promise.resolve() : settledWithin(removed, NOTICE_AFTER_KV_MS)
+      .then(() => notify(this, connection, group, "USER_DISCONNECTED")).then(
+        () => {},
+        (error) => console.error("hub: cannot tell the group of a disconnect", error),
+      );
+    const dropped = Promise.all([removed, told]).then(() => {});
     // close() waits for these, so the KV is never closed under a write.
     this.#drops.add(dropped);
     dropped.finally(() => this.#drops.delete(dropped));
