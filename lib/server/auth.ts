@@ -9,7 +9,7 @@
  * @module
  */
 import { errors, jwtVerify, SignJWT } from "jose";
-import { isGroupName, isUserId } from "../protocol/mod.ts";
+import { GROUP_NAME_PATTERN, isGroupName, isUserId } from "../protocol/mod.ts";
 
 /** What a verified token grants. */
 export interface Grant {
@@ -61,8 +61,8 @@ export class AuthError extends Error {
   }
 }
 
-/** Room patterns: group-name characters plus `*`. */
-const ROOM_PATTERN = /^[A-Za-z0-9._*-]{1,64}$/;
+/** Room patterns: a group name (spaces included, as in Skapi), in which `*` is a wildcard. */
+const ROOM_PATTERN = GROUP_NAME_PATTERN;
 
 function keyOf(secret: string): Uint8Array {
   return new TextEncoder().encode(secret);
@@ -82,7 +82,7 @@ function keyOf(secret: string): Uint8Array {
 export function roomAllowed(patterns: readonly string[], room: string): boolean {
   return patterns.some((pattern) => {
     if (!pattern.includes("*")) return pattern === room;
-    const parts = pattern.split("*").map((p) => p.replace(/[.]/g, "\\."));
+    const parts = pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&"));
     return new RegExp(`^${parts.join(".*")}$`).test(room);
   });
 }

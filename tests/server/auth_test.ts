@@ -38,6 +38,18 @@ Deno.test("room patterns: names, prefixes, *", () => {
   assert.ok(roomAllowed(["*"], "anything"));
   assert.ok(roomAllowed(["*-room"], "x-room"));
   assert.ok(!roomAllowed([], "lobby"));
+  // Room names are any group name (spaces included), so a pattern's other characters are literal.
+  assert.ok(roomAllowed(["Another Group Name"], "Another Group Name"));
+  assert.ok(roomAllowed(["Board (2026) *"], "Board (2026) Q1"));
+  assert.ok(!roomAllowed(["Board (2026) *"], "Board 2026 Q1"), "parentheses are literal");
+  assert.ok(!roomAllowed(["a+b"], "aab"), "a plus is a plus");
+});
+
+Deno.test("tokens may grant rooms whose names have spaces, and refuse control characters", async () => {
+  const sub = crypto.randomUUID();
+  const token = await signToken(SECRET, { sub, rooms: ["Another Group Name", "Team *"] });
+  assert.deepEqual((await verifyToken(SECRET, token)).rooms, ["Another Group Name", "Team *"]);
+  await assert.rejects(signToken(SECRET, { sub, rooms: ["line\nbreak"] }), TypeError);
 });
 
 Deno.test("tokens: verified with HS256 only; sub must be a UUID", async () => {

@@ -31,7 +31,7 @@ Deno.test("deno task token mints a token the server accepts", async () => {
   assert.deepEqual(grant.rooms, ["team-*", "lobby"]);
   assert.ok(Math.abs(grant.exp - (Date.now() / 1000 + 600)) < 5);
   const bad = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "-q", "token", "--rooms", "bad room"],
+    args: ["task", "-q", "token", "--rooms", "bad\troom"], // a control character: no room name
     cwd: REPO_ROOT,
     env: { PARLEY_AUTH_SECRET: "cli-secret" },
     stdout: "piped",
