@@ -20,6 +20,7 @@ Deno.test("soak, short: no acked message lost or duplicated for recipients conne
   assert.deepEqual(figures.examples, [], "no loss, no duplicate");
   assert.equal(figures.lost, 0, "acked messages lost");
   assert.equal(figures.duplicated, 0, "messages duplicated");
+  assert.equal(figures.outOfOrder, 0, "messages out of their sender's order");
   assert.equal(figures.lyingResumes, 0, "resumed: true after a SIGKILL");
   assert.equal(figures.survivorReconnects, 0, "B's clients stayed connected");
   assert.deepEqual(figures.ghosts, { connections: 0, members: 0, users: 0, counts: 0, listed: 0 });

@@ -39,7 +39,8 @@ if (import.meta.main) {
   console.log(
     JSON.stringify({ minutes, wallSeconds: (Date.now() - started) / 1000, ...figures }, null, 2),
   );
-  const failed = figures.lost > 0 || figures.duplicated > 0 || figures.ghostTotal > 0 ||
+  const failed = figures.lost > 0 || figures.duplicated > 0 || figures.outOfOrder > 0 ||
+    figures.ghostTotal > 0 ||
     figures.lyingResumes > 0;
   Deno.exit(failed ? 1 : 0);
 }

@@ -66,6 +66,11 @@ export interface SoakFigures {
   lost: number;
   /** Copies beyond the first, in any session. */
   duplicated: number;
+  /**
+   * Messages that arrived before an earlier one of the same sender session
+   * (per recipient session, first copies in arrival order).
+   */
+  outOfOrder: number;
   /** Welcomes with `resumed: true` after the process that held the session died. */
   lyingResumes: number;
   /** Fresh sessions (`resumed: false`) after a kill. */
@@ -419,6 +424,21 @@ export async function runSoak(options: SoakOptions): Promise<SoakFigures> {
         if (examples.length < 10) examples.push(`${id} ×${copies} at ${session.cid}`);
       }
     }
+    // Ids number the messages in the order they were sent; a Map keeps arrival order.
+    const senderOf = new Map(sent.map((m) => [m.id, m.from]));
+    let outOfOrder = 0;
+    for (const session of everySession) {
+      const lastFrom = new Map<Session, number>();
+      for (const id of session.got.keys()) {
+        const from = senderOf.get(id);
+        if (!from) continue;
+        const n = Number(id.slice(1));
+        if (n < (lastFrom.get(from) ?? -1)) {
+          outOfOrder++;
+          if (examples.length < 10) examples.push(`${id} after a later one at ${session.cid}`);
+        } else lastFrom.set(from, n);
+      }
+    }
 
     // Ghosts: presence that names no live connection, or counts that drift from it.
     const liveSessions = everySession.filter(isOpen);
@@ -487,6 +507,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakFigures> {
       delivered,
       lost,
       duplicated,
+      outOfOrder,
       ghosts,
       ghostTotal: total(ghosts),
       exactAfterMs,
