@@ -218,9 +218,33 @@ export async function rawClient(
       waiters.add(check);
       check();
     });
-  const welcome = await next<Extract<ServerFrame, { type: "welcome" }>>(
-    (f) => f.type === "welcome",
-    options.welcomeMs,
+  // A socket closed (or refused) before its welcome fails at once, not after welcomeMs.
+  const welcome = await new Promise<Extract<ServerFrame, { type: "welcome" }>>(
+    (resolve, reject) => {
+      const ms = options.welcomeMs ?? 5_000;
+      const done = () => {
+        clearTimeout(timer);
+        waiters.delete(check);
+      };
+      const check = () => {
+        const found = frames.find((f) => f.type === "welcome");
+        if (found?.type === "welcome") {
+          done();
+          resolve(found);
+        } else if (socket.readyState === WebSocket.CLOSED) {
+          done();
+          reject(new Error("Closed before the welcome"));
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(
+          new Error(`No matching frame within ${ms} ms; got ${JSON.stringify(frames.slice(-5))}`),
+        );
+      }, ms);
+      waiters.add(check);
+      check();
+    },
   );
   const send = (frame: unknown) =>
     socket.send(typeof frame === "string" ? frame : JSON.stringify(frame));
