@@ -264,7 +264,8 @@ export interface WelcomeFrame {
   heartbeat: number;
   /**
    * A secret that lets this client take this cid back after its socket
-   * dropped: reconnect with `?resume=<cid>&session=<secret>` within `grace`.
+   * dropped: reconnect within `grace` with `?hello=1` and a `hello` frame whose `resume` carries
+   * `{ cid, session, received }` (never in the URL).
    */
   session: string;
   /** Milliseconds the server keeps a dropped connection for its client. */
