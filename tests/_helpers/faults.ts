@@ -14,6 +14,8 @@ import type { RunningApp } from "./server.ts";
 export interface KvLock extends AsyncDisposable {
   /** Lets go of the lock (ends the holding process); idempotent. */
   release(): Promise<void>;
+  /** Settles once the lock has ended, by itself after its `ms` or by `release()`. */
+  ended: Promise<void>;
 }
 
 /**
@@ -63,7 +65,7 @@ export async function lockKv(kvPath: string, ms: number): Promise<KvLock> {
       } catch { /* already done */ }
       await finished;
     })();
-  return { release, [Symbol.asyncDispose]: release };
+  return { release, ended: finished, [Symbol.asyncDispose]: release };
 }
 
 /**

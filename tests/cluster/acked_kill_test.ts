@@ -1,38 +1,8 @@
 import assert from "node:assert/strict";
 import type { ServerFrame } from "../../lib/protocol/mod.ts";
+import { lockKv } from "../_helpers/faults.ts";
 import { rawClient } from "../_helpers/hub.ts";
 import { freePort, startApp, waitFor } from "../_helpers/server.ts";
-
-/** Holds `BEGIN EXCLUSIVE` on the KV's SQLite file for `seconds`: every KV write stalls. */
-async function stallKv(path: string, seconds: number): Promise<{ released: Promise<void> }> {
-  const script = [
-    "import sqlite3, sys, time",
-    "c = sqlite3.connect(sys.argv[1], timeout=5, isolation_level=None)",
-    "c.execute('BEGIN EXCLUSIVE')",
-    "print('locked', flush=True)",
-    "time.sleep(float(sys.argv[2]))",
-    "c.execute('COMMIT')",
-    "print('released', flush=True)",
-  ].join("\n");
-  const child = new Deno.Command("python3", {
-    args: ["-c", script, path, String(seconds)],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  while (!seen.includes("locked")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("the KV stall did not start");
-    seen += value;
-  }
-  const released = (async () => {
-    while (!(await reader.read()).done) { /* until it exits */ }
-    const status = await child.status;
-    assert.ok(status.success, "the stall ended with a COMMIT");
-  })();
-  return { released };
-}
 
 type Outcome = "acked" | "UNAVAILABLE" | "socket died" | "other error";
 
@@ -79,7 +49,7 @@ Deno.test("acked then SIGKILLed, under a KV write stall: every acked message arr
         }
       });
 
-      const stall = await stallKv(kvPath, stalls[round]);
+      const stall = await lockKv(kvPath, stalls[round] * 1000);
       for (let i = 0; i < perRound; i++) {
         const name = `r${round}m${i}`;
         const id = 5_000_000 + round * 100 + i;
@@ -87,7 +57,7 @@ Deno.test("acked then SIGKILLed, under a KV write stall: every acked message arr
         sender.send({ type: "post", id, message: name, recipient: recipient.welcome.user_id });
         await new Promise((r) => setTimeout(r, 20));
       }
-      await stall.released;
+      await stall.ended;
       await waitFor(
         () => killed || [...ids.values()].every((name) => outcomes.has(name)),
         { timeout: 15_000, message: `round ${round}: an ack or every answer` },
