@@ -1,3 +1,4 @@
+// Over 300 lines: every frame of the wire, client's and server's, in one place: the one source of its shapes.
 /**
  * Every frame of the wire, both ways. Frames are JSON objects with a
  * `type`; requests carry a numeric `id` and are answered by an `ack` or an

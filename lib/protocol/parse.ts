@@ -1,3 +1,4 @@
+// Over 300 lines: the one gate: every client frame's checks together, so no rule is written twice.
 /**
  * The validators of the wire. `parseClientFrame` is the one gate every
  * inbound frame passes on the server: it throws `SyntaxError` (not a frame

@@ -1,3 +1,4 @@
+// Over 300 lines: every call-signal kind and its checks, one concern.
 /**
  * RTC signals: what two connections exchange to set up a call, relayed by
  * the server to one cid. Opaque to the server, but checked like any frame.

@@ -1,3 +1,4 @@
+// Over 300 lines: every setting with its default and its parse, read as one table.
 /**
  * Settings an operator may change, read once from the environment with the
  * protocol's limits as defaults.

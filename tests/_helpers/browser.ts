@@ -1,3 +1,4 @@
+// Over 300 lines: Chromium's launch, pages and page-error collection, one helper.
 /**
  * Real Chromium for the end-to-end tests, driven by playwright-core.
  *

@@ -1,3 +1,4 @@
+// Over 300 lines: the fault harness (KV locks, crashes, stalled readers, silent sockets), one concern.
 /**
  * Faults on demand, for tests of what Parley promises when things break:
  * a KV write stall (another process holding the SQLite file's write lock),

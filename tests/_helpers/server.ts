@@ -1,3 +1,4 @@
+// Over 300 lines: starting, probing and stopping app processes, one helper.
 /**
  * Start the real app as a subprocess for integration and browser tests.
  *

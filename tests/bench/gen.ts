@@ -1,3 +1,4 @@
+// Over 300 lines: every traffic shape of the load generator, run as one process.
 /**
  * The load generator: one process, one job, driven by `run.ts`. It speaks
  * the wire of Parley, of the PeerJS server, or of the floor, to 127.0.0.1

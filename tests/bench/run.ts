@@ -1,3 +1,4 @@
+// Over 300 lines: the bench's sections, references and table, read best whole.
 /**
  * `deno task bench`: Parley against the PeerJS server and the floor (a bare
  * Deno relay), side by side, in one run. Every server and every load

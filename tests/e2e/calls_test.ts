@@ -1,3 +1,4 @@
+// Over 300 lines: one browser session's steps, which share its two pages.
 /**
  * Calls through the SDK in real Chromium (fake camera and microphone), one
  * app server and one browser for every step.

@@ -1,3 +1,4 @@
+// Over 300 lines: one cross-engine session's steps, which share its two browsers.
 /**
  * Calls through the SDK between two engines: Firefox ESR (puppeteer-core,
  * WebDriver BiDi) and Chromium (playwright-core), both with fake cameras and

@@ -1,3 +1,4 @@
+// Over 300 lines: the hostile-client catalogue that the fuzz and bad-input tests share.
 /**
  * Hostile input for the fuzz and flood tests: a seeded PRNG, and frames that
  * each carry what the server must answer (a typed error with the request's

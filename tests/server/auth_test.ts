@@ -1,3 +1,4 @@
+// Over 300 lines: every access rule, against real hubs, in one place.
 /**
  * Access tokens, origins and abuse limits on a real hub over real sockets.
  *

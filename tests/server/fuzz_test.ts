@@ -1,3 +1,4 @@
+// Over 300 lines: the fuzz generator and its oracle read best whole.
 /**
  * Fuzz: well over 100,000 generated hostile frames from 20 attacker sockets
  * against a real hub, while four well-behaved clients talk in the groups the

@@ -1,3 +1,4 @@
+// Over 300 lines: the PeerJS socket's lifecycle (admit, claim, relay, heartbeat, leave) reads best whole.
 /**
  * The PeerJS server face of one isolate: `GET /peerjs/<key>/id`, the
  * `/peerjs/<key>/peers` list, and the WebSocket `/peerjs/peerjs?key=&id=&token=`,
