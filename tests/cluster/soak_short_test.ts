@@ -10,6 +10,7 @@ Deno.test("soak, short: no acked message lost or duplicated for recipients conne
     killEveryMs: 8_000,
     stallsMs: [1_500, 5_500],
     settleMs: 6_000,
+    log: (line) => console.log(line),
   });
   console.log(JSON.stringify(figures));
   assert.equal(figures.kills, 2, "two kills");
@@ -17,6 +18,7 @@ Deno.test("soak, short: no acked message lost or duplicated for recipients conne
   assert.ok(figures.acked > 100, `posts were acked (${figures.acked})`);
   assert.ok(figures.expected > 100, `recipients connected throughout (${figures.expected})`);
   assert.ok(figures.freshSessions >= 10, "A's clients came back as fresh sessions");
+  assert.deepEqual(figures.stuck, [], "requests never answered on an open socket");
   assert.deepEqual(figures.examples, [], "no loss, no duplicate");
   assert.equal(figures.lost, 0, "acked messages lost");
   assert.equal(figures.duplicated, 0, "messages duplicated");

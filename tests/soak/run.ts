@@ -4,7 +4,8 @@
  * switches, process A SIGKILLed and restarted every 30 s, KV stalled between
  * the kills — run for N minutes (default 5) inside tests/netns.sh. Prints the
  * figures as JSON and exits 1 when an acked message was lost or duplicated
- * for a recipient connected throughout, or ghosts were left.
+ * for a recipient connected throughout, a request went unanswered on an open
+ * socket, or ghosts were left.
  *
  * @example
  * ```sh
@@ -41,6 +42,6 @@ if (import.meta.main) {
   );
   const failed = figures.lost > 0 || figures.duplicated > 0 || figures.outOfOrder > 0 ||
     figures.ghostTotal > 0 ||
-    figures.lyingResumes > 0;
+    figures.lyingResumes > 0 || figures.stuck.length > 0;
   Deno.exit(failed ? 1 : 0);
 }

@@ -59,6 +59,8 @@ export interface SoakFigures {
   otherErrors: Record<string, number>;
   /** Posts whose socket died before an answer (the sender's process was killed). */
   unanswered: number;
+  /** Requests an open socket never answered (a server that broke its promise). */
+  stuck: string[];
   /** Acked (message, recipient) pairs whose recipient was connected throughout. */
   expected: number;
   /** Of those, delivered exactly once. */
@@ -110,14 +112,34 @@ interface Session {
 let nextRequestId = 1;
 
 /**
- * Sends a request on `session`; resolves to its ack or error, or to null
- * once the socket closed without one (no timer: a post may wait out a stall).
+ * How long a request may go unanswered on an open socket. Far beyond any
+ * stall the soak makes (a post waits one out, then is acked or UNAVAILABLE):
+ * past it the request counts as stuck, a broken promise of the server's.
  */
-function ask(session: Session, frame: Record<string, unknown>): Promise<ServerFrame | null> {
+const STUCK_AFTER_MS = 30_000;
+
+/**
+ * Sends a request on `session`; resolves to its ack or error, to null once
+ * the socket closed without one, or to null (counted as stuck) after
+ * {@linkcode STUCK_AFTER_MS} (and named in `stuck`).
+ */
+function ask(
+  session: Session,
+  frame: Record<string, unknown>,
+  stuck: string[],
+): Promise<ServerFrame | null> {
   if (session.closedAt !== Infinity) return Promise.resolve(null);
   const id = nextRequestId++;
   return new Promise((resolve) => {
-    session.pending.set(id, resolve);
+    const timer = setTimeout(() => {
+      session.pending.delete(id);
+      stuck.push(`${frame.type} #${id} on ${session.cid}`);
+      resolve(null);
+    }, STUCK_AFTER_MS);
+    session.pending.set(id, (answer) => {
+      clearTimeout(timer);
+      resolve(answer);
+    });
     session.client.send({ ...frame, id });
   });
 }
@@ -201,6 +223,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakFigures> {
     sessions: [],
   }));
   const sent: Sent[] = [];
+  const stuck: string[] = [];
   const figures = {
     kills: 0,
     stalls: 0,
@@ -264,7 +287,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakFigures> {
     const from = session.rooms.at(-1);
     const leftAt = Date.now();
     figures.joins++;
-    const answer = await ask(session, { type: "join", group: room });
+    const answer = await ask(session, { type: "join", group: room }, stuck);
     if (from && from.leftAt === Infinity) from.leftAt = leftAt;
     if (answer?.type === "ack") {
       session.rooms.push({ room, joinedAt: Date.now(), leftAt: Infinity });
@@ -320,7 +343,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakFigures> {
         const frame: Record<string, unknown> = { type: "post", message: { soak: id } };
         if (target) frame.recipient = target.userId;
         // Not awaited one by one: the client goes on posting while KV stalls.
-        ask(session, frame).then((answer) => {
+        ask(session, frame, stuck).then((answer) => {
           // null: the socket died first (its process was killed).
           if (answer) entry.answer = answer.type === "error" ? answer.code : "acked";
         });
@@ -356,15 +379,20 @@ export async function runSoak(options: SoakOptions): Promise<SoakFigures> {
       await appA!.stop();
       figures.kills++;
       log(`${((Date.now() - started) / 1000).toFixed(1)} s: A SIGKILLed`);
-      appA = await startApp({ kvPath, port: portA });
+      // A loaded machine (CI runs browsers beside this) may take a while.
+      appA = await startApp({ kvPath, port: portA, timeout: 60_000 });
       lastFaultAt = Date.now();
       log(`${((Date.now() - started) / 1000).toFixed(1)} s: A restarted`);
     }
   })();
+  // Held, not left rejected: a fault that fails (a restart that never gets
+  // healthy) fails the run with its reason once the clients have stopped.
+  const faultsEnded = faults.then(() => undefined, (error: unknown) => error);
 
   try {
     await sleep(options.durationMs);
-    await faults;
+    const faultError = await faultsEnded;
+    if (faultError) throw faultError;
     stopping = true;
     stoppedAt = Date.now();
     await Promise.all(lives);
@@ -464,7 +492,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakFigures> {
           ghosts.counts += Math.abs(counted - expected.size);
           const asker = liveSessions.find((s) => s.client.socket.readyState === WebSocket.OPEN);
           if (asker) {
-            const answer = await ask(asker, { type: "users", group: room });
+            const answer = await ask(asker, { type: "users", group: room }, stuck);
             if (answer?.type === "ack") {
               const list = (answer.result as { list: Array<{ cid: string }> }).list;
               for (const row of list) if (!expected.has(row.cid)) ghosts.listed++;
@@ -503,6 +531,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakFigures> {
       unavailable: answers.filter((a) => a === "UNAVAILABLE").length,
       otherErrors,
       unanswered: answers.filter((a) => a === undefined).length,
+      stuck,
       expected: pairs.length,
       delivered,
       lost,
@@ -514,7 +543,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakFigures> {
       examples,
     };
   } finally {
+    // Also when a fault failed (the run throws): the clients stop, and those
+    // whose process is gone give up 20 s on instead of retrying forever.
     stopping = true;
+    stoppedAt = Math.min(stoppedAt, Date.now());
     await Promise.allSettled(lives);
     for (const soaker of soakers) {
       for (const session of soaker.sessions) await session.client.close().catch(() => {});
