@@ -49,6 +49,7 @@ interface PendingJoin {
   who: Member;
   from: string | null;
   resolve: (moved: boolean) => void;
+  reject: (error: unknown) => void;
 }
 
 /** Adding this to a `KvU64` subtracts one (the sum wraps at 2^64). */
@@ -127,10 +128,10 @@ export class Presence {
       if (to === null || !Number.isFinite(cap)) {
         await retryLocked(() => this.#commitMoves([{ who, from }], to, null));
       } else {
-        const moved = await new Promise<boolean>((resolve) => {
+        const moved = await new Promise<boolean>((resolve, reject) => {
           const queue = this.#joins.get(to);
-          if (queue) return queue.push({ who, from, resolve });
-          this.#joins.set(to, [{ who, from, resolve }]);
+          if (queue) return queue.push({ who, from, resolve, reject });
+          this.#joins.set(to, [{ who, from, resolve, reject }]);
           this.#admitJoins(to, cap);
         });
         if (!moved) return false;
@@ -146,9 +147,10 @@ export class Presence {
   /** Commits the waiting joins of `room`, a batch at a time, until none wait. */
   async #admitJoins(room: string, cap: number): Promise<void> {
     const queue = this.#joins.get(room)!;
+    let batch: PendingJoin[] = [];
     try {
       while (queue.length > 0) {
-        const batch = queue.splice(0, JOIN_BATCH);
+        batch = queue.splice(0, JOIN_BATCH);
         for (;;) {
           const counter = await retryLocked(() =>
             this.kv.get<Deno.KvU64>(PRESENCE_KEYS.group(room))
@@ -162,6 +164,7 @@ export class Presence {
           if (ok) {
             admitted.forEach((join) => join.resolve(true));
             batch.slice(admitted.length).forEach((join) => join.resolve(false));
+            batch = [];
             break;
           }
           // Another isolate's join or leave changed the counter first: read it again.
@@ -169,8 +172,9 @@ export class Presence {
         }
       }
     } catch (error) {
-      console.error("presence: cannot commit joins", error);
-      for (const join of queue.splice(0)) join.resolve(false);
+      // KV kept refusing: the batch in hand and those still waiting fail
+      // with the error (the request answers it typed), none is left hanging.
+      for (const join of [...batch, ...queue.splice(0)]) join.reject(error);
     } finally {
       this.#joins.delete(room);
     }
