@@ -18,7 +18,7 @@ import { HARNESS } from "../e2e/_calls_harness.ts";
 import { firefoxPageErrors, firefoxUserPage, launchFirefox } from "./firefox.ts";
 import type { Lan } from "./nat.ts";
 import { PUBLIC_IP } from "./nat.ts";
-import { waitFor } from "./server.ts";
+import { waitFor } from "./wait.ts";
 
 /** One order: run `body` (an async function body of `H` and `arg`) in the page. */
 interface Order {

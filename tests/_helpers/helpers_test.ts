@@ -4,13 +4,12 @@
  *
  * @module
  */
-import { freePort, startApp, waitFor } from "./server.ts";
+import assert from "node:assert/strict";
+import { freePort } from "./process.ts";
+import { startApp } from "./server.ts";
+import { waitFor } from "./wait.ts";
 
 const fake = { entry: "tests/_helpers/fixtures/fake_app.ts", runner: "run" } as const;
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 async function rejects(p: Promise<unknown>, pattern: RegExp): Promise<Error> {
   try {

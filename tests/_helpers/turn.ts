@@ -10,7 +10,8 @@
  *
  * @module
  */
-import { freePort, waitFor } from "./server.ts";
+import { freePort } from "./process.ts";
+import { waitFor } from "./wait.ts";
 
 /** Whether coturn's `turnserver` is installed (it answers `--version`). */
 export async function hasTurnserver(): Promise<boolean> {

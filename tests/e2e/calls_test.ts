@@ -8,18 +8,17 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { launchChromium, pageErrors } from "../_helpers/browser.ts";
-import { freePort, startApp, waitFor } from "../_helpers/server.ts";
+import { freePort } from "../_helpers/process.ts";
+import { startApp } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 import { weriftPeerConnection } from "../_helpers/werift.ts";
 import { RealtimeClient } from "../../lib/sdk/mod.ts";
 import type { RTCConnection } from "../../lib/sdk/mod.ts";
 import { turnCredential } from "../../lib/server/ice.ts";
 import { spawnTurn } from "../_helpers/turn.ts";
 import { h, harnessPage, until } from "./_calls_harness.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 /** SDK warnings that are expected in these scenarios. */
 const EXPECTED = [/app bug/, /RTC callback threw/, /listener threw/, /status of 404/];

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import type { Page as FirefoxPage } from "puppeteer-core";
 import { launchChromium, type PageErrors, pageErrors } from "../_helpers/browser.ts";
 import {
@@ -18,12 +19,9 @@ import {
   firefoxUserPage,
   launchFirefox,
 } from "../_helpers/firefox.ts";
-import { startApp, waitFor } from "../_helpers/server.ts";
+import { startApp } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 import { h, HARNESS, harnessPage, until } from "./_calls_harness.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 /** One user's harness page, whatever the engine. */
 interface Side {

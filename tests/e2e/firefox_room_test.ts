@@ -13,6 +13,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import type { Page as FirefoxPage } from "puppeteer-core";
 import {
@@ -30,11 +31,9 @@ import {
   firefoxUserPage,
   launchFirefox,
 } from "../_helpers/firefox.ts";
-import { REPO_ROOT, startApp, waitFor } from "../_helpers/server.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
+import { REPO_ROOT } from "../_helpers/process.ts";
+import { startApp } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 /** Whether the room page renders the islands this test drives. */
 function roomUiReady(): boolean {

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { ok as assert } from "node:assert/strict";
+import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { signToken } from "../../lib/server/auth.ts";
 import {

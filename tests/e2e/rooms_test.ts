@@ -9,6 +9,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import type { BrowserContextOptions, Page } from "playwright-core";
 import {
@@ -19,7 +20,9 @@ import {
   screenshot,
   waitForHydration,
 } from "../_helpers/browser.ts";
-import { REPO_ROOT, startApp, waitFor } from "../_helpers/server.ts";
+import { REPO_ROOT } from "../_helpers/process.ts";
+import { startApp } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 import {
   audioPacketsIn,
   DENY_CAMERA,
@@ -27,10 +30,6 @@ import {
   seesMovingVideo,
   sha256,
 } from "./_rooms_probes.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 /** SDK warnings that may show up while calls end under way. */
 const EXPECTED = [/parley: /, /favicon/];

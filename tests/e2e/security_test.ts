@@ -8,12 +8,9 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { launchChromium, newUserPage, pageErrors, waitForHydration } from "../_helpers/browser.ts";
 import { startApp } from "../_helpers/server.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 /** In the page: connect the SDK (from /sdk.js of the app at `arg.app`) to `arg.ws`. */
 const CONNECT = `

@@ -17,7 +17,8 @@ import { SDK_VERSION } from "../../lib/sdk/mod.ts";
 import { NPM_TOOLS, run } from "../../tools/sdk/npm_tools.ts";
 import { PACKAGE_NAME, packSdk } from "../../tools/sdk/pack.ts";
 import { inPageWith, launchChromium, newUserPage, pageErrors } from "../_helpers/browser.ts";
-import { startApp, waitFor } from "../_helpers/server.ts";
+import { startApp } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 /** A web app written against the package: typed events, a call, a data channel. */
 const APP_TS = `import {
