@@ -10,7 +10,8 @@
  */
 import assert from "node:assert/strict";
 import { RealtimeClient } from "../../lib/sdk/mod.ts";
-import { launchChromium, newUserPage, pageErrors, waitForHydration } from "../_helpers/browser.ts";
+import { launchChromium, newUserPage, pageErrors } from "../_helpers/browser.ts";
+import { waitForHydration } from "../_helpers/pages.ts";
 import { REPO_ROOT } from "../_helpers/process.ts";
 import { startApp } from "../_helpers/server.ts";
 

@@ -21,7 +21,7 @@ import {
 } from "../_helpers/firefox.ts";
 import { startApp } from "../_helpers/server.ts";
 import { waitFor } from "../_helpers/wait.ts";
-import { h, HARNESS, harnessPage, until } from "./_calls_harness.ts";
+import { h, harnessPage, openHarness, until } from "./_calls_harness.ts";
 
 /** One user's harness page, whatever the engine. */
 interface Side {
@@ -35,30 +35,11 @@ interface Side {
 
 /** The call harness in a Firefox page of the app (the same module Chromium runs). */
 async function firefoxHarness(page: FirefoxPage, appUrl: string): Promise<Side> {
-  await page.goto(`${appUrl}/api/health`);
-  await page.setContent("<!doctype html><title>calls</title><body></body>");
-  await page.addScriptTag({ type: "module", content: HARNESS });
-  await page.waitForFunction(() => "H" in globalThis, { timeout: 10_000, polling: 50 });
+  await openHarness(page, appUrl);
   return {
     engine: "Firefox",
-    run: <T>(body: string, arg?: unknown) =>
-      page.evaluate(
-        (body: string, arg: unknown) =>
-          new Function("H", "arg", `return (async () => { ${body} })()`)(
-            (globalThis as unknown as { H: unknown }).H,
-            arg,
-          ),
-        body,
-        arg ?? null,
-      ) as Promise<T>,
-    until: async (expression: string, timeout = 15_000) => {
-      await page.waitForFunction(
-        (expr: string) =>
-          new Function("H", `return (${expr})`)((globalThis as unknown as { H: unknown }).H),
-        { timeout, polling: 50 },
-        expression,
-      );
-    },
+    run: <T>(body: string, arg?: unknown) => h<T>(page, body, arg ?? null),
+    until: (expression: string, timeout?: number) => until(page, expression, timeout),
     errors: firefoxPageErrors(page),
   };
 }

@@ -9,13 +9,8 @@
  */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import {
-  launchChromium,
-  newUserPage,
-  pageErrors,
-  screenshot,
-  waitForHydration,
-} from "../_helpers/browser.ts";
+import { launchChromium, newUserPage, pageErrors, screenshot } from "../_helpers/browser.ts";
+import { waitForHydration } from "../_helpers/pages.ts";
 import { startApp } from "../_helpers/server.ts";
 
 /** Open the landing page and wait until its form island is interactive. */

@@ -18,8 +18,8 @@ import {
   newUserPage,
   pageErrors,
   screenshot,
-  waitForHydration,
 } from "../_helpers/browser.ts";
+import { openPage } from "../_helpers/pages.ts";
 import { REPO_ROOT } from "../_helpers/process.ts";
 import { startApp } from "../_helpers/server.ts";
 import { waitFor } from "../_helpers/wait.ts";
@@ -49,8 +49,7 @@ Deno.test("rooms: lobby, calls, chat, files, group call (Chromium)", async (t) =
       ...options,
     });
     for (const script of [RECORD_PEERS, ...init]) await page.context().addInitScript(script);
-    await page.goto(`/room/${room}`);
-    await waitForHydration(page, "Lobby");
+    await openPage(page, `/room/${room}`, { islands: ["Lobby"] });
     const field = page.getByLabel("Your name", { exact: true });
     await field.waitFor();
     assert(
@@ -70,8 +69,7 @@ Deno.test("rooms: lobby, calls, chat, files, group call (Chromium)", async (t) =
   };
 
   const landing = await newUserPage(browser, app.url, { viewport: { width: 800, height: 900 } });
-  await landing.goto("/");
-  await waitForHydration(landing, "JoinRoomForm");
+  await openPage(landing, "/", { islands: ["JoinRoomForm"] });
   // The list has no listeners to wait for: its first answer replaces the placeholder.
   await landing.getByText("Looking for rooms").waitFor({ state: "detached", timeout: 10_000 });
 

@@ -9,7 +9,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { launchChromium, newUserPage, pageErrors, waitForHydration } from "../_helpers/browser.ts";
+import { launchChromium, newUserPage, pageErrors } from "../_helpers/browser.ts";
+import { openPage } from "../_helpers/pages.ts";
 import { startApp } from "../_helpers/server.ts";
 
 /** In the page: connect the SDK (from /sdk.js of the app at `arg.app`) to `arg.ws`. */
@@ -39,8 +40,7 @@ Deno.test("page policies and origins (Chromium)", async (t) => {
       page.on("console", (msg) => {
         if (/Content Security Policy/i.test(msg.text())) violations.push(msg.text());
       });
-      await page.goto("/");
-      await waitForHydration(page, "JoinRoomForm");
+      await openPage(page, "/", { islands: ["JoinRoomForm"] });
       assert(violations.length === 0, `CSP violations on load: ${violations.join("\n")}`);
       const ran = await page.evaluate(async () => {
         const seen = new Promise((r) => document.addEventListener("securitypolicyviolation", r));
