@@ -88,6 +88,27 @@ export function inPrivateNetns(): boolean {
 }
 
 /**
+ * Throws unless this process runs inside the private network namespace of
+ * `tests/netns.sh` or `PARLEY_NETNS=skip` says the caller accepts running
+ * unisolated: no browser may send call traffic to the machine's networks.
+ *
+ * @example
+ * ```ts ignore
+ * requirePrivateNetns(); // before launching a browser
+ * ```
+ */
+export function requirePrivateNetns(): void {
+  const netns = Deno.env.get("PARLEY_NETNS");
+  if (netns !== "1" && netns !== "skip") {
+    throw new Error(
+      "Browser tests run only inside the private network namespace: " +
+        "`bash tests/netns.sh deno test -A …` (or set PARLEY_NETNS=skip to " +
+        "accept running without isolation).",
+    );
+  }
+}
+
+/**
  * Launch Chromium. The result is playwright's `Browser`, which is
  * `AsyncDisposable`: `await using browser = await launchChromium()` closes it
  * (and every context and page) at the end of the scope.
@@ -97,14 +118,7 @@ export function inPrivateNetns(): boolean {
 export async function launchChromium(
   options: LaunchChromiumOptions = {},
 ): Promise<Browser & AsyncDisposable> {
-  const netns = Deno.env.get("PARLEY_NETNS");
-  if (netns !== "1" && netns !== "skip") {
-    throw new Error(
-      "Browser tests run only inside the private network namespace: " +
-        "`bash tests/netns.sh deno test -A …` (or set PARLEY_NETNS=skip to " +
-        "accept running without isolation).",
-    );
-  }
+  requirePrivateNetns();
   const base = options.loopbackCandidates === false
     ? CHROMIUM_ARGS.filter((arg) => arg !== "--allow-loopback-in-peer-connection")
     : CHROMIUM_ARGS;
