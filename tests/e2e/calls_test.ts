@@ -291,7 +291,7 @@ Deno.test("calls between browsers (Chromium)", async (t) => {
           await until(b, "H.incoming.length === 1");
           await h(b, "await H.accept({ ice: arg })", ice);
           await Promise.all([until(a, "H.connected()"), until(b, "H.connected()")]);
-          server.kill("SIGKILL");
+          server.child.kill("SIGKILL"); // the relay dies, no goodbye
           await server.status;
           await until(a, "!H.connected()", 15_000);
           server = spawnTurn(port, secret);
@@ -312,10 +312,7 @@ Deno.test("calls between browsers (Chromium)", async (t) => {
           assert(restarts[0] + restarts[1] >= 1, "the call recovered without an ICE restart?");
           await h(a, "await H.conn.hangup()");
         } finally {
-          try {
-            server.kill("SIGKILL");
-          } catch { /* gone */ }
-          await server.status;
+          await server.stop();
         }
       }),
   );
@@ -365,8 +362,7 @@ Deno.test("calls between browsers (Chromium)", async (t) => {
         await conn.hangup();
         await until(b, "H.closed.length === 1");
       } finally {
-        stun.kill("SIGKILL");
-        await stun.status;
+        await stun.stop();
         await client.closeRealtime();
       }
     }));

@@ -95,8 +95,7 @@ Deno.test("getToken() refreshes before expiry: a call stays up across three expi
   } finally {
     await ada.closeRealtime();
     await bob.closeRealtime();
-    stun.kill("SIGKILL");
-    await stun.status;
+    await stun.stop();
   }
 });
 
