@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import type { ServerFrame } from "../../lib/protocol/mod.ts";
 import type { RawClient } from "../_helpers/hub.ts";
 import { CLUSTER_ENV, kvEntries, spread } from "../_helpers/cluster.ts";
-import { startApp, waitFor } from "../_helpers/server.ts";
+import { startApp } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 const PAIRS = 10; // each pair sends both ways: 20 senders
 const PER_SENDER = 500; // 20 × 500 = 10,000 messages, every one across isolates

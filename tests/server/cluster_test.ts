@@ -4,7 +4,7 @@ import { BUS_KEYS } from "../../lib/server/bus/mod.ts";
 import { RealtimeClient, RealtimeError } from "../../lib/sdk/mod.ts";
 import { failingKv } from "../_helpers/failing_kv.ts";
 import { rawClient, startHub } from "../_helpers/hub.ts";
-import { waitFor } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 type Notice = Extract<ServerFrame, { type: "notice" }>;
 

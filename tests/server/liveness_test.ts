@@ -4,7 +4,7 @@ import { BUS_KEYS } from "../../lib/server/bus/mod.ts";
 import { type IsolateRecord, LIVENESS_KEYS } from "../../lib/server/liveness.ts";
 import { Presence } from "../../lib/server/presence.ts";
 import { rawClient, startHub } from "../_helpers/hub.ts";
-import { waitFor } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 type Notice = Extract<ServerFrame, { type: "notice" }>;
 
