@@ -25,6 +25,13 @@ export const PROTOCOL_VERSIONS: readonly number[] = [1, 2, 3];
 /**
  * The first version whose servers relay a `signal` without `id` (unacked):
  * an SDK told an older version in the welcome asks for acks instead.
+ *
+ * @example
+ * ```ts
+ * import { UNACKED_SIGNALS_SINCE } from "./mod.ts";
+ * const welcome = { v: 2 };
+ * const needsId = welcome.v < UNACKED_SIGNALS_SINCE; // true: an older server acks every signal
+ * ```
  */
 export const UNACKED_SIGNALS_SINCE = 3;
 

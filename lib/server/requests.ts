@@ -1,7 +1,8 @@
 /**
  * What the server does for each request type. Each handler returns the
  * `ack` result or throws a {@linkcode RequestError} that becomes a typed
- * `error` frame with the request's id.
+ * `error` frame with the request's id — or, for a signal sent without id
+ * (protocol v3), no ack at all and an `error` that names the signal.
  *
  * @module
  */
