@@ -1,20 +1,18 @@
 /**
- * Client bundles: one entry per island plus the runtime (`revive`) entry,
- * code-split and minified with `Deno.bundle`; extra entries from
- * `config.build.entries` are bundled standalone. Written to `_fresh/` or kept
- * in memory.
+ * Client bundles: one code-split, minified `Deno.bundle` of the runtime
+ * (`revive`) and every island, plus each of `config.build.entries`
+ * standalone. Written to `_fresh/`, or kept in memory. And the config's
+ * folders and build options, resolved.
  *
  * @module
  */
-import { islandId } from "./islands.ts";
-import type { ClientBuild } from "./render.ts";
-import type { BuildStep } from "./types.ts";
-import { fileFromBytes, type StaticFile } from "./static.ts";
+import { islandId } from "./runtime.ts";
+import type { BuildStep, FreshConfig } from "./types.ts";
 
-/** The build manifest's file name inside the output folder; written last, it marks a complete build. */
+/** The build manifest's file name in the output folder: written last, it marks a complete build. */
 export const BUILD_MANIFEST = "manifest.json";
 
-/** The folder inside the output folder where build steps write servable files. */
+/** The folder in the output folder where build steps write servable files. */
 export const BUILD_STATIC_DIR = "static";
 
 /**
@@ -32,13 +30,12 @@ export interface BuildOptions {
   islands: string[];
   /** @default {} */
   entries?: Record<string, string>;
-  /** @default true */
-  minify?: boolean;
 }
 
 /**
- * A finished client build: code-split bundles by path inside the build, and
- * the extra entries by name (served at `/<name>.js`).
+ * A finished client build: the build id (a hash of every output), the paths
+ * of the runtime and of each island (by island id) inside the build, the
+ * bundles by path, and the extra entries by name.
  *
  * @example Usage
  * ```ts
@@ -46,38 +43,49 @@ export interface BuildOptions {
  * const count = (b: BuildOutput) => b.files.size;
  * ```
  */
-export interface BuildOutput extends ClientBuild {
+export interface BuildOutput {
+  buildId: string;
+  runtime: string;
+  islands: Record<string, string>;
   files: Map<string, Uint8Array<ArrayBuffer>>;
   entries: Map<string, Uint8Array<ArrayBuffer>>;
 }
 
-const RUNTIME_ENTRY = decodeURIComponent(new URL("./islands.ts", import.meta.url).pathname);
-
-const resolve = (rootDir: string, path: string) =>
-  path.startsWith("/") ? path : `${rootDir}/${path.replace(/^\.\//, "")}`;
-
-function commonDir(paths: string[]): string {
-  const dirs = paths.map((p) => p.split("/").slice(0, -1));
-  let n = 0;
-  while (n < dirs[0].length && dirs.every((d) => d[n] === dirs[0][n])) n++;
-  return dirs[0].slice(0, n).join("/");
+/**
+ * A config's folders and build options with every default applied and every
+ * path absolute (relative ones are taken from the folder of `baseUrl`).
+ *
+ * @example Usage
+ * ```ts
+ * import { resolveConfig } from "$fresh/build.ts";
+ * resolveConfig("file:///app/fresh.gen.ts").staticDir; // "/app/static"
+ * ```
+ */
+export function resolveConfig(baseUrl: string, config: FreshConfig = {}) {
+  const rootDir = decodeURIComponent(new URL(".", baseUrl).pathname).replace(/\/$/, "");
+  const abs = (p: string) => p.startsWith("/") ? p : `${rootDir}/${p.replace(/^\.\//, "")}`;
+  const entries = Object.entries(config.build?.entries ?? {}).map(([name, p]) => [name, abs(p)]);
+  return {
+    rootDir,
+    staticDir: abs(config.staticDir ?? "static"),
+    build: {
+      outDir: abs(config.build?.outDir ?? "_fresh"),
+      entries: Object.fromEntries(entries) as Record<string, string>,
+      steps: config.build?.steps ?? [],
+    },
+  };
 }
 
-async function bundle(entrypoints: string[], codeSplitting: boolean, minify: boolean) {
+const RUNTIME_ENTRY = decodeURIComponent(new URL("./runtime.ts", import.meta.url).pathname);
+
+async function bundle(entrypoints: string[], codeSplitting: boolean) {
   const outputDir = "/_fresh_out";
   const fail = (why: string, cause?: unknown) =>
     new Error(`Cannot build client bundles of ${entrypoints.join(", ")}: ${why}`, { cause });
+  const options = { outputDir, platform: "browser", format: "esm", minify: true } as const;
   let result: Deno.bundle.Result;
   try {
-    result = await Deno.bundle({
-      entrypoints,
-      outputDir,
-      platform: "browser",
-      format: "esm",
-      codeSplitting,
-      minify,
-      write: false,
-    });
+    result = await Deno.bundle({ ...options, entrypoints, codeSplitting, write: false });
   } catch (err) {
     throw fail(err instanceof Error ? err.message : String(err), err);
   }
@@ -92,7 +100,7 @@ async function bundle(entrypoints: string[], codeSplitting: boolean, minify: boo
 
 /**
  * Bundles the islands and the runtime (one code-split build) and each extra
- * entry (standalone). The build id is a hash of every output.
+ * entry (standalone).
  *
  * @throws {Error} naming the entry when bundling fails
  * @example Usage
@@ -102,38 +110,34 @@ async function bundle(entrypoints: string[], codeSplitting: boolean, minify: boo
  * ```
  */
 export async function build(options: BuildOptions): Promise<BuildOutput> {
-  const { rootDir, islands, entries = {}, minify = true } = options;
-  const islandPaths = islands.map((key) => resolve(rootDir, key));
+  const { rootDir, islands, entries = {} } = options;
+  const resolve = (path: string) =>
+    path.startsWith("/") ? path : `${rootDir}/${path.replace(/^\.\//, "")}`;
+  const islandPaths = islands.map(resolve);
   const entryPoints = [RUNTIME_ENTRY, ...islandPaths];
-  const files = await bundle(entryPoints, true, minify);
+  const files = await bundle(entryPoints, true);
   // Deno.bundle keeps entry paths relative to their common folder.
-  const base = commonDir(entryPoints);
+  const dirs = entryPoints.map((p) => p.split("/").slice(0, -1));
+  let common = 0;
+  while (dirs.every((d) => common < d.length && d[common] === dirs[0][common])) common++;
   const outputOf = (path: string) => {
-    const out = path.slice(base.length + 1).replace(/\.[jt]sx?$/, ".js");
+    const out = path.split("/").slice(common).join("/").replace(/\.[jt]sx?$/, ".js");
     if (!files.has(out)) throw new Error(`Cannot find the bundle of ${path}: expected ${out}`);
     return out;
   };
-  const islandFiles = Object.fromEntries(
-    islands.map((key, i) => [islandId(key), outputOf(islandPaths[i])]),
-  );
   const entryFiles = new Map<string, Uint8Array<ArrayBuffer>>();
   for (const [name, path] of Object.entries(entries).sort()) {
-    const out = [...(await bundle([resolve(rootDir, path)], false, minify))]
-      .filter(([p]) => p.endsWith(".js"));
-    if (out.length !== 1) throw new Error(`Cannot bundle entry "${name}" into one file`);
-    entryFiles.set(name, out[0][1]);
+    const js = [...(await bundle([resolve(path)], false))].filter(([p]) => p.endsWith(".js"));
+    if (js.length !== 1) throw new Error(`Cannot bundle entry "${name}" into one file`);
+    entryFiles.set(name, js[0][1]);
   }
   const all = [...files, ...entryFiles].sort(([a], [b]) => a < b ? -1 : 1).flat();
   const hash = await crypto.subtle.digest("SHA-256", await new Blob(all).arrayBuffer());
-  const buildId = Array.from(
-    new Uint8Array(hash).slice(0, 8),
-    (b) => b.toString(16).padStart(2, "0"),
-  )
-    .join("");
   return {
-    buildId,
+    buildId: Array.from(new Uint8Array(hash, 0, 8), (b) => b.toString(16).padStart(2, "0"))
+      .join(""),
     runtime: outputOf(RUNTIME_ENTRY),
-    islands: islandFiles,
+    islands: Object.fromEntries(islands.map((key, i) => [islandId(key), outputOf(islandPaths[i])])),
     files,
     entries: entryFiles,
   };
@@ -209,25 +213,4 @@ export async function readBuild(outDir: string): Promise<BuildOutput | undefined
     read(m.entries, "entries", ".js"),
   ]);
   return { buildId: m.buildId, runtime: m.runtime, islands: m.islands, files, entries };
-}
-
-/**
- * Turns a build's bytes into servable files, keyed `prefix + path + suffix`.
- *
- * @example Usage
- * ```ts
- * import { toStaticFiles } from "$fresh/build.ts";
- * const files = await toStaticFiles(new Map([["sdk", new Uint8Array([1])]]), ".js", "/");
- * ```
- */
-export async function toStaticFiles(
-  bytes: Map<string, Uint8Array<ArrayBuffer>>,
-  suffix = "",
-  prefix = "",
-): Promise<Map<string, StaticFile>> {
-  const files = new Map<string, StaticFile>();
-  for (const [path, b] of bytes) {
-    files.set(prefix + path + suffix, await fileFromBytes(path + suffix, b));
-  }
-  return files;
 }

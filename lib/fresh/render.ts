@@ -1,57 +1,79 @@
 /**
- * Assembles a page's HTML: the page inside `_app`, `<Head>` children in the
- * head, and — only when the page used an island — the island props and the
- * module script that hydrates them.
+ * Server rendering: a page inside `_app`, `<Head>` children in the head,
+ * and — only when the page used an island — comment markers around each
+ * island, its props and the module script that hydrates them.
  *
  * @module
  */
 // deno-lint-ignore-file no-explicit-any
-import { type ComponentChildren, type ComponentType, Fragment, h } from "preact";
+import {
+  type ComponentChildren,
+  type ComponentType,
+  createContext,
+  Fragment,
+  h,
+  options,
+  type VNode,
+} from "preact";
+import { useContext } from "preact/hooks";
 import { renderToString } from "preact-render-to-string";
-import { HEAD_CONTEXT } from "./runtime.ts";
-import { collectIslands, type IslandUse } from "./islands.ts";
-import { JS_PREFIX, NONCE_STATE_KEY, STATE_SCRIPT_ID } from "./constants.ts";
-import type { AppProps, PageProps } from "./types.ts";
+import type { BuildOutput } from "./build.ts";
+import { HEAD_CONTEXT, ISLAND_MARKER, islandId } from "./runtime.ts";
+import { JS_PREFIX } from "./static.ts";
+import type { AppProps, Manifest, PageProps } from "./types.ts";
+
+/** The `ctx.state` key of a CSP nonce, which goes on the one inline script: the boot module. */
+const NONCE_STATE_KEY = "cspNonce";
+const STATE_SCRIPT_ID = "__FRSH_STATE";
+
+/** An island rendered on this page: its id and its JSON-serializable props. */
+type IslandUse = { id: string; props: Record<string, unknown> };
+
+const wrappers = new Map<ComponentType<any>, ComponentType<any>>();
+const InIsland = createContext(false);
+let collected: IslandUse[] | null = null;
+let bypass = false;
 
 /**
- * What the renderer needs to know about the client build.
+ * Marks the default exports of island modules as islands for server renders,
+ * through one `options.vnode` hook (chaining any previous one).
  *
  * @example Usage
  * ```ts
- * import type { ClientBuild } from "$fresh/render.ts";
- * const build: ClientBuild = { buildId: "abc", runtime: "lib/fresh/islands.js", islands: {} };
+ * import { registerIslands } from "$fresh/render.ts";
+ * registerIslands({ "./islands/Counter.tsx": { default: () => null } });
  * ```
  */
-export interface ClientBuild {
-  buildId: string;
-  /** Output path of the runtime (`revive`) entry, relative to the build. */
-  runtime: string;
-  /** Island id → output path relative to the build. */
-  islands: Record<string, string>;
-}
-
-/**
- * Options of {@linkcode renderPage}.
- *
- * @example Usage
- * ```ts
- * import type { RenderPageOptions } from "$fresh/render.ts";
- * const pick = (o: RenderPageOptions) => o.page;
- * ```
- */
-export interface RenderPageOptions {
-  page: ComponentType<any>;
-  props: PageProps & Record<string, unknown>;
-  /** The `_app` component. @default a minimal html/head/body shell */
-  app?: ComponentType<AppProps>;
-  build?: ClientBuild;
-}
-
-function DefaultApp({ Component }: AppProps) {
-  return h("html", null, [
-    h("head", null, h("meta", { charset: "utf-8" })),
-    h("body", null, h(Component, null)),
-  ]);
+export function registerIslands(islands: Manifest["islands"]): void {
+  if (wrappers.size === 0) {
+    const previous = options.vnode;
+    options.vnode = (vnode: VNode<any>) => {
+      const wrapper = bypass ? undefined : wrappers.get(vnode.type as any);
+      if (wrapper) vnode.type = wrapper;
+      previous?.(vnode);
+    };
+  }
+  for (const [key, { default: Island }] of Object.entries(islands)) {
+    const id = islandId(key);
+    if (wrappers.has(Island)) continue;
+    const IslandRoot = (props: Record<string, unknown>): ComponentChildren => {
+      const insideIsland = useContext(InIsland);
+      bypass = true; // so the hook does not wrap the inner island again
+      const inner = h(Island, props);
+      bypass = false;
+      // An island inside an island is a plain component: its parent hydrates it.
+      if (insideIsland || collected === null) return inner;
+      const { children: _, ...rest } = props;
+      const mark = `${ISLAND_MARKER}-${id}:${collected.push({ id, props: rest }) - 1}`;
+      return h(InIsland.Provider, { value: true }, [
+        h(Fragment, { UNSTABLE_comment: mark } as any),
+        inner,
+        h(Fragment, { UNSTABLE_comment: "/" + mark } as any),
+      ]);
+    };
+    IslandRoot.displayName = `Island(${id})`;
+    wrappers.set(Island, IslandRoot);
+  }
 }
 
 /** JSON that is safe inside `<script>`: no `</script>`, no `<!--`. */
@@ -65,7 +87,7 @@ function nonceAttribute(nonce: unknown): string {
   return typeof nonce === "string" && /^[A-Za-z0-9+/_=-]+$/.test(nonce) ? ` nonce="${nonce}"` : "";
 }
 
-function islandScripts(islands: IslandUse[], build: ClientBuild, nonce: unknown): string {
+function islandScripts(islands: IslandUse[], build: BuildOutput, nonce: unknown): string {
   const base = `${JS_PREFIX}/${build.buildId}/`;
   const ids = [...new Set(islands.map((i) => i.id))];
   const imports = ids.map((id, i) => {
@@ -94,6 +116,31 @@ function insertBefore(html: string, tag: string, insert: string): string {
 }
 
 /**
+ * Options of {@linkcode renderPage}.
+ *
+ * @example Usage
+ * ```ts
+ * import type { RenderPageOptions } from "$fresh/render.ts";
+ * const pick = (o: RenderPageOptions) => o.page;
+ * ```
+ */
+export interface RenderPageOptions {
+  page: ComponentType<any>;
+  props: PageProps & Record<string, unknown>;
+  /** The `_app` component. @default a minimal html/head/body shell */
+  app?: ComponentType<AppProps>;
+  /** Where the islands' bundles are; needed only when the page uses an island. */
+  build?: BuildOutput;
+}
+
+function DefaultApp({ Component }: AppProps) {
+  return h("html", null, [
+    h("head", null, h("meta", { charset: "utf-8" })),
+    h("body", null, h(Component, null)),
+  ]);
+}
+
+/**
  * Renders a page to a complete HTML document (with `<!DOCTYPE html>`, which
  * JSX cannot express). `<Head>` children go before `</head>`, and a `<title>`
  * among them replaces the app's. Adds no script when the page used no island;
@@ -113,12 +160,15 @@ export function renderPage(options: RenderPageOptions): string {
   const { page, props, app = DefaultApp, build } = options;
   const head: ComponentChildren[] = [];
   const Component = () => h(page, props);
-  const { result: body, islands } = collectIslands(() =>
-    renderToString(
+  const islands: IslandUse[] = collected = [];
+  let html: string;
+  try {
+    html = renderToString(
       h(HEAD_CONTEXT.Provider, { value: head }, h(app, { ...props, Component })),
-    )
-  );
-  let html = body;
+    );
+  } finally {
+    collected = null;
+  }
   if (head.length > 0) {
     const extra = renderToString(h(Fragment, null, head));
     // Browsers show the first <title>: a page's own title replaces the app's.
@@ -127,12 +177,13 @@ export function renderPage(options: RenderPageOptions): string {
   }
   if (islands.length > 0) {
     if (!build) {
-      throw new Error(
-        "Cannot render islands as no client build is loaded: run `deno task build`",
-      );
+      throw new Error("Cannot render islands as no client build is loaded: run `deno task build`");
     }
-    const nonce = props.state?.[NONCE_STATE_KEY];
-    html = insertBefore(html, "</body>", islandScripts(islands, build, nonce));
+    html = insertBefore(
+      html,
+      "</body>",
+      islandScripts(islands, build, props.state?.[NONCE_STATE_KEY]),
+    );
   }
   return "<!DOCTYPE html>" + html;
 }

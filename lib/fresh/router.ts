@@ -8,10 +8,10 @@ import type { ComponentType } from "preact";
 import type { Handler, Handlers, Manifest, MiddlewareHandler, RouteModule } from "./types.ts";
 
 /** Methods a `Handlers` object may define: the single source of the union. */
-export const KNOWN_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"] as const;
+const KNOWN_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"] as const;
 
 /**
- * One of {@linkcode KNOWN_METHODS}.
+ * An HTTP method a `Handlers` object may define.
  *
  * @example Usage
  * ```ts
@@ -64,10 +64,8 @@ function pathToPattern(file: string): string {
   const parts = file.replace(/^\.\/routes\//, "").replace(/\.[jt]sx?$/, "").split("/");
   if (parts.at(-1) === "index") parts.pop();
   const segments = parts.map((part) => {
-    const rest = part.match(/^\[\.\.\.(\w+)\]$/);
-    if (rest) return `:${rest[1]}*`;
-    const param = part.match(/^\[(\w+)\]$/);
-    if (param) return `:${param[1]}`;
+    const param = part.match(/^\[(\.\.\.)?(\w+)\]$/);
+    if (param) return `:${param[2]}${param[1] ? "*" : ""}`;
     if (/[[\]]/.test(part)) {
       throw new SyntaxError(
         `Cannot route ${file} as brackets must wrap a whole segment: current segment is "${part}"`,
@@ -186,21 +184,13 @@ export function middlewaresFor(router: Router, pathname: string): MiddlewareHand
  * ```
  */
 export function methodHandler(route: Route, method: string, renderPage: Handler): Handler {
-  const h = route.handler;
-  if (typeof h === "function") return h;
-  const handlers: Handlers = h ?? (route.component ? { GET: renderPage } : {});
+  if (typeof route.handler === "function") return route.handler;
+  const handlers: Handlers = route.handler ?? (route.component ? { GET: renderPage } : {});
   const handler = method === "HEAD"
     ? handlers.HEAD ?? handlers.GET
     : handlers[method as KnownMethod];
-  return handler ?? (() => {
-    const headers = { Allow: allowedMethods(route).join(", ") };
-    return new Response("Method Not Allowed", { status: 405, headers });
-  });
-}
-
-/** The methods a route answers, for the `Allow` header of its 405s. */
-function allowedMethods(route: Route): KnownMethod[] {
-  if (typeof route.handler === "function") return [...KNOWN_METHODS];
-  const h = route.handler ?? (route.component ? { GET: true } : {});
-  return KNOWN_METHODS.filter((m) => m in h || (m === "HEAD" && "GET" in h));
+  if (handler) return handler;
+  const allow = KNOWN_METHODS.filter((m) => m in handlers || (m === "HEAD" && "GET" in handlers));
+  return () =>
+    new Response("Method Not Allowed", { status: 405, headers: { Allow: allow.join(", ") } });
 }

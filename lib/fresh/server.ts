@@ -1,19 +1,178 @@
 /**
- * `$fresh/server.ts`: start the app, or get its handler to serve elsewhere.
+ * `$fresh/server.ts`: the app's request handler (`createHandler`) or its
+ * server (`start`), `defineConfig`, and the types routes use. Routes, static
+ * files and the client build are loaded once, when the handler is created.
  *
  * @module
  */
-import { createHandler } from "./context.ts";
-import type { FreshConfig, Manifest } from "./types.ts";
+import type { ComponentType } from "preact";
+import { build, BUILD_STATIC_DIR, readBuild, resolveConfig } from "./build.ts";
+import { registerIslands, renderPage } from "./render.ts";
+import { buildRouter, matchRoute, methodHandler, middlewaresFor } from "./router.ts";
+import { islandId, setBuildId } from "./runtime.ts";
+import { listStaticSources, serveStatic } from "./static.ts";
+import type { FreshConfig, FreshContext, Manifest, PageProps } from "./types.ts";
 
-export { createHandler, type RequestHandler } from "./context.ts";
-export { defineConfig } from "./config.ts";
 export type * from "./types.ts";
 
 /**
+ * Types a config object; returns it unchanged.
+ *
+ * @example Usage
+ * ```ts
+ * import { defineConfig } from "$fresh/server.ts";
+ * export default defineConfig({ server: { port: 8000 } });
+ * ```
+ */
+export function defineConfig(config: FreshConfig): FreshConfig {
+  return config;
+}
+
+/**
+ * The request handler `createHandler` returns; `info` defaults to a loopback
+ * address so tests may call it directly.
+ *
+ * @example Usage
+ * ```ts
+ * import type { RequestHandler } from "$fresh/server.ts";
+ * const ok: RequestHandler = () => Promise.resolve(new Response("ok"));
+ * ```
+ */
+export type RequestHandler = (req: Request, info?: Deno.ServeHandlerInfo) => Promise<Response>;
+
+const LOOPBACK_INFO = {
+  remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 0 },
+  completed: Promise.resolve(),
+} as Deno.ServeHandlerInfo;
+
+/**
+ * The client build in `outDir`, or — when it is missing or lacks an island
+ * of the manifest — one bundled in memory (a slower start). Throws at once
+ * when neither can be had: Deno.bundle is an unstable API (`"unstable":
+ * ["bundle"]`), and a missing page script must not wait for the first visitor.
+ */
+async function loadClientBuild(manifest: Manifest, config: ReturnType<typeof resolveConfig>) {
+  const { rootDir, build: { outDir, entries } } = config;
+  const keys = Object.keys(manifest.islands);
+  const written = await readBuild(outDir);
+  const missing = keys.filter((k) => !written?.islands[islandId(k)]);
+  if (written && missing.length === 0) return written;
+  if (typeof (Deno as { bundle?: unknown }).bundle !== "function") {
+    throw new Error(
+      `Cannot start as there is no complete client build in ${outDir} and this runtime cannot ` +
+        `bundle (Deno.bundle is unavailable): run \`deno task build\` before starting ` +
+        `(on Deno Deploy: the build command)`,
+    );
+  }
+  console.warn(
+    written
+      ? `Client build is stale (missing ${missing.join(", ")}); rebuilding in memory`
+      : `No client build in ${outDir}: bundling in memory (run \`deno task build\` ahead of time for a faster start)`,
+  );
+  return await build({ rootDir, islands: keys, entries });
+}
+
+/**
+ * Creates the app's request handler.
+ *
+ * @throws {SyntaxError} when a route file name cannot be routed
+ * @example Usage
+ * ```ts ignore
+ * import { createHandler } from "$fresh/server.ts";
+ * import manifest from "./fresh.gen.ts";
+ * const res = await (await createHandler(manifest))(new Request("http://localhost/"));
+ * ```
+ */
+export async function createHandler(
+  manifest: Manifest,
+  config: FreshConfig = {},
+): Promise<RequestHandler> {
+  const resolved = resolveConfig(manifest.baseUrl, config);
+  const router = buildRouter(manifest);
+  registerIslands(manifest.islands);
+  const client = await loadClientBuild(manifest, resolved);
+  setBuildId(client.buildId);
+  // `static/` wins a clash with what the app's build steps wrote.
+  const dirs = [resolved.staticDir, `${resolved.build.outDir}/${BUILD_STATIC_DIR}`];
+  const sources = await listStaticSources(dirs, client);
+
+  const page = (
+    component: ComponentType<PageProps>,
+    { url, route, params, state, data }: FreshContext,
+    extra: Record<string, unknown>,
+    init: ResponseInit = {},
+  ) => {
+    const props = { url, route, params, state, data, ...extra };
+    const html = renderPage({ page: component, props, app: router.app, build: client });
+    const headers = new Headers(init.headers);
+    if (!headers.has("content-type")) headers.set("content-type", "text/html; charset=utf-8");
+    return new Response(html, { ...init, headers });
+  };
+
+  /** Answers with `_500` (or plain text when it is missing or throws too). */
+  const failed = (ctx: FreshContext, error: unknown) => {
+    console.error(`Error while handling ${ctx.url.pathname}:`, error);
+    if (router.error?.component) {
+      try {
+        return page(router.error.component, ctx, { error }, { status: 500 });
+      } catch (again) {
+        console.error("The _500 page failed as well:", again);
+      }
+    }
+    return new Response("Internal Server Error", { status: 500 });
+  };
+
+  return async (req, info = LOOPBACK_INFO) => {
+    const url = new URL(req.url);
+    const match = matchRoute(router, url);
+    const middlewares = middlewaresFor(router, url.pathname);
+    const ctx: FreshContext = {
+      url,
+      params: match?.params ?? {},
+      route: match?.route.pattern ?? "",
+      state: {},
+      remoteAddr: info.remoteAddr as Deno.NetAddr,
+      info,
+      data: undefined,
+      render: (data, init) => {
+        ctx.data = data;
+        const component = match?.route.component;
+        if (!component) {
+          const what = match?.route.file ?? url.pathname;
+          throw new Error(`Cannot render ${what} as it has no default export (page component)`);
+        }
+        return Promise.resolve(page(component, ctx, {}, init));
+      },
+      renderNotFound: (data) => {
+        ctx.data = data;
+        const notFound = router.notFound?.component;
+        if (!notFound) return Promise.resolve(new Response("Not Found", { status: 404 }));
+        return Promise.resolve(page(notFound, ctx, {}, { status: 404 }));
+      },
+      next: async () => {
+        const middleware = middlewares.shift();
+        if (middleware) return await middleware(req, ctx);
+        const file = serveStatic(req, sources);
+        if (file) return await file;
+        if (!match) return await ctx.renderNotFound();
+        return await methodHandler(match.route, req.method, (_req, c) => c.render())(req, ctx);
+      },
+    };
+    let res: Response;
+    try {
+      res = await ctx.next();
+    } catch (error) {
+      res = failed(ctx, error);
+    }
+    if (req.method !== "HEAD" || res.body === null) return res;
+    await res.body.cancel();
+    return new Response(null, res);
+  };
+}
+
+/**
  * Serves the app with `Deno.serve` on `config.server` (Deno's defaults where
- * unset: port 8000, HTTPS when `cert` and `key` are given) and resolves when
- * the server has shut down.
+ * unset) until the server shuts down.
  *
  * @example Usage
  * ```ts ignore
@@ -23,6 +182,5 @@ export type * from "./types.ts";
  * ```
  */
 export async function start(manifest: Manifest, config: FreshConfig = {}): Promise<void> {
-  const handler = await createHandler(manifest, config);
-  await Deno.serve(config.server ?? {}, handler).finished;
+  await Deno.serve(config.server ?? {}, await createHandler(manifest, config)).finished;
 }

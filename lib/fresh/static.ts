@@ -1,11 +1,16 @@
 /**
- * Static files: `static/` is listed once at startup and only listed files
- * are ever served, so no request path (`..`, encoded slashes or backslashes,
- * null bytes) can reach anything else.
+ * Static files: listed once at startup, and only listed files are ever
+ * served, so no request path (`..`, encoded slashes or backslashes, null
+ * bytes) can reach anything else.
  *
  * @module
  */
-import { ASSET_CACHE_BUST_KEY, IMMUTABLE, JS_PREFIX } from "./constants.ts";
+import type { BuildOutput } from "./build.ts";
+import { ASSET_CACHE_BUST_KEY } from "./runtime.ts";
+
+/** Client bundles are served at `${JS_PREFIX}/<build id>/<file>`, cacheable forever. */
+export const JS_PREFIX = "/_frsh/js";
+const IMMUTABLE = "public, max-age=31536000, immutable";
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = Object.fromEntries(
   `css text/css; charset=utf-8|gif image/gif|html text/html; charset=utf-8|ico image/x-icon|
@@ -17,8 +22,8 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = Object.fromEntries(
 );
 
 /**
- * A servable file: its type, its etag (quoted, strong: a hash of the
- * contents) and how to read its body afresh for each response.
+ * A servable file: its type, its strong etag (a hash of the bytes), and how
+ * to read its body afresh for each response.
  *
  * @example Usage
  * ```ts
@@ -32,15 +37,13 @@ export interface StaticFile {
   open(): Promise<BodyInit>;
 }
 
-/** The content type of a file name, by extension. */
-function contentType(name: string): string {
-  const ext = name.slice(name.lastIndexOf(".") + 1).toLowerCase();
-  return CONTENT_TYPES[ext] ?? "application/octet-stream";
-}
-
-async function etagOf(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+async function describe(name: string, bytes: Uint8Array<ArrayBuffer>) {
   const hash = new Uint8Array(await crypto.subtle.digest("SHA-1", bytes));
-  return `"${Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("")}"`;
+  const ext = name.slice(name.lastIndexOf(".") + 1).toLowerCase();
+  return {
+    contentType: CONTENT_TYPES[ext] ?? "application/octet-stream",
+    etag: `"${Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("")}"`,
+  };
 }
 
 /**
@@ -56,53 +59,23 @@ export async function fileFromBytes(
   name: string,
   bytes: Uint8Array<ArrayBuffer>,
 ): Promise<StaticFile> {
-  const etag = await etagOf(bytes);
-  return { contentType: contentType(name), etag, open: () => Promise.resolve(bytes.slice()) };
+  return { ...await describe(name, bytes), open: () => Promise.resolve(bytes.slice()) };
 }
 
-/**
- * Lists every regular file under `dir` by URL path (`/styles.css`); symlinks
- * are skipped, a missing folder lists nothing.
- *
- * @example Usage
- * ```ts
- * import { scanStaticDir } from "$fresh/static.ts";
- * const files = await scanStaticDir("./static");
- * ```
- */
-export async function scanStaticDir(dir: string): Promise<Map<string, StaticFile>> {
-  const files = new Map<string, StaticFile>();
-  const walk = async (fsDir: string, urlDir: string) => {
-    for await (const entry of Deno.readDir(fsDir)) {
-      const fsPath = `${fsDir}/${entry.name}`;
-      if (entry.isDirectory) await walk(fsPath, `${urlDir}${entry.name}/`);
-      if (!entry.isFile) continue;
-      files.set(`${urlDir}${entry.name}`, {
-        contentType: contentType(entry.name),
-        etag: await etagOf(await Deno.readFile(fsPath)),
-        open: async () => (await Deno.open(fsPath)).readable,
-      });
-    }
-  };
-  await walk(dir, "/").catch((err) => {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
+/** Adds every regular file under `dir` not listed yet, by URL path (`/styles.css`); symlinks
+ * are skipped, a missing folder adds nothing. */
+async function addFolder(files: Map<string, StaticFile>, dir: string, urlDir = "/") {
+  const entries = await Array.fromAsync(Deno.readDir(dir)).catch((err) => {
+    if (err instanceof Deno.errors.NotFound) return [];
+    throw err;
   });
-  return files;
-}
-
-/** Answers with `file`: 304 when `If-None-Match` holds its etag, no body for HEAD. */
-async function serveFile(
-  req: Request,
-  file: StaticFile,
-  cacheControl: string,
-): Promise<Response> {
-  const headers = new Headers({ etag: file.etag, "cache-control": cacheControl });
-  const match = req.headers.get("if-none-match");
-  if (match?.split(",").some((t) => t.trim().replace(/^W\//, "") === file.etag)) {
-    return new Response(null, { status: 304, headers });
+  for (const entry of entries) {
+    const path = `${dir}/${entry.name}`, url = `${urlDir}${entry.name}`;
+    if (entry.isDirectory) await addFolder(files, path, `${url}/`);
+    if (!entry.isFile || files.has(url)) continue;
+    const about = await describe(entry.name, await Deno.readFile(path));
+    files.set(url, { ...about, open: async () => (await Deno.open(path)).readable });
   }
-  headers.set("content-type", file.contentType);
-  return new Response(req.method === "HEAD" ? null : await file.open(), { headers });
 }
 
 /**
@@ -120,6 +93,43 @@ export interface StaticSources {
   buildId: string;
   staticFiles: Map<string, StaticFile>;
   buildFiles: Map<string, StaticFile>;
+}
+
+/**
+ * Lists the files of `dirs` (the first folder wins a clash), then a build's
+ * extra entries at `/<name>.js` and its bundles.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { build } from "$fresh/build.ts";
+ * import { listStaticSources } from "$fresh/static.ts";
+ * const out = await build({ rootDir: Deno.cwd(), islands: [] });
+ * const sources = await listStaticSources(["./static", "./_fresh/static"], out);
+ * ```
+ */
+export async function listStaticSources(
+  dirs: string[],
+  build: BuildOutput,
+): Promise<StaticSources> {
+  const staticFiles = new Map<string, StaticFile>();
+  for (const dir of dirs) await addFolder(staticFiles, dir);
+  for (const [name, bytes] of build.entries) {
+    staticFiles.set(`/${name}.js`, await fileFromBytes(`${name}.js`, bytes));
+  }
+  const buildFiles = new Map<string, StaticFile>();
+  for (const [path, bytes] of build.files) buildFiles.set(path, await fileFromBytes(path, bytes));
+  return { buildId: build.buildId, staticFiles, buildFiles };
+}
+
+/** Answers with `file`: 304 when `If-None-Match` holds its etag, no body for HEAD. */
+async function serveFile(req: Request, file: StaticFile, cacheControl: string) {
+  const headers = new Headers({ etag: file.etag, "cache-control": cacheControl });
+  const match = req.headers.get("if-none-match");
+  if (match?.split(",").some((t) => t.trim().replace(/^W\//, "") === file.etag)) {
+    return new Response(null, { status: 304, headers });
+  }
+  headers.set("content-type", file.contentType);
+  return new Response(req.method === "HEAD" ? null : await file.open(), { headers });
 }
 
 /**

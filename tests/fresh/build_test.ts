@@ -13,7 +13,7 @@ const options = {
 Deno.test("build: runtime and island entries, shared chunks, a content-hash build id", async () => {
   const out = await build(options);
   assert.match(out.buildId, /^[0-9a-f]{16}$/);
-  assert.equal(out.runtime, "lib/fresh/islands.js");
+  assert.equal(out.runtime, "lib/fresh/runtime.js");
   assert.deepEqual(out.islands, { Counter: "tests/fresh/fixture/islands/Counter.js" });
   assert.ok(out.files.has(out.runtime));
   assert.ok(out.files.has(out.islands.Counter));

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { generateManifest, scanProject } from "$fresh/manifest.ts";
+import { generateManifest, scanProject } from "$fresh/dev.ts";
 import { manifest as fixtureManifest } from "./fixture/serve.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
