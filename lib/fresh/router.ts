@@ -127,65 +127,11 @@ export function buildRouter(manifest: Manifest): Router {
   return router;
 }
 
-/**
- * The first route matching `url`, with its params decoded (malformed escapes
- * stay as sent: the page validates).
- *
- * @example Usage
- * ```ts
- * import { buildRouter, matchRoute } from "$fresh/router.ts";
- * matchRoute(buildRouter({ routes: {}, islands: {}, baseUrl: "" }), new URL("http://x/")); // undefined
- * ```
- */
-export function matchRoute(
-  router: Router,
-  url: URL,
-): { route: Route; params: Record<string, string> } | undefined {
-  for (const route of router.routes) {
-    const match = route.urlPattern.exec({ pathname: url.pathname });
-    if (!match) continue;
-    const params: Record<string, string> = {};
-    for (const [k, v] of Object.entries(match.pathname.groups)) {
-      if (v === undefined) continue;
-      try {
-        params[k] = decodeURIComponent(v);
-      } catch {
-        params[k] = v;
-      }
-    }
-    return { route, params };
-  }
-}
-
-/**
- * The middlewares whose folder contains `pathname`, outermost first.
- *
- * @example Usage
- * ```ts
- * import { buildRouter, middlewaresFor } from "$fresh/router.ts";
- * middlewaresFor(buildRouter({ routes: {}, islands: {}, baseUrl: "" }), "/api/x"); // []
- * ```
- */
-export function middlewaresFor(router: Router, pathname: string): MiddlewareHandler[] {
-  const path = pathname.endsWith("/") ? pathname : pathname + "/";
-  return router.middlewares.filter((m) => path.startsWith(m.prefix)).flatMap((m) => m.handlers);
-}
-
-/**
- * The handler of `method`: a page without a handler answers GET (with
- * `renderPage`) and HEAD; HEAD falls back to GET (the caller drops the
- * body); any other method answers 405 with `Allow`.
- *
- * @example Usage
- * ```ts
- * import { methodHandler } from "$fresh/router.ts";
- * const route = { pattern: "/", urlPattern: new URLPattern({ pathname: "/" }), file: "" };
- * methodHandler(route, "GET", () => new Response("page")); // a 405: no page, no handler
- * ```
- */
-export function methodHandler(route: Route, method: string, renderPage: Handler): Handler {
-  if (typeof route.handler === "function") return route.handler;
-  const handlers: Handlers = route.handler ?? (route.component ? { GET: renderPage } : {});
+/** A page without a handler answers GET (with `renderPage`) and HEAD; HEAD falls back to GET (the
+ * caller drops the body); any other method answers 405 with `Allow`. */
+function methodHandler(route: Route | undefined, method: string, renderPage: Handler): Handler {
+  if (typeof route?.handler === "function") return route.handler;
+  const handlers: Handlers = route?.handler ?? (route?.component ? { GET: renderPage } : {});
   const handler = method === "HEAD"
     ? handlers.HEAD ?? handlers.GET
     : handlers[method as KnownMethod];
@@ -193,4 +139,41 @@ export function methodHandler(route: Route, method: string, renderPage: Handler)
   const allow = KNOWN_METHODS.filter((m) => m in handlers || (m === "HEAD" && "GET" in handlers));
   return () =>
     new Response("Method Not Allowed", { status: 405, headers: { Allow: allow.join(", ") } });
+}
+
+/**
+ * What answers `method` at `url`: the first matching route (if any) with its
+ * params decoded (malformed escapes stay as sent: the page validates), the
+ * middlewares whose folder contains the path, outermost first, and the
+ * route's handler of `method` (see `Handlers`).
+ *
+ * @example Usage
+ * ```ts
+ * import { buildRouter, routeFor } from "$fresh/router.ts";
+ * const router = buildRouter({ routes: {}, islands: {}, baseUrl: import.meta.url });
+ * routeFor(router, new URL("http://x/"), "GET", () => new Response("page")).route; // undefined
+ * ```
+ */
+export function routeFor(router: Router, url: URL, method: string, renderPage: Handler): {
+  route?: Route;
+  params: Record<string, string>;
+  middlewares: MiddlewareHandler[];
+  handler: Handler;
+} {
+  const { pathname } = url, dir = pathname.endsWith("/") ? pathname : pathname + "/";
+  const route = router.routes.find((r) => r.urlPattern.test({ pathname }));
+  const params: Record<string, string> = {};
+  for (
+    const [k, v] of Object.entries(route?.urlPattern.exec({ pathname })?.pathname.groups ?? {})
+  ) {
+    if (v === undefined) continue;
+    try {
+      params[k] = decodeURIComponent(v);
+    } catch {
+      params[k] = v;
+    }
+  }
+  const middlewares = router.middlewares.filter((m) => dir.startsWith(m.prefix));
+  const handler = methodHandler(route, method, renderPage);
+  return { route, params, middlewares: middlewares.flatMap((m) => m.handlers), handler };
 }

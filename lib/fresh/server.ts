@@ -8,10 +8,10 @@
 import type { ComponentType } from "preact";
 import { build, BUILD_STATIC_DIR, readBuild, resolveConfig } from "./build.ts";
 import { registerIslands, renderPage } from "./render.ts";
-import { buildRouter, matchRoute, methodHandler, middlewaresFor } from "./router.ts";
+import { buildRouter, routeFor } from "./router.ts";
 import { islandId, setBuildId } from "./runtime.ts";
-import { listStaticSources, serveStatic } from "./static.ts";
-import type { FreshConfig, FreshContext, Manifest, PageProps } from "./types.ts";
+import { staticHandler } from "./static.ts";
+import type { FreshConfig, FreshContext, Handler, Manifest, PageProps } from "./types.ts";
 
 export type * from "./types.ts";
 
@@ -94,7 +94,7 @@ export async function createHandler(
   setBuildId(client.buildId);
   // `static/` wins a clash with what the app's build steps wrote.
   const dirs = [resolved.staticDir, `${resolved.build.outDir}/${BUILD_STATIC_DIR}`];
-  const sources = await listStaticSources(dirs, client);
+  const serveStatic = await staticHandler(dirs, client);
 
   const page = (
     component: ComponentType<PageProps>,
@@ -122,23 +122,23 @@ export async function createHandler(
     return new Response("Internal Server Error", { status: 500 });
   };
 
+  const renderRoute: Handler = (_req, ctx) => ctx.render();
   return async (req, info = LOOPBACK_INFO) => {
     const url = new URL(req.url);
-    const match = matchRoute(router, url);
-    const middlewares = middlewaresFor(router, url.pathname);
+    const { route, params, middlewares, handler } = routeFor(router, url, req.method, renderRoute);
     const ctx: FreshContext = {
       url,
-      params: match?.params ?? {},
-      route: match?.route.pattern ?? "",
+      params,
+      route: route?.pattern ?? "",
       state: {},
       remoteAddr: info.remoteAddr as Deno.NetAddr,
       info,
       data: undefined,
       render: (data, init) => {
         ctx.data = data;
-        const component = match?.route.component;
+        const component = route?.component;
         if (!component) {
-          const what = match?.route.file ?? url.pathname;
+          const what = route?.file ?? url.pathname;
           throw new Error(`Cannot render ${what} as it has no default export (page component)`);
         }
         return Promise.resolve(page(component, ctx, {}, init));
@@ -152,10 +152,9 @@ export async function createHandler(
       next: async () => {
         const middleware = middlewares.shift();
         if (middleware) return await middleware(req, ctx);
-        const file = serveStatic(req, sources);
+        const file = serveStatic(req);
         if (file) return await file;
-        if (!match) return await ctx.renderNotFound();
-        return await methodHandler(match.route, req.method, (_req, c) => c.render())(req, ctx);
+        return await (route ? handler(req, ctx) : ctx.renderNotFound());
       },
     };
     let res: Response;

@@ -21,17 +21,8 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = Object.fromEntries(
     .split("|").map((row) => row.trim().split(/ (.*)/s).slice(0, 2)),
 );
 
-/**
- * A servable file: its type, its strong etag (a hash of the bytes), and how
- * to read its body afresh for each response.
- *
- * @example Usage
- * ```ts
- * import type { StaticFile } from "$fresh/static.ts";
- * const typeOf = (f: StaticFile) => f.contentType;
- * ```
- */
-export interface StaticFile {
+/** A servable file: its type, its strong etag (a hash of the bytes), and a fresh body per response. */
+interface StaticFile {
   contentType: string;
   etag: string;
   open(): Promise<BodyInit>;
@@ -46,20 +37,17 @@ async function describe(name: string, bytes: Uint8Array<ArrayBuffer>) {
   };
 }
 
-/**
- * A {@linkcode StaticFile} held in memory.
- *
- * @example Usage
- * ```ts
- * import { fileFromBytes } from "$fresh/static.ts";
- * const file = await fileFromBytes("x.txt", new TextEncoder().encode("hi"));
- * ```
- */
-export async function fileFromBytes(
-  name: string,
-  bytes: Uint8Array<ArrayBuffer>,
-): Promise<StaticFile> {
-  return { ...await describe(name, bytes), open: () => Promise.resolve(bytes.slice()) };
+/** Adds what `bytes` holds, keyed `prefix + path + suffix`. */
+async function addBytes(
+  files: Map<string, StaticFile>,
+  bytes: Map<string, Uint8Array<ArrayBuffer>>,
+  prefix = "",
+  suffix = "",
+) {
+  for (const [path, b] of bytes) {
+    const about = await describe(path + suffix, b);
+    files.set(prefix + path + suffix, { ...about, open: () => Promise.resolve(b.slice()) });
+  }
 }
 
 /** Adds every regular file under `dir` not listed yet, by URL path (`/styles.css`); symlinks
@@ -78,49 +66,6 @@ async function addFolder(files: Map<string, StaticFile>, dir: string, urlDir = "
   }
 }
 
-/**
- * Where files come from: `staticFiles` by URL path (`static/`, build steps'
- * output, extra entries such as `/sdk.js`), `buildFiles` (client bundles) by
- * path inside the build.
- *
- * @example Usage
- * ```ts
- * import type { StaticSources } from "$fresh/static.ts";
- * const none: StaticSources = { buildId: "x", staticFiles: new Map(), buildFiles: new Map() };
- * ```
- */
-export interface StaticSources {
-  buildId: string;
-  staticFiles: Map<string, StaticFile>;
-  buildFiles: Map<string, StaticFile>;
-}
-
-/**
- * Lists the files of `dirs` (the first folder wins a clash), then a build's
- * extra entries at `/<name>.js` and its bundles.
- *
- * @example Usage
- * ```ts ignore
- * import { build } from "$fresh/build.ts";
- * import { listStaticSources } from "$fresh/static.ts";
- * const out = await build({ rootDir: Deno.cwd(), islands: [] });
- * const sources = await listStaticSources(["./static", "./_fresh/static"], out);
- * ```
- */
-export async function listStaticSources(
-  dirs: string[],
-  build: BuildOutput,
-): Promise<StaticSources> {
-  const staticFiles = new Map<string, StaticFile>();
-  for (const dir of dirs) await addFolder(staticFiles, dir);
-  for (const [name, bytes] of build.entries) {
-    staticFiles.set(`/${name}.js`, await fileFromBytes(`${name}.js`, bytes));
-  }
-  const buildFiles = new Map<string, StaticFile>();
-  for (const [path, bytes] of build.files) buildFiles.set(path, await fileFromBytes(path, bytes));
-  return { buildId: build.buildId, staticFiles, buildFiles };
-}
-
 /** Answers with `file`: 304 when `If-None-Match` holds its etag, no body for HEAD. */
 async function serveFile(req: Request, file: StaticFile, cacheControl: string) {
   const headers = new Headers({ etag: file.etag, "cache-control": cacheControl });
@@ -133,40 +78,50 @@ async function serveFile(req: Request, file: StaticFile, cacheControl: string) {
 }
 
 /**
- * Serves a GET or HEAD from the listed files, or returns `undefined`; `/dir/`
- * serves `/dir/index.html` and `/dir` redirects to `/dir/`. Build files and
- * `asset()` URLs of the current build are immutable; the rest must revalidate.
+ * Lists, once, the files of `dirs` (the first folder wins a clash), a build's
+ * extra entries at `/<name>.js` and its bundles under `JS_PREFIX`. The
+ * handler it returns serves a GET or HEAD from them, or returns `undefined`;
+ * `/dir/` serves `/dir/index.html` and `/dir` redirects to `/dir/`. Bundles
+ * and `asset()` URLs of the build are immutable; the rest must revalidate.
  *
  * @example Usage
- * ```ts
- * import { serveStatic } from "$fresh/static.ts";
- * const sources = { buildId: "x", staticFiles: new Map(), buildFiles: new Map() };
- * serveStatic(new Request("http://x/../deno.json"), sources); // undefined
+ * ```ts ignore
+ * import { build } from "$fresh/build.ts";
+ * import { staticHandler } from "$fresh/static.ts";
+ * const serve = await staticHandler(["./static"], await build({ rootDir: Deno.cwd(), islands: [] }));
+ * serve(new Request("http://x/../deno.json")); // undefined
  * ```
  */
-export function serveStatic(req: Request, sources: StaticSources): Promise<Response> | undefined {
-  if (req.method !== "GET" && req.method !== "HEAD") return undefined;
-  const url = new URL(req.url);
-  let path: string;
-  try {
-    path = decodeURIComponent(url.pathname);
-  } catch {
-    return undefined; // malformed escapes name no file
-  }
-  const buildPrefix = `${JS_PREFIX}/${sources.buildId}/`;
-  if (path.startsWith(buildPrefix)) {
-    const file = sources.buildFiles.get(path.slice(buildPrefix.length));
-    return file && serveFile(req, file, IMMUTABLE);
-  }
-  // Without the slash a folder redirects, so its page's relative links resolve inside it.
-  const file = sources.staticFiles.get(
-    path.endsWith("/") && path !== "/" ? `${path}index.html` : path,
-  );
-  if (!file && sources.staticFiles.has(`${path}/index.html`)) {
-    const location = `${url.pathname}/${url.search}`;
-    return Promise.resolve(new Response(null, { status: 301, headers: { location } }));
-  }
-  if (!file) return undefined;
-  const busted = url.searchParams.get(ASSET_CACHE_BUST_KEY) === sources.buildId;
-  return serveFile(req, file, busted ? IMMUTABLE : "no-cache");
+export async function staticHandler(
+  dirs: string[],
+  build: BuildOutput,
+): Promise<(req: Request) => Promise<Response> | undefined> {
+  const staticFiles = new Map<string, StaticFile>(), buildFiles = new Map<string, StaticFile>();
+  for (const dir of dirs) await addFolder(staticFiles, dir);
+  await addBytes(staticFiles, build.entries, "/", ".js");
+  await addBytes(buildFiles, build.files);
+  const buildPrefix = `${JS_PREFIX}/${build.buildId}/`;
+  return (req) => {
+    if (req.method !== "GET" && req.method !== "HEAD") return undefined;
+    const url = new URL(req.url);
+    let path: string;
+    try {
+      path = decodeURIComponent(url.pathname);
+    } catch {
+      return undefined; // malformed escapes name no file
+    }
+    if (path.startsWith(buildPrefix)) {
+      const file = buildFiles.get(path.slice(buildPrefix.length));
+      return file && serveFile(req, file, IMMUTABLE);
+    }
+    // Without the slash a folder redirects, so its page's relative links resolve inside it.
+    const file = staticFiles.get(path.endsWith("/") && path !== "/" ? `${path}index.html` : path);
+    if (!file && staticFiles.has(`${path}/index.html`)) {
+      const location = `${url.pathname}/${url.search}`;
+      return Promise.resolve(new Response(null, { status: 301, headers: { location } }));
+    }
+    if (!file) return undefined;
+    const busted = url.searchParams.get(ASSET_CACHE_BUST_KEY) === build.buildId;
+    return serveFile(req, file, busted ? IMMUTABLE : "no-cache");
+  };
 }

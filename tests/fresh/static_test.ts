@@ -1,9 +1,21 @@
 import assert from "node:assert/strict";
-import { fileFromBytes, serveStatic } from "$fresh/static.ts";
+import { staticHandler } from "$fresh/static.ts";
 import { fixtureHandler, rawStatus, serveFixture } from "./fixture/serve.ts";
 
+/** A build of only `files` (bundles by path) and `entries` (by name), with build id b1. */
+function fakeBuild(files: Record<string, string>, entries: Record<string, string> = {}) {
+  const bytes = (o: Record<string, string>) =>
+    new Map(Object.entries(o).map(([k, v]) => [k, new TextEncoder().encode(v)]));
+  return { buildId: "b1", runtime: "", islands: {}, files: bytes(files), entries: bytes(entries) };
+}
+
 Deno.test("content types by extension, octet-stream otherwise", async () => {
-  const typeOf = async (name: string) => (await fileFromBytes(name, new Uint8Array())).contentType;
+  const serve = await staticHandler(
+    [],
+    fakeBuild({ "a.css": "", "A.SVG": "", "x.js": "", noext: "" }),
+  );
+  const typeOf = async (name: string) =>
+    (await serve(new Request(`http://x/_frsh/js/b1/${name}`)))?.headers.get("content-type");
   assert.equal(await typeOf("a.css"), "text/css; charset=utf-8");
   assert.equal(await typeOf("A.SVG"), "image/svg+xml");
   assert.equal(await typeOf("x.js"), "text/javascript; charset=utf-8");
@@ -87,21 +99,17 @@ Deno.test("every traversal attempt at the handler answers 404", async () => {
   }
 });
 
-Deno.test("serveStatic serves only listed files, only for GET and HEAD", async () => {
-  const file = await fileFromBytes("a.txt", new TextEncoder().encode("a"));
-  const sources = {
-    buildId: "b1",
-    staticFiles: new Map([["/a.txt", file]]),
-    buildFiles: new Map(),
-  };
-  assert.ok(serveStatic(new Request("http://x/a.txt"), sources));
-  assert.equal(serveStatic(new Request("http://x/a.txt", { method: "POST" }), sources), undefined);
-  assert.equal(serveStatic(new Request("http://x/b.txt"), sources), undefined);
-  const busted = await serveStatic(new Request("http://x/a.txt?__frsh_c=b1"), sources)!;
+Deno.test("staticHandler serves only listed files, only for GET and HEAD", async () => {
+  const serve = await staticHandler([], fakeBuild({}, { a: "a" }));
+  assert.equal(await (await serve(new Request("http://x/a.js")))?.text(), "a");
+  assert.equal(serve(new Request("http://x/a.js", { method: "POST" })), undefined);
+  assert.equal(serve(new Request("http://x/b.js")), undefined);
+  assert.equal(serve(new Request("http://x/%2e%2e/x/a.js")), undefined);
+  const busted = await serve(new Request("http://x/a.js?__frsh_c=b1"))!;
   assert.equal(busted.headers.get("cache-control"), "public, max-age=31536000, immutable");
-  const old = await serveStatic(new Request("http://x/a.txt?__frsh_c=b0"), sources)!;
+  const old = await serve(new Request("http://x/a.js?__frsh_c=b0"))!;
   assert.equal(old.headers.get("cache-control"), "no-cache");
-  const head = await serveStatic(new Request("http://x/a.txt", { method: "HEAD" }), sources)!;
+  const head = await serve(new Request("http://x/a.js", { method: "HEAD" }))!;
   assert.equal(head.body, null);
 });
 
