@@ -9,7 +9,7 @@
 import { islandId } from "./runtime.ts";
 import type { BuildStep, FreshConfig } from "./types.ts";
 
-/** The build manifest's file name in the output folder: written last, it marks a complete build. */
+/** The build's file in the output folder: written last, it marks a complete build. */
 export const BUILD_MANIFEST = "manifest.json";
 
 /** The folder in the output folder where build steps write servable files. */
@@ -51,6 +51,9 @@ export interface BuildOutput {
   entries: Map<string, Uint8Array<ArrayBuffer>>;
 }
 
+const absolute = (rootDir: string, path: string) =>
+  path.startsWith("/") ? path : `${rootDir}/${path.replace(/^\.\//, "")}`;
+
 /**
  * A config's folders and build options with every default applied and every
  * path absolute (relative ones are taken from the folder of `baseUrl`).
@@ -63,7 +66,7 @@ export interface BuildOutput {
  */
 export function resolveConfig(baseUrl: string, config: FreshConfig = {}) {
   const rootDir = decodeURIComponent(new URL(".", baseUrl).pathname).replace(/\/$/, "");
-  const abs = (p: string) => p.startsWith("/") ? p : `${rootDir}/${p.replace(/^\.\//, "")}`;
+  const abs = (path: string) => absolute(rootDir, path);
   const entries = Object.entries(config.build?.entries ?? {}).map(([name, p]) => [name, abs(p)]);
   return {
     rootDir,
@@ -111,8 +114,7 @@ async function bundle(entrypoints: string[], codeSplitting: boolean) {
  */
 export async function build(options: BuildOptions): Promise<BuildOutput> {
   const { rootDir, islands, entries = {} } = options;
-  const resolve = (path: string) =>
-    path.startsWith("/") ? path : `${rootDir}/${path.replace(/^\.\//, "")}`;
+  const resolve = (path: string) => absolute(rootDir, path);
   const islandPaths = islands.map(resolve);
   const entryPoints = [RUNTIME_ENTRY, ...islandPaths];
   const files = await bundle(entryPoints, true);
@@ -144,8 +146,8 @@ export async function build(options: BuildOptions): Promise<BuildOutput> {
 }
 
 /**
- * Writes a build to `outDir` (replacing what was there): `js/…`, `entries/…`
- * and the build manifest. `steps` run in between, each given the project
+ * Writes a build to `outDir` (replacing what was there) as one manifest file,
+ * bundles included: they are text. `steps` run first, each given the project
  * folder and an empty `static/` folder of the build; a failing step leaves
  * no manifest, so the build counts as missing.
  *
@@ -163,12 +165,6 @@ export async function writeBuild(
   rootDir = Deno.cwd(),
 ): Promise<void> {
   await Deno.remove(outDir, { recursive: true }).catch(() => {});
-  const write = async (path: string, bytes: Uint8Array) => {
-    await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-    await Deno.writeFile(path, bytes);
-  };
-  for (const [path, bytes] of out.files) await write(`${outDir}/js/${path}`, bytes);
-  for (const [name, bytes] of out.entries) await write(`${outDir}/entries/${name}.js`, bytes);
   const staticOutDir = `${outDir}/${BUILD_STATIC_DIR}`;
   await Deno.mkdir(staticOutDir, { recursive: true });
   for (const [i, step] of steps.entries()) {
@@ -180,10 +176,17 @@ export async function writeBuild(
       });
     });
   }
+  const text = (files: Map<string, Uint8Array>) =>
+    Object.fromEntries([...files].map(([path, bytes]) => [path, new TextDecoder().decode(bytes)]));
   const { buildId, runtime, islands } = out;
-  const files = [...out.files.keys()].sort(), entries = [...out.entries.keys()];
-  const manifest = JSON.stringify({ buildId, runtime, islands, files, entries }, null, 2) + "\n";
-  await write(`${outDir}/${BUILD_MANIFEST}`, new TextEncoder().encode(manifest));
+  const manifest = {
+    buildId,
+    runtime,
+    islands,
+    files: text(out.files),
+    entries: text(out.entries),
+  };
+  await Deno.writeTextFile(`${outDir}/${BUILD_MANIFEST}`, JSON.stringify(manifest));
 }
 
 /**
@@ -201,16 +204,8 @@ export async function readBuild(outDir: string): Promise<BuildOutput | undefined
     throw err;
   });
   if (text === undefined) return undefined;
-  const m = JSON.parse(text);
-  const read = async (paths: string[], dir: string, ext = "") =>
-    new Map(
-      await Promise.all(
-        paths.map(async (p) => [p, await Deno.readFile(`${outDir}/${dir}/${p}${ext}`)] as const),
-      ),
-    );
-  const [files, entries] = await Promise.all([
-    read(m.files, "js"),
-    read(m.entries, "entries", ".js"),
-  ]);
-  return { buildId: m.buildId, runtime: m.runtime, islands: m.islands, files, entries };
+  const { files, entries, ...rest } = JSON.parse(text);
+  const bytes = (texts: Record<string, string>) =>
+    new Map(Object.entries(texts).map(([path, t]) => [path, new TextEncoder().encode(t)]));
+  return { ...rest, files: bytes(files), entries: bytes(entries) };
 }

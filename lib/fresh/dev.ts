@@ -16,19 +16,8 @@ const MODULE_FILE = /(?<!_test)\.[jt]sx?$/;
 /** Code-unit order, so the output never depends on the locale. */
 const byCodeUnit = (a: string, b: string) => a < b ? -1 : a > b ? 1 : 0;
 
-/**
- * Route and island files, as `./routes/…` and `./islands/…` keys.
- *
- * @example Usage
- * ```ts
- * import type { ProjectFiles } from "$fresh/dev.ts";
- * const files: ProjectFiles = { routes: ["./routes/index.tsx"], islands: [] };
- * ```
- */
-export interface ProjectFiles {
-  routes: string[];
-  islands: string[];
-}
+/** Route and island files, as `./routes/…` and `./islands/…` keys. */
+type ProjectFiles = { routes: string[]; islands: string[] };
 
 async function listModules(dir: string, prefix: string): Promise<string[]> {
   const found: string[] = [];

@@ -127,17 +127,10 @@ function insertBefore(html: string, tag: string, insert: string): string {
 export interface RenderPageOptions {
   page: ComponentType<any>;
   props: PageProps & Record<string, unknown>;
-  /** The `_app` component. @default a minimal html/head/body shell */
+  /** The `_app` component, which renders the page as its `Component`. */
   app?: ComponentType<AppProps>;
   /** Where the islands' bundles are; needed only when the page uses an island. */
   build?: BuildOutput;
-}
-
-function DefaultApp({ Component }: AppProps) {
-  return h("html", null, [
-    h("head", null, h("meta", { charset: "utf-8" })),
-    h("body", null, h(Component, null)),
-  ]);
 }
 
 /**
@@ -157,14 +150,18 @@ function DefaultApp({ Component }: AppProps) {
  * ```
  */
 export function renderPage(options: RenderPageOptions): string {
-  const { page, props, app = DefaultApp, build } = options;
+  const { page, props, app, build } = options;
   const head: ComponentChildren[] = [];
   const Component = () => h(page, props);
   const islands: IslandUse[] = collected = [];
   let html: string;
   try {
     html = renderToString(
-      h(HEAD_CONTEXT.Provider, { value: head }, h(app, { ...props, Component })),
+      h(
+        HEAD_CONTEXT.Provider,
+        { value: head },
+        app ? h(app, { ...props, Component }) : h(Component, null),
+      ),
     );
   } finally {
     collected = null;

@@ -5,7 +5,7 @@
  * @module
  */
 import type { ComponentType } from "preact";
-import type { Handler, Handlers, Manifest, MiddlewareHandler, RouteModule } from "./types.ts";
+import type { Handler, Handlers, Manifest, MiddlewareHandler } from "./types.ts";
 
 /** Methods a `Handlers` object may define: the single source of the union. */
 const KNOWN_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"] as const;
@@ -93,7 +93,7 @@ function comparePatterns(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function toRoute(file: string, pattern: string, mod: RouteModule): Route {
+function toRoute(file: string, pattern: string, mod: Manifest["routes"][string]): Route {
   const urlPattern = new URLPattern({ pathname: pattern || "/" });
   const handler = mod.handler as Handler | Handlers | undefined;
   return { pattern, urlPattern, file, component: mod.default, handler };
@@ -120,7 +120,7 @@ export function buildRouter(manifest: Manifest): Router {
     } else if (name === "./routes/_app") router.app = mod.default;
     else if (name === "./routes/_404") router.notFound = toRoute(file, "", mod);
     else if (name === "./routes/_500") router.error = toRoute(file, "", mod);
-    else router.routes.push(toRoute(file, mod.config?.routeOverride ?? pathToPattern(file), mod));
+    else router.routes.push(toRoute(file, pathToPattern(file), mod));
   }
   router.routes.sort((a, b) => comparePatterns(a.pattern, b.pattern));
   router.middlewares.sort((a, b) => a.prefix.length - b.prefix.length);

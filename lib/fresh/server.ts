@@ -28,18 +28,6 @@ export function defineConfig(config: FreshConfig): FreshConfig {
   return config;
 }
 
-/**
- * The request handler `createHandler` returns; `info` defaults to a loopback
- * address so tests may call it directly.
- *
- * @example Usage
- * ```ts
- * import type { RequestHandler } from "$fresh/server.ts";
- * const ok: RequestHandler = () => Promise.resolve(new Response("ok"));
- * ```
- */
-export type RequestHandler = (req: Request, info?: Deno.ServeHandlerInfo) => Promise<Response>;
-
 const LOOPBACK_INFO = {
   remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 0 },
   completed: Promise.resolve(),
@@ -73,7 +61,8 @@ async function loadClientBuild(manifest: Manifest, config: ReturnType<typeof res
 }
 
 /**
- * Creates the app's request handler.
+ * Creates the app's request handler; `info` defaults to a loopback address so
+ * tests may call it directly.
  *
  * @throws {SyntaxError} when a route file name cannot be routed
  * @example Usage
@@ -86,7 +75,7 @@ async function loadClientBuild(manifest: Manifest, config: ReturnType<typeof res
 export async function createHandler(
   manifest: Manifest,
   config: FreshConfig = {},
-): Promise<RequestHandler> {
+): Promise<(req: Request, info?: Deno.ServeHandlerInfo) => Promise<Response>> {
   const resolved = resolveConfig(manifest.baseUrl, config);
   const router = buildRouter(manifest);
   registerIslands(manifest.islands);

@@ -9,21 +9,6 @@ import type { ComponentType } from "preact";
 import type { KnownMethod } from "./router.ts";
 
 /**
- * A route module: a page component, a handler, or both (or `_middleware`).
- *
- * @example Usage
- * ```ts
- * import type { RouteModule } from "$fresh/server.ts";
- * const mod: RouteModule = { handler: () => new Response("ok") };
- * ```
- */
-export interface RouteModule {
-  default?: ComponentType<any>;
-  handler?: Handler<any, any> | Handlers<any, any> | MiddlewareHandler<any>[];
-  config?: RouteConfig;
-}
-
-/**
  * The generated `fresh.gen.ts`: modules keyed by their path relative to `baseUrl`.
  *
  * @example Usage
@@ -33,7 +18,11 @@ export interface RouteModule {
  * ```
  */
 export interface Manifest {
-  routes: Record<string, RouteModule>;
+  /** A page component, a handler, or both (or `_middleware`'s handlers). */
+  routes: Record<string, {
+    default?: ComponentType<any>;
+    handler?: Handler<any, any> | Handlers<any, any> | MiddlewareHandler<any>[];
+  }>;
   /** Each default export is hydrated in the browser. */
   islands: Record<string, { default: ComponentType<any> }>;
   baseUrl: string;
@@ -185,20 +174,6 @@ export type Handler<Data = any, State = Record<string, unknown>> = (
 export type Handlers<Data = any, State = Record<string, unknown>> = {
   [M in KnownMethod]?: Handler<Data, State>;
 };
-
-/**
- * Per-route options, exported as `config` from a route module.
- *
- * @example Usage
- * ```ts
- * import type { RouteConfig } from "$fresh/server.ts";
- * export const config: RouteConfig = { routeOverride: "/r/:name" };
- * ```
- */
-export interface RouteConfig {
-  /** A URLPattern pathname used instead of the one derived from the file path. */
-  routeOverride?: string;
-}
 
 /**
  * A `_middleware.ts` handler: runs before the routes below its folder.

@@ -25,12 +25,6 @@ Deno.test("static routes beat params; rest params take the remainder", async () 
   assert.match(await (await get("/files")).text(), /files \[\]/);
 });
 
-Deno.test("routeOverride replaces the file's path", async () => {
-  assert.match(await (await get("/c/xyz")).text(), /custom xyz/);
-  const res = await get("/custom");
-  assert.equal(res.status, 404);
-});
-
 Deno.test("unknown paths and renderNotFound answer 404 with the _404 page", async () => {
   const res = await get("/nope");
   assert.equal(res.status, 404);

@@ -62,7 +62,6 @@ const manifest: Manifest = {
     "./routes/api/_middleware.ts": { handler: (_r, c) => c.next() },
     "./routes/_middleware.ts": { handler: [(_r, c) => c.next(), (_r, c) => c.next()] },
     "./routes/api/health.ts": { handler: { GET: () => new Response("ok") } },
-    "./routes/o.tsx": { default: Page, config: { routeOverride: "/over/:x" } },
   },
   islands: {},
   baseUrl: "file:///app/fresh.gen.ts",
@@ -73,7 +72,6 @@ Deno.test("buildRouter: sorts routes and keeps special files apart", () => {
   assert.deepEqual(router.routes.map((r) => r.pattern), [
     "/api/health",
     "/users/new",
-    "/over/:x",
     "/users/:id",
     "/",
     "/:rest*",
@@ -92,7 +90,6 @@ Deno.test("routeFor: params are decoded, rest params span segments", () => {
   assert.deepEqual(at(router, "/users/a%20b").params, { id: "a b" });
   assert.deepEqual(at(router, "/users/%E0%A4%A").params, { id: "%E0%A4%A" });
   assert.deepEqual(at(router, "/a/b/c").params, { rest: "a/b/c" });
-  assert.deepEqual(at(router, "/over/7").params, { x: "7" });
   assert.deepEqual(at(router, "/o").route?.pattern, "/:rest*");
   assert.deepEqual(at(buildRouter({ ...manifest, routes: {} }), "/").route, undefined);
 });
