@@ -1,7 +1,7 @@
 /**
- * Server rendering: a page inside `_app`, `<Head>` children in the head,
- * and — only when the page used an island — comment markers around each
- * island, its props and the module script that hydrates them.
+ * Server rendering: the page inside `_app`, `<Head>` children in the head,
+ * and, only when the page used an island, markers around each island, its
+ * props and the module script that hydrates them.
  *
  * @module
  */
@@ -13,7 +13,6 @@ import {
   Fragment,
   h,
   options,
-  type VNode,
 } from "preact";
 import { useContext } from "preact/hooks";
 import { renderToString } from "preact-render-to-string";
@@ -22,21 +21,16 @@ import { HEAD_CONTEXT, ISLAND_MARKER, islandId } from "./runtime.ts";
 import { JS_PREFIX } from "./static.ts";
 import type { AppProps, Manifest, PageProps } from "./types.ts";
 
-/** The `ctx.state` key of a CSP nonce, which goes on the one inline script: the boot module. */
-const NONCE_STATE_KEY = "cspNonce";
 const STATE_SCRIPT_ID = "__FRSH_STATE";
-
-/** An island rendered on this page: its id and its JSON-serializable props. */
-type IslandUse = { id: string; props: Record<string, unknown> };
-
 const wrappers = new Map<ComponentType<any>, ComponentType<any>>();
 const InIsland = createContext(false);
-let collected: IslandUse[] | null = null;
+/** The islands of the page being rendered, with their props, in marker order. */
+let collected: { id: string; props: Record<string, unknown> }[] | null = null;
 let bypass = false;
 
 /**
- * Marks the default exports of island modules as islands for server renders,
- * through one `options.vnode` hook (chaining any previous one).
+ * Marks the default exports of island modules as islands in server renders
+ * (through one `options.vnode` hook, which chains any previous one).
  *
  * @example Usage
  * ```ts
@@ -47,7 +41,7 @@ let bypass = false;
 export function registerIslands(islands: Manifest["islands"]): void {
   if (wrappers.size === 0) {
     const previous = options.vnode;
-    options.vnode = (vnode: VNode<any>) => {
+    options.vnode = (vnode) => {
       const wrapper = bypass ? undefined : wrappers.get(vnode.type as any);
       if (wrapper) vnode.type = wrapper;
       previous?.(vnode);
@@ -76,38 +70,29 @@ export function registerIslands(islands: Manifest["islands"]): void {
   }
 }
 
-/** JSON that is safe inside `<script>`: no `</script>`, no `<!--`. */
-function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, "\\u003c")
-    .replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
-}
-
-/** A nonce may only hold base64 characters: anything else is dropped, not escaped. */
-function nonceAttribute(nonce: unknown): string {
-  return typeof nonce === "string" && /^[A-Za-z0-9+/_=-]+$/.test(nonce) ? ` nonce="${nonce}"` : "";
-}
-
-function islandScripts(islands: IslandUse[], build: BuildOutput, nonce: unknown): string {
-  const base = `${JS_PREFIX}/${build.buildId}/`;
+/** The props script and the boot module; the module carries `nonce` if it is base64 (else none). */
+function islandScripts(islands: NonNullable<typeof collected>, build: BuildOutput, nonce: unknown) {
+  const url = (file: string) => JSON.stringify(`${JS_PREFIX}/${build.buildId}/${file}`);
   const ids = [...new Set(islands.map((i) => i.id))];
   const imports = ids.map((id, i) => {
-    const file = build.islands[id];
-    if (!file) {
+    if (!build.islands[id]) {
       throw new Error(
         `Cannot hydrate island "${id}" as the client build does not contain it: run \`deno task build\``,
       );
     }
-    return `import $${i} from ${JSON.stringify(base + file)};`;
+    return `import $${i} from ${url(build.islands[id])};`;
   });
+  // No `</script>` or `<!--` can end up in the props.
+  const state = JSON.stringify(islands.map((i) => i.props)).replace(/</g, "\\u003c")
+    .replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  const nonceAttribute = typeof nonce === "string" && /^[A-Za-z0-9+/_=-]+$/.test(nonce)
+    ? ` nonce="${nonce}"`
+    : "";
   const registry = ids.map((id, i) => `${JSON.stringify(id)}:$${i}`).join(",");
-  const state = islands.map((i) => i.props);
-  return `<script id="${STATE_SCRIPT_ID}" type="application/json">${
-    scriptJson(state)
-  }</script><script type="module"${nonceAttribute(nonce)}>import{revive}from${
-    JSON.stringify(base + build.runtime)
-  };${imports.join("")}revive({${registry}},JSON.parse(document.getElementById(${
-    JSON.stringify(STATE_SCRIPT_ID)
-  }).textContent),${JSON.stringify(build.buildId)});</script>`;
+  return `<script id="${STATE_SCRIPT_ID}" type="application/json">${state}</script>` +
+    `<script type="module"${nonceAttribute}>import{revive}from${url(build.runtime)};` +
+    `${imports.join("")}revive({${registry}},JSON.parse(document.getElementById(` +
+    `"${STATE_SCRIPT_ID}").textContent),${JSON.stringify(build.buildId)});</script>`;
 }
 
 function insertBefore(html: string, tag: string, insert: string): string {
@@ -116,7 +101,8 @@ function insertBefore(html: string, tag: string, insert: string): string {
 }
 
 /**
- * Options of {@linkcode renderPage}.
+ * Options of {@linkcode renderPage}: the page, its props, the `_app` (which
+ * renders the page as its `Component`) and the build (needed for islands).
  *
  * @example Usage
  * ```ts
@@ -127,17 +113,14 @@ function insertBefore(html: string, tag: string, insert: string): string {
 export interface RenderPageOptions {
   page: ComponentType<any>;
   props: PageProps & Record<string, unknown>;
-  /** The `_app` component, which renders the page as its `Component`. */
   app?: ComponentType<AppProps>;
-  /** Where the islands' bundles are; needed only when the page uses an island. */
   build?: BuildOutput;
 }
 
 /**
- * Renders a page to a complete HTML document (with `<!DOCTYPE html>`, which
- * JSX cannot express). `<Head>` children go before `</head>`, and a `<title>`
- * among them replaces the app's. Adds no script when the page used no island;
- * the boot script carries `props.state.cspNonce` as its nonce when set.
+ * Renders a page to a complete HTML document. `<Head>` children go before
+ * `</head>`, a `<title>` among them replacing the app's. A page that used no
+ * island gets no script; the boot script carries `props.state.cspNonce`.
  *
  * @throws {Error} when the page used an island missing from `build`
  * @example Usage
@@ -153,16 +136,11 @@ export function renderPage(options: RenderPageOptions): string {
   const { page, props, app, build } = options;
   const head: ComponentChildren[] = [];
   const Component = () => h(page, props);
-  const islands: IslandUse[] = collected = [];
+  const root = app ? h(app, { ...props, Component }) : h(Component, null);
+  const islands: NonNullable<typeof collected> = collected = [];
   let html: string;
   try {
-    html = renderToString(
-      h(
-        HEAD_CONTEXT.Provider,
-        { value: head },
-        app ? h(app, { ...props, Component }) : h(Component, null),
-      ),
-    );
+    html = renderToString(h(HEAD_CONTEXT.Provider, { value: head }, root));
   } finally {
     collected = null;
   }
@@ -176,11 +154,7 @@ export function renderPage(options: RenderPageOptions): string {
     if (!build) {
       throw new Error("Cannot render islands as no client build is loaded: run `deno task build`");
     }
-    html = insertBefore(
-      html,
-      "</body>",
-      islandScripts(islands, build, props.state?.[NONCE_STATE_KEY]),
-    );
+    html = insertBefore(html, "</body>", islandScripts(islands, build, props.state.cspNonce));
   }
-  return "<!DOCTYPE html>" + html;
+  return "<!DOCTYPE html>" + html; // which JSX cannot express
 }

@@ -4,22 +4,12 @@
  *
  * @module
  */
+// deno-lint-ignore-file no-explicit-any
 import type { ComponentType } from "preact";
 import type { Handler, Handlers, Manifest, MiddlewareHandler } from "./types.ts";
 
-/** Methods a `Handlers` object may define: the single source of the union. */
-const KNOWN_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"] as const;
-
-/**
- * An HTTP method a `Handlers` object may define.
- *
- * @example Usage
- * ```ts
- * import type { KnownMethod } from "$fresh/router.ts";
- * const m: KnownMethod = "GET";
- * ```
- */
-export type KnownMethod = typeof KNOWN_METHODS[number];
+/** The methods a `Handlers` object may define: the single source of their union. */
+export const KNOWN_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"] as const;
 
 /**
  * One page or endpoint: its URLPattern pathname (`/room/:name`), manifest key
@@ -35,14 +25,13 @@ export interface Route {
   pattern: string;
   urlPattern: URLPattern;
   file: string;
-  // deno-lint-ignore no-explicit-any
   component?: ComponentType<any>;
   handler?: Handler | Handlers;
 }
 
 /**
- * The route table of a manifest: routes most specific first, `_middleware`
- * handlers by folder prefix (`/`, `/api/`) outermost first, and the special pages.
+ * A manifest's routes (most specific first), `_middleware` handlers by folder
+ * (`/`, `/api/`; outermost first) and special pages.
  *
  * @example Usage
  * ```ts
@@ -53,10 +42,9 @@ export interface Route {
 export interface Router {
   routes: Route[];
   middlewares: { prefix: string; handlers: MiddlewareHandler[] }[];
-  // deno-lint-ignore no-explicit-any
   app?: ComponentType<any>;
-  notFound?: Route;
-  error?: Route;
+  notFound?: ComponentType<any>;
+  error?: ComponentType<any>;
 }
 
 /** `./routes/room/[name].tsx` → `/room/:name`, `./routes/docs/[...path].tsx` → `/docs/:path*`. */
@@ -93,12 +81,6 @@ function comparePatterns(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function toRoute(file: string, pattern: string, mod: Manifest["routes"][string]): Route {
-  const urlPattern = new URLPattern({ pathname: pattern || "/" });
-  const handler = mod.handler as Handler | Handlers | undefined;
-  return { pattern, urlPattern, file, component: mod.default, handler };
-}
-
 /**
  * Builds the route table of a manifest.
  *
@@ -118,9 +100,13 @@ export function buildRouter(manifest: Manifest): Router {
       const handlers = [mod.handler].flat() as MiddlewareHandler[];
       router.middlewares.push({ prefix, handlers });
     } else if (name === "./routes/_app") router.app = mod.default;
-    else if (name === "./routes/_404") router.notFound = toRoute(file, "", mod);
-    else if (name === "./routes/_500") router.error = toRoute(file, "", mod);
-    else router.routes.push(toRoute(file, pathToPattern(file), mod));
+    else if (name === "./routes/_404") router.notFound = mod.default;
+    else if (name === "./routes/_500") router.error = mod.default;
+    else {
+      const pattern = pathToPattern(file), urlPattern = new URLPattern({ pathname: pattern });
+      const handler = mod.handler as Handler | Handlers | undefined;
+      router.routes.push({ pattern, urlPattern, file, component: mod.default, handler });
+    }
   }
   router.routes.sort((a, b) => comparePatterns(a.pattern, b.pattern));
   router.middlewares.sort((a, b) => a.prefix.length - b.prefix.length);
@@ -134,7 +120,7 @@ function methodHandler(route: Route | undefined, method: string, renderPage: Han
   const handlers: Handlers = route?.handler ?? (route?.component ? { GET: renderPage } : {});
   const handler = method === "HEAD"
     ? handlers.HEAD ?? handlers.GET
-    : handlers[method as KnownMethod];
+    : handlers[method as keyof Handlers];
   if (handler) return handler;
   const allow = KNOWN_METHODS.filter((m) => m in handlers || (m === "HEAD" && "GET" in handlers));
   return () =>
@@ -163,9 +149,8 @@ export function routeFor(router: Router, url: URL, method: string, renderPage: H
   const { pathname } = url, dir = pathname.endsWith("/") ? pathname : pathname + "/";
   const route = router.routes.find((r) => r.urlPattern.test({ pathname }));
   const params: Record<string, string> = {};
-  for (
-    const [k, v] of Object.entries(route?.urlPattern.exec({ pathname })?.pathname.groups ?? {})
-  ) {
+  const groups = route?.urlPattern.exec({ pathname })?.pathname.groups ?? {};
+  for (const [k, v] of Object.entries(groups)) {
     if (v === undefined) continue;
     try {
       params[k] = decodeURIComponent(v);

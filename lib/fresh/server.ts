@@ -101,9 +101,9 @@ export async function createHandler(
   /** Answers with `_500` (or plain text when it is missing or throws too). */
   const failed = (ctx: FreshContext, error: unknown) => {
     console.error(`Error while handling ${ctx.url.pathname}:`, error);
-    if (router.error?.component) {
+    if (router.error) {
       try {
-        return page(router.error.component, ctx, { error }, { status: 500 });
+        return page(router.error, ctx, { error }, { status: 500 });
       } catch (again) {
         console.error("The _500 page failed as well:", again);
       }
@@ -134,7 +134,7 @@ export async function createHandler(
       },
       renderNotFound: (data) => {
         ctx.data = data;
-        const notFound = router.notFound?.component;
+        const notFound = router.notFound;
         if (!notFound) return Promise.resolve(new Response("Not Found", { status: 404 }));
         return Promise.resolve(page(notFound, ctx, {}, { status: 404 }));
       },

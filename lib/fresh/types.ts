@@ -6,7 +6,7 @@
  */
 // deno-lint-ignore-file no-explicit-any
 import type { ComponentType } from "preact";
-import type { KnownMethod } from "./router.ts";
+import type { KNOWN_METHODS } from "./router.ts";
 
 /**
  * The generated `fresh.gen.ts`: modules keyed by their path relative to `baseUrl`.
@@ -172,7 +172,7 @@ export type Handler<Data = any, State = Record<string, unknown>> = (
  * ```
  */
 export type Handlers<Data = any, State = Record<string, unknown>> = {
-  [M in KnownMethod]?: Handler<Data, State>;
+  [M in typeof KNOWN_METHODS[number]]?: Handler<Data, State>;
 };
 
 /**

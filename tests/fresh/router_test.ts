@@ -77,7 +77,7 @@ Deno.test("buildRouter: sorts routes and keeps special files apart", () => {
     "/:rest*",
   ]);
   assert.deepEqual(router.app, Page);
-  assert.deepEqual(router.notFound?.component, Page);
+  assert.deepEqual(router.notFound, Page);
   assert.deepEqual(router.middlewares.map((m) => [m.prefix, m.handlers.length]), [["/", 2], [
     "/api/",
     1,
