@@ -1,7 +1,6 @@
 /**
- * `$fresh/server.ts`: the app's request handler (`createHandler`) or its
- * server (`start`), `defineConfig`, and the types routes use. Routes, static
- * files and the client build are loaded once, when the handler is created.
+ * `$fresh/server.ts`: the app's request handler, or a server, and its config.
+ * Routes, static files and the client build are loaded once, at creation.
  *
  * @module
  */
@@ -11,7 +10,7 @@ import { registerIslands, renderPage } from "./render.ts";
 import { buildRouter, routeFor } from "./router.ts";
 import { islandId, setBuildId } from "./runtime.ts";
 import { staticHandler } from "./static.ts";
-import type { FreshConfig, FreshContext, Handler, Manifest, PageProps } from "./types.ts";
+import type { FreshConfig, FreshContext, Handler, Manifest } from "./types.ts";
 
 export type * from "./types.ts";
 
@@ -34,10 +33,9 @@ const LOOPBACK_INFO = {
 } as Deno.ServeHandlerInfo;
 
 /**
- * The client build in `outDir`, or — when it is missing or lacks an island
- * of the manifest — one bundled in memory (a slower start). Throws at once
- * when neither can be had: Deno.bundle is an unstable API (`"unstable":
- * ["bundle"]`), and a missing page script must not wait for the first visitor.
+ * The client build in `outDir`, or (when it is missing or lacks an island)
+ * one bundled in memory: a slower start. Throws at once when neither can be
+ * had, so a missing page script never waits for the first visitor.
  */
 async function loadClientBuild(manifest: Manifest, config: ReturnType<typeof resolveConfig>) {
   const { rootDir, build: { outDir, entries } } = config;
@@ -86,10 +84,11 @@ export async function createHandler(
   const serveStatic = await staticHandler(dirs, client);
 
   const page = (
-    component: ComponentType<PageProps>,
+    // deno-lint-ignore no-explicit-any
+    component: ComponentType<any>,
     { url, route, params, state, data }: FreshContext,
-    extra: Record<string, unknown>,
     init: ResponseInit = {},
+    extra: Record<string, unknown> = {},
   ) => {
     const props = { url, route, params, state, data, ...extra };
     const html = renderPage({ page: component, props, app: router.app, build: client });
@@ -97,21 +96,18 @@ export async function createHandler(
     if (!headers.has("content-type")) headers.set("content-type", "text/html; charset=utf-8");
     return new Response(html, { ...init, headers });
   };
-
   /** Answers with `_500` (or plain text when it is missing or throws too). */
   const failed = (ctx: FreshContext, error: unknown) => {
     console.error(`Error while handling ${ctx.url.pathname}:`, error);
-    if (router.error) {
-      try {
-        return page(router.error, ctx, { error }, { status: 500 });
-      } catch (again) {
-        console.error("The _500 page failed as well:", again);
-      }
+    try {
+      if (router.error) return page(router.error, ctx, { status: 500 }, { error });
+    } catch (again) {
+      console.error("The _500 page failed as well:", again);
     }
     return new Response("Internal Server Error", { status: 500 });
   };
-
   const renderRoute: Handler = (_req, ctx) => ctx.render();
+
   return async (req, info = LOOPBACK_INFO) => {
     const url = new URL(req.url);
     const { route, params, middlewares, handler } = routeFor(router, url, req.method, renderRoute);
@@ -125,18 +121,14 @@ export async function createHandler(
       data: undefined,
       render: (data, init) => {
         ctx.data = data;
-        const component = route?.component;
-        if (!component) {
-          const what = route?.file ?? url.pathname;
-          throw new Error(`Cannot render ${what} as it has no default export (page component)`);
-        }
-        return Promise.resolve(page(component, ctx, {}, init));
+        if (route?.component) return Promise.resolve(page(route.component, ctx, init));
+        const what = route?.file ?? url.pathname;
+        throw new Error(`Cannot render ${what} as it has no default export (page component)`);
       },
       renderNotFound: (data) => {
         ctx.data = data;
-        const notFound = router.notFound;
-        if (!notFound) return Promise.resolve(new Response("Not Found", { status: 404 }));
-        return Promise.resolve(page(notFound, ctx, {}, { status: 404 }));
+        const notFound = router.notFound && page(router.notFound, ctx, { status: 404 });
+        return Promise.resolve(notFound ?? new Response("Not Found", { status: 404 }));
       },
       next: async () => {
         const middleware = middlewares.shift();
@@ -159,8 +151,7 @@ export async function createHandler(
 }
 
 /**
- * Serves the app with `Deno.serve` on `config.server` (Deno's defaults where
- * unset) until the server shuts down.
+ * Serves the app with `Deno.serve` on `config.server` until it shuts down.
  *
  * @example Usage
  * ```ts ignore

@@ -1,6 +1,5 @@
 /**
- * The types of routes, islands and `fresh.config.ts`, as in Fresh 1.x's
- * `src/server/types.ts`: no runtime code.
+ * The types of routes, islands and `fresh.config.ts`; no runtime code.
  *
  * @module
  */
@@ -47,7 +46,7 @@ export interface FreshConfig {
     outDir?: string;
     /** Extra standalone bundles, name → module path, served at `/<name>.js`. @default {} */
     entries?: Record<string, string>;
-    /** Run by `dev.ts build` after the bundles are written. @default [] */
+    /** Run by `dev.ts build`. @default [] */
     steps?: BuildStep[];
   };
 }
