@@ -1,62 +1,27 @@
 /**
- * Client bundles: one code-split, minified `Deno.bundle` of the runtime
- * (`revive`) and every island, plus each of `config.build.entries`
- * standalone. Written to `_fresh/`, or kept in memory. And the config's
- * folders and build options, resolved.
+ * The config's folders and build options, resolved; and the client build:
+ * one code-split, minified `Deno.bundle` of the runtime (`revive`) and every
+ * island, plus each extra entry standalone. Written to `_fresh/`, or kept in memory.
  *
  * @module
  */
 import { islandId } from "./runtime.ts";
 import type { BuildStep, FreshConfig } from "./types.ts";
 
-/** The build's file in the output folder: written last, it marks a complete build. */
+/** The build's one file in the output folder: written last, it marks a complete build. */
 export const BUILD_MANIFEST = "manifest.json";
 
 /** The folder in the output folder where build steps write servable files. */
 export const BUILD_STATIC_DIR = "static";
 
-/**
- * Inputs of {@linkcode build}: the absolute project folder, island manifest
- * keys (`./islands/Counter.tsx`) and extra entries (name → path), relative to it.
- *
- * @example Usage
- * ```ts
- * import type { BuildOptions } from "$fresh/build.ts";
- * const opts: BuildOptions = { rootDir: Deno.cwd(), islands: ["./islands/Counter.tsx"] };
- * ```
- */
-export interface BuildOptions {
-  rootDir: string;
-  islands: string[];
-  /** @default {} */
-  entries?: Record<string, string>;
-}
-
-/**
- * A finished client build: the build id (a hash of every output), the paths
- * of the runtime and of each island (by island id) inside the build, the
- * bundles by path, and the extra entries by name.
- *
- * @example Usage
- * ```ts
- * import type { BuildOutput } from "$fresh/build.ts";
- * const count = (b: BuildOutput) => b.files.size;
- * ```
- */
-export interface BuildOutput {
-  buildId: string;
-  runtime: string;
-  islands: Record<string, string>;
-  files: Map<string, Uint8Array<ArrayBuffer>>;
-  entries: Map<string, Uint8Array<ArrayBuffer>>;
-}
+const RUNTIME_ENTRY = decodeURIComponent(new URL("./runtime.ts", import.meta.url).pathname);
 
 const absolute = (rootDir: string, path: string) =>
   path.startsWith("/") ? path : `${rootDir}/${path.replace(/^\.\//, "")}`;
 
 /**
- * A config's folders and build options with every default applied and every
- * path absolute (relative ones are taken from the folder of `baseUrl`).
+ * A config's folders and build options, defaults applied and paths made
+ * absolute (relative ones are taken from the folder of `baseUrl`).
  *
  * @example Usage
  * ```ts
@@ -79,7 +44,41 @@ export function resolveConfig(baseUrl: string, config: FreshConfig = {}) {
   };
 }
 
-const RUNTIME_ENTRY = decodeURIComponent(new URL("./runtime.ts", import.meta.url).pathname);
+/**
+ * Inputs of {@linkcode build}: the absolute project folder, island manifest
+ * keys (`./islands/Counter.tsx`) and extra entries (name → path), relative to it.
+ *
+ * @example Usage
+ * ```ts
+ * import type { BuildOptions } from "$fresh/build.ts";
+ * const opts: BuildOptions = { rootDir: Deno.cwd(), islands: ["./islands/Counter.tsx"] };
+ * ```
+ */
+export interface BuildOptions {
+  rootDir: string;
+  islands: string[];
+  /** @default {} */
+  entries?: Record<string, string>;
+}
+
+/**
+ * A client build: its id (a hash of every output), the paths in it of the
+ * runtime and of each island (by id), the bundles by path and the extra
+ * entries by name. Bundles are text.
+ *
+ * @example Usage
+ * ```ts
+ * import type { BuildOutput } from "$fresh/build.ts";
+ * const count = (b: BuildOutput) => Object.keys(b.files).length;
+ * ```
+ */
+export interface BuildOutput {
+  buildId: string;
+  runtime: string;
+  islands: Record<string, string>;
+  files: Record<string, string>;
+  entries: Record<string, string>;
+}
 
 async function bundle(entrypoints: string[], codeSplitting: boolean) {
   const outputDir = "/_fresh_out";
@@ -95,9 +94,9 @@ async function bundle(entrypoints: string[], codeSplitting: boolean) {
   if (!result.success || !result.outputFiles) {
     throw fail(result.errors.map((e) => `${e.location?.file ?? ""}: ${e.text}`).join("\n"));
   }
-  return new Map(result.outputFiles.map((f) => [
+  return Object.fromEntries(result.outputFiles.map((f) => [
     f.path.slice(outputDir.length + 1),
-    f.contents ?? new TextEncoder().encode(f.text()),
+    f.text(),
   ]));
 }
 
@@ -114,8 +113,7 @@ async function bundle(entrypoints: string[], codeSplitting: boolean) {
  */
 export async function build(options: BuildOptions): Promise<BuildOutput> {
   const { rootDir, islands, entries = {} } = options;
-  const resolve = (path: string) => absolute(rootDir, path);
-  const islandPaths = islands.map(resolve);
+  const islandPaths = islands.map((key) => absolute(rootDir, key));
   const entryPoints = [RUNTIME_ENTRY, ...islandPaths];
   const files = await bundle(entryPoints, true);
   // Deno.bundle keeps entry paths relative to their common folder.
@@ -124,17 +122,18 @@ export async function build(options: BuildOptions): Promise<BuildOutput> {
   while (dirs.every((d) => common < d.length && d[common] === dirs[0][common])) common++;
   const outputOf = (path: string) => {
     const out = path.split("/").slice(common).join("/").replace(/\.[jt]sx?$/, ".js");
-    if (!files.has(out)) throw new Error(`Cannot find the bundle of ${path}: expected ${out}`);
+    if (!(out in files)) throw new Error(`Cannot find the bundle of ${path}: expected ${out}`);
     return out;
   };
-  const entryFiles = new Map<string, Uint8Array<ArrayBuffer>>();
+  const entryFiles: Record<string, string> = {};
   for (const [name, path] of Object.entries(entries).sort()) {
-    const js = [...(await bundle([resolve(path)], false))].filter(([p]) => p.endsWith(".js"));
+    const out = await bundle([absolute(rootDir, path)], false);
+    const js = Object.keys(out).filter((p) => p.endsWith(".js"));
     if (js.length !== 1) throw new Error(`Cannot bundle entry "${name}" into one file`);
-    entryFiles.set(name, js[0][1]);
+    entryFiles[name] = out[js[0]];
   }
-  const all = [...files, ...entryFiles].sort(([a], [b]) => a < b ? -1 : 1).flat();
-  const hash = await crypto.subtle.digest("SHA-256", await new Blob(all).arrayBuffer());
+  const all = JSON.stringify([Object.entries(files).sort(), Object.entries(entryFiles)]);
+  const hash = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(all));
   return {
     buildId: Array.from(new Uint8Array(hash, 0, 8), (b) => b.toString(16).padStart(2, "0"))
       .join(""),
@@ -146,10 +145,9 @@ export async function build(options: BuildOptions): Promise<BuildOutput> {
 }
 
 /**
- * Writes a build to `outDir` (replacing what was there) as one manifest file,
- * bundles included: they are text. `steps` run first, each given the project
- * folder and an empty `static/` folder of the build; a failing step leaves
- * no manifest, so the build counts as missing.
+ * Writes a build to `outDir` (replacing what was there) as one file. The
+ * `steps` run first, each given the project folder and an empty `static/`
+ * folder of the build; a failing step leaves no build, only its error.
  *
  * @throws {Error} naming the step that failed
  * @example Usage
@@ -176,17 +174,7 @@ export async function writeBuild(
       });
     });
   }
-  const text = (files: Map<string, Uint8Array>) =>
-    Object.fromEntries([...files].map(([path, bytes]) => [path, new TextDecoder().decode(bytes)]));
-  const { buildId, runtime, islands } = out;
-  const manifest = {
-    buildId,
-    runtime,
-    islands,
-    files: text(out.files),
-    entries: text(out.entries),
-  };
-  await Deno.writeTextFile(`${outDir}/${BUILD_MANIFEST}`, JSON.stringify(manifest));
+  await Deno.writeTextFile(`${outDir}/${BUILD_MANIFEST}`, JSON.stringify(out));
 }
 
 /**
@@ -203,9 +191,5 @@ export async function readBuild(outDir: string): Promise<BuildOutput | undefined
     if (err instanceof Deno.errors.NotFound) return undefined;
     throw err;
   });
-  if (text === undefined) return undefined;
-  const { files, entries, ...rest } = JSON.parse(text);
-  const bytes = (texts: Record<string, string>) =>
-    new Map(Object.entries(texts).map(([path, t]) => [path, new TextEncoder().encode(t)]));
-  return { ...rest, files: bytes(files), entries: bytes(entries) };
+  return text === undefined ? undefined : JSON.parse(text);
 }

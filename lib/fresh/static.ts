@@ -37,16 +37,17 @@ async function describe(name: string, bytes: Uint8Array<ArrayBuffer>) {
   };
 }
 
-/** Adds what `bytes` holds, keyed `prefix + path + suffix`. */
-async function addBytes(
+/** Adds the texts of `files`, keyed `prefix + path + suffix`. */
+async function addTexts(
   files: Map<string, StaticFile>,
-  bytes: Map<string, Uint8Array<ArrayBuffer>>,
+  texts: Record<string, string>,
   prefix = "",
   suffix = "",
 ) {
-  for (const [path, b] of bytes) {
-    const about = await describe(path + suffix, b);
-    files.set(prefix + path + suffix, { ...about, open: () => Promise.resolve(b.slice()) });
+  for (const [path, text] of Object.entries(texts)) {
+    const bytes = new TextEncoder().encode(text);
+    const about = await describe(path + suffix, bytes);
+    files.set(prefix + path + suffix, { ...about, open: () => Promise.resolve(bytes.slice()) });
   }
 }
 
@@ -98,8 +99,8 @@ export async function staticHandler(
 ): Promise<(req: Request) => Promise<Response> | undefined> {
   const staticFiles = new Map<string, StaticFile>(), buildFiles = new Map<string, StaticFile>();
   for (const dir of dirs) await addFolder(staticFiles, dir);
-  await addBytes(staticFiles, build.entries, "/", ".js");
-  await addBytes(buildFiles, build.files);
+  await addTexts(staticFiles, build.entries, "/", ".js");
+  await addTexts(buildFiles, build.files);
   const buildPrefix = `${JS_PREFIX}/${build.buildId}/`;
   return (req) => {
     if (req.method !== "GET" && req.method !== "HEAD") return undefined;

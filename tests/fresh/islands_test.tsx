@@ -28,8 +28,8 @@ const build = {
   buildId: "b1",
   runtime: "runtime.js",
   islands: { Inner: "Inner.js", Outer: "Outer.js" },
-  files: new Map(),
-  entries: new Map(),
+  files: {},
+  entries: {},
 };
 
 Deno.test("islands are marked once, nested islands are not marked again", () => {

@@ -4,9 +4,7 @@ import { fixtureHandler, rawStatus, serveFixture } from "./fixture/serve.ts";
 
 /** A build of only `files` (bundles by path) and `entries` (by name), with build id b1. */
 function fakeBuild(files: Record<string, string>, entries: Record<string, string> = {}) {
-  const bytes = (o: Record<string, string>) =>
-    new Map(Object.entries(o).map(([k, v]) => [k, new TextEncoder().encode(v)]));
-  return { buildId: "b1", runtime: "", islands: {}, files: bytes(files), entries: bytes(entries) };
+  return { buildId: "b1", runtime: "", islands: {}, files, entries };
 }
 
 Deno.test("content types by extension, octet-stream otherwise", async () => {
