@@ -1,6 +1,5 @@
 /**
- * `$fresh/dev.ts`: the project's dev and build tool, and the generator of
- * `fresh.gen.ts` (deterministic, sorted by path, already `deno fmt` clean).
+ * `$fresh/dev.ts`: the dev and build tool, which writes `fresh.gen.ts`.
  *
  * @module
  */
@@ -53,7 +52,7 @@ export async function scanProject(rootDir: string): Promise<ProjectFiles> {
 }
 
 /**
- * The source of `fresh.gen.ts` in Fresh 1.x's shape.
+ * The source of `fresh.gen.ts` in Fresh 1.x's shape: sorted, `deno fmt` clean.
  *
  * @example Usage
  * ```ts
@@ -98,17 +97,8 @@ async function newestMtime(path: string): Promise<number> {
   return newest;
 }
 
-/**
- * Whether the build in `outDir` is missing or older than any file of the
- * project's routes, islands, lib, static, `deno.json` or `fresh.config.ts`.
- *
- * @example Usage
- * ```ts ignore
- * import { isBuildStale } from "$fresh/dev.ts";
- * if (await isBuildStale(Deno.cwd(), `${Deno.cwd()}/_fresh`)) console.log("stale");
- * ```
- */
-export async function isBuildStale(rootDir: string, outDir: string): Promise<boolean> {
+/** Whether the build in `outDir` is missing or older than a file of `BUILD_INPUTS`. */
+async function isBuildStale(rootDir: string, outDir: string): Promise<boolean> {
   const built = await newestMtime(`${outDir}/${BUILD_MANIFEST}`);
   if (built === 0) return true;
   const newest = await Promise.all(BUILD_INPUTS.map((p) => newestMtime(`${rootDir}/${p}`)));
@@ -116,14 +106,10 @@ export async function isBuildStale(rootDir: string, outDir: string): Promise<boo
 }
 
 /**
- * Regenerates `fresh.gen.ts` beside `base` (writing only when it changed, so
- * `--watch` does not loop), then by `args`:
- * - `manifest`: nothing more;
- * - `build`: writes the client build to `_fresh/` (`build --if-stale`: only
- *   when it is missing or stale);
- * - none: builds (`--if-stale` as above), then serves `entry`'s default
- *   export with `config.server` in this process (`deno task dev` runs this
- *   under `--watch`).
+ * Regenerates `fresh.gen.ts` beside `base` (only when it changed, so that
+ * `--watch` does not loop); then, by `args`, `manifest`: stops; `build`:
+ * writes the client build (`--if-stale`: only when stale); none: builds as
+ * `build` does, then serves `entry`'s default export on `config.server`.
  *
  * @throws {TypeError} on an unknown command
  * @example Usage

@@ -28,17 +28,8 @@ const InIsland = createContext(false);
 let collected: { id: string; props: Record<string, unknown> }[] | null = null;
 let bypass = false;
 
-/**
- * Marks the default exports of island modules as islands in server renders
- * (through one `options.vnode` hook, which chains any previous one).
- *
- * @example Usage
- * ```ts
- * import { registerIslands } from "$fresh/render.ts";
- * registerIslands({ "./islands/Counter.tsx": { default: () => null } });
- * ```
- */
-export function registerIslands(islands: Manifest["islands"]): void {
+/** Marks the default exports of island modules as islands, through one `options.vnode` hook. */
+function registerIslands(islands: Manifest["islands"]): void {
   if (wrappers.size === 0) {
     const previous = options.vnode;
     options.vnode = (vnode) => {
@@ -102,7 +93,8 @@ function insertBefore(html: string, tag: string, insert: string): string {
 
 /**
  * Options of {@linkcode renderPage}: the page, its props, the `_app` (which
- * renders the page as its `Component`) and the build (needed for islands).
+ * renders the page as its `Component`), the manifest's islands and the build
+ * that has their bundles.
  *
  * @example Usage
  * ```ts
@@ -114,6 +106,7 @@ export interface RenderPageOptions {
   page: ComponentType<any>;
   props: PageProps & Record<string, unknown>;
   app?: ComponentType<AppProps>;
+  islands?: Manifest["islands"];
   build?: BuildOutput;
 }
 
@@ -133,11 +126,12 @@ export interface RenderPageOptions {
  * ```
  */
 export function renderPage(options: RenderPageOptions): string {
-  const { page, props, app, build } = options;
+  const { page, props, app, islands = {}, build } = options;
+  registerIslands(islands);
   const head: ComponentChildren[] = [];
   const Component = () => h(page, props);
   const root = app ? h(app, { ...props, Component }) : h(Component, null);
-  const islands: NonNullable<typeof collected> = collected = [];
+  const used: NonNullable<typeof collected> = collected = [];
   let html: string;
   try {
     html = renderToString(h(HEAD_CONTEXT.Provider, { value: head }, root));
@@ -150,11 +144,11 @@ export function renderPage(options: RenderPageOptions): string {
     if (extra.includes("<title")) html = html.replace(/<title>[^<]*<\/title>/, "");
     html = insertBefore(html, "</head>", extra);
   }
-  if (islands.length > 0) {
+  if (used.length > 0) {
     if (!build) {
       throw new Error("Cannot render islands as no client build is loaded: run `deno task build`");
     }
-    html = insertBefore(html, "</body>", islandScripts(islands, build, props.state.cspNonce));
+    html = insertBefore(html, "</body>", islandScripts(used, build, props.state.cspNonce));
   }
   return "<!DOCTYPE html>" + html; // which JSX cannot express
 }

@@ -44,7 +44,6 @@ export interface Router {
   middlewares: { prefix: string; handlers: MiddlewareHandler[] }[];
   app?: ComponentType<any>;
   notFound?: ComponentType<any>;
-  error?: ComponentType<any>;
 }
 
 /** `./routes/room/[name].tsx` → `/room/:name`, `./routes/docs/[...path].tsx` → `/docs/:path*`. */
@@ -101,7 +100,6 @@ export function buildRouter(manifest: Manifest): Router {
       router.middlewares.push({ prefix, handlers });
     } else if (name === "./routes/_app") router.app = mod.default;
     else if (name === "./routes/_404") router.notFound = mod.default;
-    else if (name === "./routes/_500") router.error = mod.default;
     else {
       const pattern = pathToPattern(file), urlPattern = new URLPattern({ pathname: pattern });
       const handler = mod.handler as Handler | Handlers | undefined;

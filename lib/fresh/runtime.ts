@@ -1,7 +1,6 @@
 /**
- * `$fresh/runtime.ts`: what pages and islands import on the server and in the
- * browser. It is also the browser runtime's entry (`revive`), so it imports
- * no server-only code.
+ * `$fresh/runtime.ts`: what pages and islands import, and the browser
+ * runtime's entry (`revive`), so it imports no server-only code.
  *
  * @module
  */
@@ -50,8 +49,8 @@ export function setBuildId(id: string | undefined): void {
 }
 
 /**
- * Adds the build id to a local absolute URL so browsers may cache it forever
- * (the server answers it as immutable); other URLs are returned as they are.
+ * Adds the build id to a local absolute URL, which the server then answers
+ * as immutable; other URLs are returned as they are.
  *
  * @example Usage
  * ```tsx
@@ -107,8 +106,7 @@ function rootFragment(start: Comment, end: Comment): Element {
 }
 
 /**
- * @internal Hydrates every island marked in the document, each in its own
- * task so hydration never blocks the page (the boot script calls it).
+ * Hydrates each island marked in the document in a task of its own.
  *
  * @example Usage
  * ```ts ignore

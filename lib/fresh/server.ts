@@ -6,7 +6,7 @@
  */
 import type { ComponentType } from "preact";
 import { build, BUILD_STATIC_DIR, readBuild, resolveConfig } from "./build.ts";
-import { registerIslands, renderPage } from "./render.ts";
+import { renderPage } from "./render.ts";
 import { buildRouter, routeFor } from "./router.ts";
 import { islandId, setBuildId } from "./runtime.ts";
 import { staticHandler } from "./static.ts";
@@ -76,7 +76,6 @@ export async function createHandler(
 ): Promise<(req: Request, info?: Deno.ServeHandlerInfo) => Promise<Response>> {
   const resolved = resolveConfig(manifest.baseUrl, config);
   const router = buildRouter(manifest);
-  registerIslands(manifest.islands);
   const client = await loadClientBuild(manifest, resolved);
   setBuildId(client.buildId);
   // `static/` wins a clash with what the app's build steps wrote.
@@ -88,23 +87,18 @@ export async function createHandler(
     component: ComponentType<any>,
     { url, route, params, state, data }: FreshContext,
     init: ResponseInit = {},
-    extra: Record<string, unknown> = {},
   ) => {
-    const props = { url, route, params, state, data, ...extra };
-    const html = renderPage({ page: component, props, app: router.app, build: client });
+    const props = { url, route, params, state, data };
+    const html = renderPage({
+      page: component,
+      props,
+      app: router.app,
+      islands: manifest.islands,
+      build: client,
+    });
     const headers = new Headers(init.headers);
     if (!headers.has("content-type")) headers.set("content-type", "text/html; charset=utf-8");
     return new Response(html, { ...init, headers });
-  };
-  /** Answers with `_500` (or plain text when it is missing or throws too). */
-  const failed = (ctx: FreshContext, error: unknown) => {
-    console.error(`Error while handling ${ctx.url.pathname}:`, error);
-    try {
-      if (router.error) return page(router.error, ctx, { status: 500 }, { error });
-    } catch (again) {
-      console.error("The _500 page failed as well:", again);
-    }
-    return new Response("Internal Server Error", { status: 500 });
   };
   const renderRoute: Handler = (_req, ctx) => ctx.render();
 
@@ -142,7 +136,8 @@ export async function createHandler(
     try {
       res = await ctx.next();
     } catch (error) {
-      res = failed(ctx, error);
+      console.error(`Error while handling ${url.pathname}:`, error);
+      res = new Response("Internal Server Error", { status: 500 });
     }
     if (req.method !== "HEAD" || res.body === null) return res;
     await res.body.cancel();

@@ -1,7 +1,6 @@
 /**
- * Static files: listed once at startup, and only listed files are ever
- * served, so no request path (`..`, encoded slashes or backslashes, null
- * bytes) can reach anything else.
+ * Static files, listed once at startup: no request path (`..`, encoded
+ * slashes or backslashes, null bytes) can reach a file not listed.
  *
  * @module
  */
@@ -21,38 +20,27 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = Object.fromEntries(
     .split("|").map((row) => row.trim().split(/ (.*)/s).slice(0, 2)),
 );
 
-/** A servable file: its type, its strong etag (a hash of the bytes), and a fresh body per response. */
+/** A servable file: its type (by extension), a strong etag (a hash of its bytes) and its body. */
 interface StaticFile {
   contentType: string;
   etag: string;
   open(): Promise<BodyInit>;
 }
 
-async function describe(name: string, bytes: Uint8Array<ArrayBuffer>) {
+async function staticFile(name: string, bytes: Uint8Array<ArrayBuffer>, open: StaticFile["open"]) {
   const hash = new Uint8Array(await crypto.subtle.digest("SHA-1", bytes));
   const ext = name.slice(name.lastIndexOf(".") + 1).toLowerCase();
   return {
     contentType: CONTENT_TYPES[ext] ?? "application/octet-stream",
     etag: `"${Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("")}"`,
+    open,
   };
 }
 
-/** Adds the texts of `files`, keyed `prefix + path + suffix`. */
-async function addTexts(
-  files: Map<string, StaticFile>,
-  texts: Record<string, string>,
-  prefix = "",
-  suffix = "",
-) {
-  for (const [path, text] of Object.entries(texts)) {
-    const bytes = new TextEncoder().encode(text);
-    const about = await describe(path + suffix, bytes);
-    files.set(prefix + path + suffix, { ...about, open: () => Promise.resolve(bytes.slice()) });
-  }
-}
+const fromText = (name: string, text: string) =>
+  staticFile(name, new TextEncoder().encode(text), () => Promise.resolve(text));
 
-/** Adds every regular file under `dir` not listed yet, by URL path (`/styles.css`); symlinks
- * are skipped, a missing folder adds nothing. */
+/** Lists the regular files under `dir` (not symlinks) by URL path, unless listed already. */
 async function addFolder(files: Map<string, StaticFile>, dir: string, urlDir = "/") {
   const entries = await Array.fromAsync(Deno.readDir(dir)).catch((err) => {
     if (err instanceof Deno.errors.NotFound) return [];
@@ -62,8 +50,8 @@ async function addFolder(files: Map<string, StaticFile>, dir: string, urlDir = "
     const path = `${dir}/${entry.name}`, url = `${urlDir}${entry.name}`;
     if (entry.isDirectory) await addFolder(files, path, `${url}/`);
     if (!entry.isFile || files.has(url)) continue;
-    const about = await describe(entry.name, await Deno.readFile(path));
-    files.set(url, { ...about, open: async () => (await Deno.open(path)).readable });
+    const open = async () => (await Deno.open(path)).readable;
+    files.set(url, await staticFile(entry.name, await Deno.readFile(path), open));
   }
 }
 
@@ -79,11 +67,10 @@ async function serveFile(req: Request, file: StaticFile, cacheControl: string) {
 }
 
 /**
- * Lists, once, the files of `dirs` (the first folder wins a clash), a build's
- * extra entries at `/<name>.js` and its bundles under `JS_PREFIX`. The
- * handler it returns serves a GET or HEAD from them, or returns `undefined`;
- * `/dir/` serves `/dir/index.html` and `/dir` redirects to `/dir/`. Bundles
- * and `asset()` URLs of the build are immutable; the rest must revalidate.
+ * A handler of GETs and HEADs for the files of `dirs` (the first folder wins
+ * a clash), a build's entries (`/<name>.js`) and bundles; `undefined` for
+ * anything else. `/dir/` serves `/dir/index.html`, `/dir` redirects there.
+ * Bundles and `asset()` URLs are immutable; the rest must revalidate.
  *
  * @example Usage
  * ```ts ignore
@@ -99,8 +86,12 @@ export async function staticHandler(
 ): Promise<(req: Request) => Promise<Response> | undefined> {
   const staticFiles = new Map<string, StaticFile>(), buildFiles = new Map<string, StaticFile>();
   for (const dir of dirs) await addFolder(staticFiles, dir);
-  await addTexts(staticFiles, build.entries, "/", ".js");
-  await addTexts(buildFiles, build.files);
+  for (const [name, js] of Object.entries(build.entries)) {
+    staticFiles.set(`/${name}.js`, await fromText(`${name}.js`, js));
+  }
+  for (const [path, js] of Object.entries(build.files)) {
+    buildFiles.set(path, await fromText(path, js));
+  }
   const buildPrefix = `${JS_PREFIX}/${build.buildId}/`;
   return (req) => {
     if (req.method !== "GET" && req.method !== "HEAD") return undefined;

@@ -121,19 +121,6 @@ export interface PageProps<Data = any, State = Record<string, unknown>> {
 export type UnknownPageProps<Data = any, State = Record<string, unknown>> = PageProps<Data, State>;
 
 /**
- * Props of `_500.tsx`: the page props plus what was thrown.
- *
- * @example Usage
- * ```tsx
- * import type { ErrorPageProps } from "$fresh/server.ts";
- * export default function Oops({ error }: ErrorPageProps) { return <p>{String(error)}</p>; }
- * ```
- */
-export interface ErrorPageProps extends PageProps {
-  error: unknown;
-}
-
-/**
  * Props of `_app.tsx`: the page props plus the page itself as `Component`.
  *
  * @example Usage

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { renderToString } from "preact-render-to-string";
-import { registerIslands, renderPage } from "$fresh/render.ts";
+import { renderPage } from "$fresh/render.ts";
 import { ISLAND_MARKER, islandId } from "$fresh/runtime.ts";
 
 Deno.test("islandId: file name without extension, folders joined by _", () => {
@@ -18,10 +18,10 @@ function Outer(props: { n: number; onClick?: () => void }) {
     </b>
   );
 }
-registerIslands({
+const islands = {
   "./islands/Inner.tsx": { default: Inner },
   "./islands/Outer.tsx": { default: Outer },
-});
+};
 
 const props = { url: new URL("http://x/"), route: "/", params: {}, state: {}, data: undefined };
 const build = {
@@ -39,7 +39,7 @@ Deno.test("islands are marked once, nested islands are not marked again", () => 
       <Inner n={9} />
     </div>
   );
-  const html = renderPage({ page, props, build });
+  const html = renderPage({ page, props, islands, build });
   assert.ok(
     html.includes(
       `<div><!--${ISLAND_MARKER}-Outer:0--><b><i>2</i></b><!--/${ISLAND_MARKER}-Outer:0-->` +
@@ -56,12 +56,15 @@ Deno.test("islands are marked once, nested islands are not marked again", () => 
 });
 
 Deno.test("an island missing from the build is a clear error", () => {
-  const islands = { Inner: "Inner.js" };
+  const partial = { ...build, islands: { Inner: "Inner.js" } };
   assert.throws(
-    () => renderPage({ page: () => <Outer n={1} />, props, build: { ...build, islands } }),
+    () => renderPage({ page: () => <Outer n={1} />, props, islands, build: partial }),
     /Cannot hydrate island "Outer" as the client build does not contain it/,
   );
-  assert.throws(() => renderPage({ page: () => <Inner n={1} />, props }), /no client build/);
+  assert.throws(
+    () => renderPage({ page: () => <Inner n={1} />, props, islands }),
+    /no client build/,
+  );
 });
 
 Deno.test("outside renderPage islands render plainly", () => {

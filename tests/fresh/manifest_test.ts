@@ -41,7 +41,7 @@ Deno.test("the manifest lists exactly the route and island files", async () => {
   assert.deepEqual(Object.keys(fixtureManifest.islands), ["./islands/Counter.tsx"]);
   assert.ok(files.routes.includes("./routes/files/[...path].tsx"));
   assert.ok(files.routes.includes("./routes/api/_middleware.ts"));
-  assert.equal(files.routes.length, 13);
+  assert.equal(files.routes.length, 12);
 });
 
 Deno.test("scanProject: sorted by code unit, skips tests, dotfiles and other files", async () => {
