@@ -17,8 +17,7 @@ import {
 import { useContext } from "preact/hooks";
 import { renderToString } from "preact-render-to-string";
 import type { BuildOutput } from "./build.ts";
-import { HEAD_CONTEXT, ISLAND_MARKER, islandId } from "./runtime.ts";
-import { JS_PREFIX } from "./static.ts";
+import { HEAD_CONTEXT, ISLAND_MARKER, islandId, JS_PREFIX } from "./runtime.ts";
 import type { AppProps, Manifest, PageProps } from "./types.ts";
 
 const STATE_SCRIPT_ID = "__FRSH_STATE";

@@ -10,6 +10,9 @@ import { useContext } from "preact/hooks";
 /** The query key `asset()` adds to a static URL so it can be cached forever. */
 export const ASSET_CACHE_BUST_KEY = "__frsh_c";
 
+/** Client bundles are served at `${JS_PREFIX}/<build id>/<file>`, cacheable forever. */
+export const JS_PREFIX = "/_frsh/js";
+
 /** Islands are marked `<!--frsh-<id>:<n>-->…<!--/frsh-<id>:<n>-->`, `n` indexing the props. */
 export const ISLAND_MARKER = "frsh";
 
