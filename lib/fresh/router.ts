@@ -1,6 +1,5 @@
 /**
- * Turns a manifest into a sorted route table and matches URLs against it.
- * Pure: no I/O, no rendering.
+ * A manifest's routes, sorted, and what answers a request (no I/O).
  *
  * @module
  */

@@ -16,17 +16,6 @@ export const JS_PREFIX = "/_frsh/js";
 /** Islands are marked `<!--frsh-<id>:<n>-->…<!--/frsh-<id>:<n>-->`, `n` indexing the props. */
 export const ISLAND_MARKER = "frsh";
 
-/**
- * `true` in the browser, `false` while rendering on the server.
- *
- * @example Usage
- * ```ts
- * import { IS_BROWSER } from "$fresh/runtime.ts";
- * if (IS_BROWSER) localStorage.getItem("parley.name");
- * ```
- */
-export const IS_BROWSER: boolean = typeof document !== "undefined";
-
 /** @internal Where `<Head>` children go during one server render; `null` in the browser. */
 export const HEAD_CONTEXT = createContext<ComponentChildren[] | null>(null);
 
@@ -82,8 +71,7 @@ export function islandId(key: string): string {
   return key.replace(/^\.\/islands\//, "").replace(/\.[jt]sx?$/, "").replace(/\W/g, "_");
 }
 
-/** A stand-in parent holding only the nodes between two markers, so islands
- * that share a parent element hydrate without touching each other. */
+/** A stand-in parent of only the nodes between two markers: islands sharing a parent hydrate apart. */
 function rootFragment(start: Comment, end: Comment): Element {
   const parent = end.parentNode!;
   const nodes = () => {

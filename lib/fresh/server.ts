@@ -134,11 +134,7 @@ const LOOPBACK_INFO = {
   completed: Promise.resolve(),
 } as Deno.ServeHandlerInfo;
 
-/**
- * The client build in `outDir`, or (when it is missing or lacks an island)
- * one bundled in memory: a slower start. Throws at once when neither can be
- * had, so a missing page script never waits for the first visitor.
- */
+/** The written build, else (a slower start) one made in memory; else an error at once. */
 async function loadClientBuild(manifest: Manifest, config: ReturnType<typeof resolveConfig>) {
   const { rootDir, build: { outDir, entries } } = config;
   const keys = Object.keys(manifest.islands);

@@ -81,9 +81,9 @@ export interface FreshContext<State = Record<string, unknown>, Data = any> {
   /** Shared by the middlewares and the handler of one request; a `cspNonce` goes on the boot script. */
   state: State;
   remoteAddr: Deno.NetAddr;
-  /** The connection info `Deno.serve` passed in. */
+  /** What `Deno.serve` passed in. */
   info: Deno.ServeHandlerInfo;
-  /** Data passed to `render`, once called. */
+  /** What `render` was given. */
   data: Data;
   render(data?: Data, init?: ResponseInit): Promise<Response>;
   /** Renders the `_404` page with status 404. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { dev } from "$fresh/dev.ts";
+import dev from "$fresh/dev.ts";
 
 async function tempProject(): Promise<string> {
   const dir = await Deno.makeTempDir();
