@@ -20,8 +20,8 @@ const absolute = (rootDir: string, path: string) =>
   path.startsWith("/") ? path : `${rootDir}/${path.replace(/^\.\//, "")}`;
 
 /**
- * A config's folders and build options, defaults applied and paths made
- * absolute (relative ones are taken from the folder of `baseUrl`).
+ * A config's folders and build options, defaults applied, paths absolute
+ * (relative ones are taken from the folder of `baseUrl`).
  *
  * @example Usage
  * ```ts
@@ -36,11 +36,9 @@ export function resolveConfig(baseUrl: string, config: FreshConfig = {}) {
   return {
     rootDir,
     staticDir: abs(config.staticDir ?? "static"),
-    build: {
-      outDir: abs(config.build?.outDir ?? "_fresh"),
-      entries: Object.fromEntries(entries) as Record<string, string>,
-      steps: config.build?.steps ?? [],
-    },
+    outDir: abs(config.build?.outDir ?? "_fresh"),
+    entries: Object.fromEntries(entries) as Record<string, string>,
+    steps: config.build?.steps ?? [],
   };
 }
 

@@ -121,7 +121,7 @@ export default async function dev(
       `Cannot run dev command as it must be manifest, build or none: current value is "${command}"`,
     );
   }
-  const { rootDir, build: { outDir, entries, steps } } = resolveConfig(base, config);
+  const { rootDir, outDir, entries, steps } = resolveConfig(base, config);
   const { source, ...files } = await scanProject(rootDir);
   if (await Deno.readTextFile(`${rootDir}/fresh.gen.ts`).catch(() => undefined) !== source) {
     await Deno.writeTextFile(`${rootDir}/fresh.gen.ts`, source);

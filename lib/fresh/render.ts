@@ -1,19 +1,12 @@
 /**
  * Server rendering: the page inside `_app`, `<Head>` children in the head,
- * and, only when the page used an island, markers around each island, its
- * props and the module script that hydrates them.
+ * and markers, props and a boot script for the islands the page used.
  *
  * @module
  */
 // deno-lint-ignore-file no-explicit-any
-import {
-  type ComponentChildren,
-  type ComponentType,
-  createContext,
-  Fragment,
-  h,
-  options,
-} from "preact";
+import type { ComponentChildren, ComponentType } from "preact";
+import { createContext, Fragment, h, options } from "preact";
 import { useContext } from "preact/hooks";
 import { renderToString } from "preact-render-to-string";
 import type { BuildOutput } from "./build.ts";
@@ -92,8 +85,7 @@ function insertBefore(html: string, tag: string, insert: string): string {
 
 /**
  * Options of {@linkcode renderPage}: the page, its props, the `_app` (which
- * renders the page as its `Component`), the manifest's islands and the build
- * that has their bundles.
+ * renders the page as its `Component`), the manifest's islands and the build.
  *
  * @example Usage
  * ```ts

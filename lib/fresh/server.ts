@@ -1,8 +1,7 @@
 /**
  * `$fresh/server.ts`: the app's request handler, or a server, and its config.
- * Routes, static files and the client build are loaded once, at creation;
- * no request path (`..`, encoded slashes or backslashes, null bytes) can
- * reach a file not listed then.
+ * Routes, static files and the build are loaded once, so no request path
+ * (`..`, encoded slashes or backslashes, null bytes) reaches a file not listed.
  *
  * @module
  */
@@ -11,7 +10,7 @@ import { build, BUILD_STATIC_DIR, type BuildOutput, readBuild, resolveConfig } f
 import { renderPage } from "./render.ts";
 import { buildRouter, routeFor } from "./router.ts";
 import { ASSET_CACHE_BUST_KEY, islandId, JS_PREFIX, setBuildId } from "./runtime.ts";
-import type { FreshConfig, FreshContext, Handler, Manifest } from "./types.ts";
+import type { FreshConfig, FreshContext, Handler, Manifest, PageProps } from "./types.ts";
 
 export type * from "./types.ts";
 
@@ -136,7 +135,7 @@ const LOOPBACK_INFO = {
 
 /** The written build, else (a slower start) one made in memory; else an error at once. */
 async function loadClientBuild(manifest: Manifest, config: ReturnType<typeof resolveConfig>) {
-  const { rootDir, build: { outDir, entries } } = config;
+  const { rootDir, outDir, entries } = config;
   const keys = Object.keys(manifest.islands);
   const written = await readBuild(outDir);
   const missing = keys.filter((k) => !written?.islands[islandId(k)]);
@@ -177,26 +176,16 @@ export async function createHandler(
   const client = await loadClientBuild(manifest, resolved);
   setBuildId(client.buildId);
   // `static/` wins a clash with what the app's build steps wrote.
-  const dirs = [resolved.staticDir, `${resolved.build.outDir}/${BUILD_STATIC_DIR}`];
+  const dirs = [resolved.staticDir, `${resolved.outDir}/${BUILD_STATIC_DIR}`];
   const serveStatic = await staticHandler(dirs, client);
 
-  const page = (
-    // deno-lint-ignore no-explicit-any
-    component: ComponentType<any>,
-    { url, route, params, state, data }: FreshContext,
-    init: ResponseInit = {},
-  ) => {
+  const shell = { app: router.app, islands: manifest.islands, build: client };
+  const page = (Page: ComponentType<PageProps>, ctx: FreshContext, init: ResponseInit = {}) => {
+    const { url, route, params, state, data } = ctx;
     const props = { url, route, params, state, data };
-    const html = renderPage({
-      page: component,
-      props,
-      app: router.app,
-      islands: manifest.islands,
-      build: client,
-    });
     const headers = new Headers(init.headers);
     if (!headers.has("content-type")) headers.set("content-type", "text/html; charset=utf-8");
-    return new Response(html, { ...init, headers });
+    return new Response(renderPage({ ...shell, page: Page, props }), { ...init, headers });
   };
   const renderRoute: Handler = (_req, ctx) => ctx.render();
 
