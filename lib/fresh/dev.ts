@@ -97,9 +97,9 @@ async function isBuildStale(rootDir: string, outDir: string): Promise<boolean> {
 
 /**
  * Regenerates `fresh.gen.ts` beside `base` (only when it changed, so that
- * `--watch` does not loop); then, by `args`, `manifest`: stops; `build`:
- * writes the client build (`--if-stale`: only when stale); none: builds as
- * `build` does, then serves `entry`'s default export on `config.server`.
+ * `--watch` does not loop), then by `args`: `manifest` stops there; `build`
+ * writes the client build (`--if-stale`: only when stale); no command builds
+ * likewise, then serves `entry`'s default export on `config.server`.
  *
  * @throws {TypeError} on an unknown command
  * @example Usage
