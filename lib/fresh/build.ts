@@ -8,8 +8,8 @@
 import { islandId } from "./runtime.ts";
 import type { BuildStep, FreshConfig } from "./types.ts";
 
-/** The build's one file in the output folder: written last, it marks a complete build. */
-export const BUILD_MANIFEST = "manifest.json";
+/** The whole build in one file, written last: without it there is no build. */
+export const BUILD_MANIFEST = "build.json";
 
 /** The folder in the output folder where build steps write servable files. */
 export const BUILD_STATIC_DIR = "static";

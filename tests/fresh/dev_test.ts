@@ -33,7 +33,7 @@ Deno.test("dev manifest: writes fresh.gen.ts, and leaves it alone when unchanged
 
 Deno.test("dev build --if-stale: builds when missing or stale, skips when fresh", async () => {
   const dir = await tempProject();
-  const built = () => Deno.stat(`${dir}/_fresh/manifest.json`).then((s) => s.mtime?.getTime());
+  const built = () => Deno.stat(`${dir}/_fresh/build.json`).then((s) => s.mtime?.getTime());
   try {
     await dev(`file://${dir}/dev.ts`, "./main.ts", {}, ["build", "--if-stale"]);
     const first = await built();
