@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { type RealtimeCallbackEvent, RealtimeClient } from "../../lib/sdk/mod.ts";
 import { rawClient, startHub } from "../_helpers/hub.ts";
-import { waitFor } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 /** Just enough of an RTCPeerConnection for a call's signals; `last` is the newest. */
 class StandInPeerConnection extends EventTarget {

@@ -14,7 +14,7 @@ import {
 } from "../../lib/sdk/mod.ts";
 import type { SignalRef } from "../../lib/protocol/mod.ts";
 import { rawClient, startHub } from "../_helpers/hub.ts";
-import { waitFor } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 /**
  * A WebSocket relay in front of `upstream` that rewrites the `v` the SDK
