@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { ServerFrame } from "../../lib/protocol/mod.ts";
-import { APP_PING_HEARTBEATS } from "../../lib/server/hub.ts";
+import { APP_PING_HEARTBEATS } from "../../lib/server/heartbeat.ts";
 import { openRaw } from "../bench/ws_raw.ts";
 import { rawClient, startHub } from "../_helpers/hub.ts";
 import { waitFor } from "../_helpers/wait.ts";
