@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import type { ServerFrame } from "../../lib/protocol/mod.ts";
-import { APP_PING_HEARTBEATS } from "../../lib/server/heartbeat.ts";
+import { CLOSE } from "../../lib/protocol/mod.ts";
+import type { Connection } from "../../lib/server/connection.ts";
+import { APP_PING_HEARTBEATS, appPingMs, Heartbeat } from "../../lib/server/heartbeat.ts";
+import { Registry } from "../../lib/server/registry.ts";
+import { wiredConnections } from "../_helpers/connections.ts";
 import { openRaw } from "../bench/ws_raw.ts";
 import { rawClient, startHub } from "../_helpers/hub.ts";
 import { waitFor } from "../_helpers/wait.ts";
@@ -67,4 +71,29 @@ Deno.test("an idle socket that answers Deno's pings gets the application's ping 
   await waitFor(() => server.hub.counts.sockets === 1);
   socket.close();
   await socket.done;
+});
+
+Deno.test("a beat pings each welcomed socket and suspends the silent ones; the unwelcomed hear nothing", async () => {
+  await using wired = await wiredConnections(3);
+  const [fresh, silent, unwelcomed] = wired.pairs;
+  const registry = new Registry();
+  for (const { connection } of wired.pairs) registry.add(connection);
+  fresh.connection.welcomed = silent.connection.welcomed = true;
+  const everyMs = appPingMs({ heartbeatMs: 1_000 });
+  silent.connection.lastSeen = performance.now() - 2 * everyMs - 1;
+  const suspended: Connection[] = [];
+  const heartbeat = new Heartbeat(registry, (c) => suspended.push(c), { heartbeatMs: 1_000 });
+  try {
+    heartbeat.beat(everyMs);
+  } finally {
+    heartbeat.stop();
+  }
+  await fresh.client.next((f) => f.type === "ping");
+  assert.equal((await silent.client.closed).code, CLOSE.heartbeatTimeout);
+  assert.deepEqual(suspended, [silent.connection]);
+  assert.equal(silent.client.frames.some((f) => f.type === "ping"), false);
+  // A frame the unwelcomed one is sent after the beat comes first: it got no ping.
+  unwelcomed.connection.send({ type: "error", code: "INVALID_REQUEST", message: "marker" });
+  await unwelcomed.client.next((f) => f.type === "error");
+  assert.deepEqual(unwelcomed.client.frames.map((f) => f.type), ["welcome", "error"]);
 });
