@@ -27,19 +27,13 @@ async function serveSessions() {
     ready: Promise.resolve(),
     release: () => {},
     route: (_target: unknown, _text: string, local: number) => Promise.resolve(local),
+    knows: () => false,
   };
   const router = new Router(registry, cluster);
-  const core = { presence, registry, admission, route: router.route.bind(router) };
-  const inbound = new Inbound({ limits, core });
-  const sessions = new Sessions({
-    limits,
-    registry,
-    presence,
-    cluster,
-    router,
-    admission,
-    inbound,
-  });
+  // The hub's wiring, with a cluster of one isolate.
+  const parts = { limits, registry, presence, cluster, router, admission };
+  const core = { ...parts, route: router.route.bind(router) };
+  const sessions = new Sessions({ ...parts, inbound: new Inbound({ limits, core }) });
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
     const { socket, response } = Deno.upgradeWebSocket(req);
     const v = new URL(req.url).searchParams.get("v");
@@ -60,7 +54,7 @@ async function serveSessions() {
     registry,
     url: `ws://127.0.0.1:${server.addr.port}/`,
     async [Symbol.asyncDispose]() {
-      await sessions.close();
+      await sessions.close(); // idempotent: some tests closed them already
       await server.shutdown();
       kv.close();
     },
