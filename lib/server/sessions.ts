@@ -8,12 +8,12 @@
  * Sessions outlive their sockets: a connection whose socket dropped waits
  * (suspended) for its client to resume it — here, with what it missed
  * replayed, or on another isolate, which takes it over while this one lets
- * it go and sends on what it kept (see `handover.ts`). The heartbeat
- * (heartbeat.ts) suspends the silent ones. A resume is only
- * ever `resumed: true` when every frame the client missed is in hand; else
- * the client starts afresh under the same cid (so calls that signal to it
- * go on), out of its group: its room sees it leave and join again, and the
- * SDK tells the app it may have missed messages.
+ * it go and sends on what it kept (see `handover.ts`); the heartbeat
+ * (`heartbeat.ts`) suspends the silent ones. A resume is only ever
+ * `resumed: true` when every frame the client missed is in hand; else the
+ * client starts afresh under the same cid (so calls that signal to it go
+ * on), out of its group: its room sees it leave and join again, and the SDK
+ * tells the app it may have missed messages.
  *
  * @module
  */
