@@ -38,7 +38,7 @@ export class RequestError extends Error {
   }
 }
 
-/** What the handlers need of the hub. */
+/** What the handlers work with: the parts the hub wires together (see hub.ts). */
 export interface HubCore {
   readonly presence: Presence;
   readonly registry: Registry;
