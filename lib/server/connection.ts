@@ -1,6 +1,7 @@
 /**
  * One client's socket on this isolate: who it is, where it is, and how much
- * it may still send. Routing and its life are elsewhere (routing.ts, sessions.ts); this only holds state.
+ * it may still send. Its routing (routing.ts) and its life (sessions.ts)
+ * are elsewhere; this only holds state.
  *
  * @module
  */
