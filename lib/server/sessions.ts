@@ -115,7 +115,8 @@ export class Sessions {
   /**
    * Takes an identified, open socket in: continues the session its hello's
    * `resume` claim names (here, or taken over from another isolate) or
-   * starts a fresh connection. Resolves to the connection it now is.
+   * starts a fresh connection. Resolves to the connection it now is (null
+   * when the socket closed while its session was looked up).
    */
   async open(
     socket: BindableSocket,
