@@ -326,17 +326,14 @@ export class Hub implements HubCore {
     const connection = this.#connection(socket, identity);
     this.registry.add(connection);
     this.#bind(connection, socket);
-    const refuse = (error: unknown) => {
-      console.error("presence: cannot record connection", error);
-      connection.close(CLOSE.internal, "Cannot record presence: try again");
-    };
-    // Presence is written only once this isolate is recorded as alive. The welcome does not wait
-    // for the record's group commit: no list shows a connection before it joins, and Presence
-    // lands its join after its record.
-    connection.queue = this.cluster.ready.then(() => {
-      this.presence.connect(connection).catch(refuse);
-      this.#welcome(connection, false);
-    }, refuse);
+    // Presence is written only once this isolate is recorded as alive.
+    connection.queue = this.cluster.ready.then(() => this.presence.connect(connection)).then(
+      () => this.#welcome(connection, false),
+      (error) => {
+        console.error("presence: cannot record connection", error);
+        connection.close(CLOSE.internal, "Cannot record presence: try again");
+      },
+    );
     return connection;
   }
 
