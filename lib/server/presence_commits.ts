@@ -1,3 +1,4 @@
+// Over 300 lines: the packer and the committer share the limits, the cap and why a failed check splits a batch.
 /**
  * Group commits of presence writes: the connects, joins, renames and leaves
  * asked for within one tick, or while a commit is in flight, go out
