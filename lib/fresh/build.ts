@@ -1,21 +1,46 @@
 /**
- * Client bundles: one entry per island plus the runtime (`revive`) entry,
- * code-split and minified with `Deno.bundle`; extra entries from
- * `config.build.entries` are bundled standalone. Written to `_fresh/` or kept
- * in memory.
+ * The config's folders and build options, resolved; and the client build:
+ * one code-split, minified `Deno.bundle` of the runtime (`revive`) and every
+ * island, plus each extra entry standalone. Written to `_fresh/`, or kept in memory.
  *
  * @module
  */
-import { islandId } from "./islands.ts";
-import type { ClientBuild } from "./render.ts";
-import type { BuildStep } from "./types.ts";
-import { fileFromBytes, type StaticFile } from "./static.ts";
+import { islandId } from "./runtime.ts";
+import type { BuildStep, FreshConfig } from "./types.ts";
 
-/** The build manifest's file name inside the output folder; written last, it marks a complete build. */
-export const BUILD_MANIFEST = "manifest.json";
+/** The whole build in one file, written last: without it there is no build. */
+export const BUILD_MANIFEST = "build.json";
 
-/** The folder inside the output folder where build steps write servable files. */
+/** The folder in the output folder where build steps write servable files. */
 export const BUILD_STATIC_DIR = "static";
+
+const RUNTIME_ENTRY = decodeURIComponent(new URL("./runtime.ts", import.meta.url).pathname);
+
+const absolute = (rootDir: string, path: string) =>
+  path.startsWith("/") ? path : `${rootDir}/${path.replace(/^\.\//, "")}`;
+
+/**
+ * A config's folders and build options, defaults applied, paths absolute
+ * (relative ones are taken from the folder of `baseUrl`).
+ *
+ * @example Usage
+ * ```ts
+ * import { resolveConfig } from "$fresh/build.ts";
+ * resolveConfig("file:///app/fresh.gen.ts").staticDir; // "/app/static"
+ * ```
+ */
+export function resolveConfig(baseUrl: string, config: FreshConfig = {}) {
+  const rootDir = decodeURIComponent(new URL(".", baseUrl).pathname).replace(/\/$/, "");
+  const abs = (path: string) => absolute(rootDir, path);
+  const entries = Object.entries(config.build?.entries ?? {}).map(([name, p]) => [name, abs(p)]);
+  return {
+    rootDir,
+    staticDir: abs(config.staticDir ?? "static"),
+    outDir: abs(config.build?.outDir ?? "_fresh"),
+    entries: Object.fromEntries(entries) as Record<string, string>,
+    steps: config.build?.steps ?? [],
+  };
+}
 
 /**
  * Inputs of {@linkcode build}: the absolute project folder, island manifest
@@ -32,67 +57,50 @@ export interface BuildOptions {
   islands: string[];
   /** @default {} */
   entries?: Record<string, string>;
-  /** @default true */
-  minify?: boolean;
 }
 
 /**
- * A finished client build: code-split bundles by path inside the build, and
- * the extra entries by name (served at `/<name>.js`).
+ * A client build: its id (a hash of every output), the paths in it of the
+ * runtime and of each island (by id), the bundles by path and the extra
+ * entries by name. Bundles are text.
  *
  * @example Usage
  * ```ts
  * import type { BuildOutput } from "$fresh/build.ts";
- * const count = (b: BuildOutput) => b.files.size;
+ * const count = (b: BuildOutput) => Object.keys(b.files).length;
  * ```
  */
-export interface BuildOutput extends ClientBuild {
-  files: Map<string, Uint8Array<ArrayBuffer>>;
-  entries: Map<string, Uint8Array<ArrayBuffer>>;
+export interface BuildOutput {
+  buildId: string;
+  runtime: string;
+  islands: Record<string, string>;
+  files: Record<string, string>;
+  entries: Record<string, string>;
 }
 
-const RUNTIME_ENTRY = decodeURIComponent(new URL("./islands.ts", import.meta.url).pathname);
-
-const resolve = (rootDir: string, path: string) =>
-  path.startsWith("/") ? path : `${rootDir}/${path.replace(/^\.\//, "")}`;
-
-function commonDir(paths: string[]): string {
-  const dirs = paths.map((p) => p.split("/").slice(0, -1));
-  let n = 0;
-  while (n < dirs[0].length && dirs.every((d) => d[n] === dirs[0][n])) n++;
-  return dirs[0].slice(0, n).join("/");
-}
-
-async function bundle(entrypoints: string[], codeSplitting: boolean, minify: boolean) {
+async function bundle(entrypoints: string[], codeSplitting: boolean) {
   const outputDir = "/_fresh_out";
   const fail = (why: string, cause?: unknown) =>
     new Error(`Cannot build client bundles of ${entrypoints.join(", ")}: ${why}`, { cause });
+  const options = { outputDir, platform: "browser", format: "esm", minify: true } as const;
   let result: Deno.bundle.Result;
   try {
-    result = await Deno.bundle({
-      entrypoints,
-      outputDir,
-      platform: "browser",
-      format: "esm",
-      codeSplitting,
-      minify,
-      write: false,
-    });
+    result = await Deno.bundle({ ...options, entrypoints, codeSplitting, write: false });
   } catch (err) {
     throw fail(err instanceof Error ? err.message : String(err), err);
   }
   if (!result.success || !result.outputFiles) {
     throw fail(result.errors.map((e) => `${e.location?.file ?? ""}: ${e.text}`).join("\n"));
   }
-  return new Map(result.outputFiles.map((f) => [
+  return Object.fromEntries(result.outputFiles.map((f) => [
     f.path.slice(outputDir.length + 1),
-    f.contents ?? new TextEncoder().encode(f.text()),
+    f.text(),
   ]));
 }
 
 /**
  * Bundles the islands and the runtime (one code-split build) and each extra
- * entry (standalone). The build id is a hash of every output.
+ * entry (standalone).
  *
  * @throws {Error} naming the entry when bundling fails
  * @example Usage
@@ -102,48 +110,42 @@ async function bundle(entrypoints: string[], codeSplitting: boolean, minify: boo
  * ```
  */
 export async function build(options: BuildOptions): Promise<BuildOutput> {
-  const { rootDir, islands, entries = {}, minify = true } = options;
-  const islandPaths = islands.map((key) => resolve(rootDir, key));
+  const { rootDir, islands, entries = {} } = options;
+  const islandPaths = islands.map((key) => absolute(rootDir, key));
   const entryPoints = [RUNTIME_ENTRY, ...islandPaths];
-  const files = await bundle(entryPoints, true, minify);
+  const files = await bundle(entryPoints, true);
   // Deno.bundle keeps entry paths relative to their common folder.
-  const base = commonDir(entryPoints);
+  const dirs = entryPoints.map((p) => p.split("/").slice(0, -1));
+  let common = 0;
+  while (dirs.every((d) => common < d.length && d[common] === dirs[0][common])) common++;
   const outputOf = (path: string) => {
-    const out = path.slice(base.length + 1).replace(/\.[jt]sx?$/, ".js");
-    if (!files.has(out)) throw new Error(`Cannot find the bundle of ${path}: expected ${out}`);
+    const out = path.split("/").slice(common).join("/").replace(/\.[jt]sx?$/, ".js");
+    if (!(out in files)) throw new Error(`Cannot find the bundle of ${path}: expected ${out}`);
     return out;
   };
-  const islandFiles = Object.fromEntries(
-    islands.map((key, i) => [islandId(key), outputOf(islandPaths[i])]),
-  );
-  const entryFiles = new Map<string, Uint8Array<ArrayBuffer>>();
+  const entryFiles: Record<string, string> = {};
   for (const [name, path] of Object.entries(entries).sort()) {
-    const out = [...(await bundle([resolve(rootDir, path)], false, minify))]
-      .filter(([p]) => p.endsWith(".js"));
-    if (out.length !== 1) throw new Error(`Cannot bundle entry "${name}" into one file`);
-    entryFiles.set(name, out[0][1]);
+    const out = await bundle([absolute(rootDir, path)], false);
+    const js = Object.keys(out).filter((p) => p.endsWith(".js"));
+    if (js.length !== 1) throw new Error(`Cannot bundle entry "${name}" into one file`);
+    entryFiles[name] = out[js[0]];
   }
-  const all = [...files, ...entryFiles].sort(([a], [b]) => a < b ? -1 : 1).flat();
-  const hash = await crypto.subtle.digest("SHA-256", await new Blob(all).arrayBuffer());
-  const buildId = Array.from(
-    new Uint8Array(hash).slice(0, 8),
-    (b) => b.toString(16).padStart(2, "0"),
-  )
-    .join("");
+  const all = JSON.stringify([Object.entries(files).sort(), Object.entries(entryFiles)]);
+  const hash = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(all));
   return {
-    buildId,
+    buildId: Array.from(new Uint8Array(hash, 0, 8), (b) => b.toString(16).padStart(2, "0"))
+      .join(""),
     runtime: outputOf(RUNTIME_ENTRY),
-    islands: islandFiles,
+    islands: Object.fromEntries(islands.map((key, i) => [islandId(key), outputOf(islandPaths[i])])),
     files,
     entries: entryFiles,
   };
 }
 
 /**
- * Writes a build to `outDir` (replacing what was there): `js/…`, `entries/…`
- * and the build manifest. `steps` run in between, each given the project
- * folder and an empty `static/` folder of the build; a failing step leaves
- * no manifest, so the build counts as missing.
+ * Writes a build to `outDir` (replacing what was there) as one file. The
+ * `steps` run first, each given the project folder and an empty `static/`
+ * folder of the build; a failing step leaves no build, only its error.
  *
  * @throws {Error} naming the step that failed
  * @example Usage
@@ -159,12 +161,6 @@ export async function writeBuild(
   rootDir = Deno.cwd(),
 ): Promise<void> {
   await Deno.remove(outDir, { recursive: true }).catch(() => {});
-  const write = async (path: string, bytes: Uint8Array) => {
-    await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-    await Deno.writeFile(path, bytes);
-  };
-  for (const [path, bytes] of out.files) await write(`${outDir}/js/${path}`, bytes);
-  for (const [name, bytes] of out.entries) await write(`${outDir}/entries/${name}.js`, bytes);
   const staticOutDir = `${outDir}/${BUILD_STATIC_DIR}`;
   await Deno.mkdir(staticOutDir, { recursive: true });
   for (const [i, step] of steps.entries()) {
@@ -176,10 +172,7 @@ export async function writeBuild(
       });
     });
   }
-  const { buildId, runtime, islands } = out;
-  const files = [...out.files.keys()].sort(), entries = [...out.entries.keys()];
-  const manifest = JSON.stringify({ buildId, runtime, islands, files, entries }, null, 2) + "\n";
-  await write(`${outDir}/${BUILD_MANIFEST}`, new TextEncoder().encode(manifest));
+  await Deno.writeTextFile(`${outDir}/${BUILD_MANIFEST}`, JSON.stringify(out));
 }
 
 /**
@@ -196,38 +189,5 @@ export async function readBuild(outDir: string): Promise<BuildOutput | undefined
     if (err instanceof Deno.errors.NotFound) return undefined;
     throw err;
   });
-  if (text === undefined) return undefined;
-  const m = JSON.parse(text);
-  const read = async (paths: string[], dir: string, ext = "") =>
-    new Map(
-      await Promise.all(
-        paths.map(async (p) => [p, await Deno.readFile(`${outDir}/${dir}/${p}${ext}`)] as const),
-      ),
-    );
-  const [files, entries] = await Promise.all([
-    read(m.files, "js"),
-    read(m.entries, "entries", ".js"),
-  ]);
-  return { buildId: m.buildId, runtime: m.runtime, islands: m.islands, files, entries };
-}
-
-/**
- * Turns a build's bytes into servable files, keyed `prefix + path + suffix`.
- *
- * @example Usage
- * ```ts
- * import { toStaticFiles } from "$fresh/build.ts";
- * const files = await toStaticFiles(new Map([["sdk", new Uint8Array([1])]]), ".js", "/");
- * ```
- */
-export async function toStaticFiles(
-  bytes: Map<string, Uint8Array<ArrayBuffer>>,
-  suffix = "",
-  prefix = "",
-): Promise<Map<string, StaticFile>> {
-  const files = new Map<string, StaticFile>();
-  for (const [path, b] of bytes) {
-    files.set(prefix + path + suffix, await fileFromBytes(path + suffix, b));
-  }
-  return files;
+  return text === undefined ? undefined : JSON.parse(text);
 }

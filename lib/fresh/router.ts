@@ -1,25 +1,14 @@
 /**
- * Turns a manifest into a sorted route table and matches URLs against it.
- * Pure: no I/O, no rendering.
+ * A manifest's routes, sorted, and what answers a request (no I/O).
  *
  * @module
  */
+// deno-lint-ignore-file no-explicit-any
 import type { ComponentType } from "preact";
-import type { Handler, Handlers, Manifest, MiddlewareHandler, RouteModule } from "./types.ts";
+import type { Handler, Handlers, Manifest, MiddlewareHandler } from "./types.ts";
 
-/** Methods a `Handlers` object may define: the single source of the union. */
+/** The methods a `Handlers` object may define: the single source of their union. */
 export const KNOWN_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"] as const;
-
-/**
- * One of {@linkcode KNOWN_METHODS}.
- *
- * @example Usage
- * ```ts
- * import type { KnownMethod } from "$fresh/router.ts";
- * const m: KnownMethod = "GET";
- * ```
- */
-export type KnownMethod = typeof KNOWN_METHODS[number];
 
 /**
  * One page or endpoint: its URLPattern pathname (`/room/:name`), manifest key
@@ -35,14 +24,13 @@ export interface Route {
   pattern: string;
   urlPattern: URLPattern;
   file: string;
-  // deno-lint-ignore no-explicit-any
   component?: ComponentType<any>;
   handler?: Handler | Handlers;
 }
 
 /**
- * The route table of a manifest: routes most specific first, `_middleware`
- * handlers by folder prefix (`/`, `/api/`) outermost first, and the special pages.
+ * A manifest's routes (most specific first), `_middleware` handlers by folder
+ * (`/`, `/api/`; outermost first) and special pages.
  *
  * @example Usage
  * ```ts
@@ -53,10 +41,8 @@ export interface Route {
 export interface Router {
   routes: Route[];
   middlewares: { prefix: string; handlers: MiddlewareHandler[] }[];
-  // deno-lint-ignore no-explicit-any
   app?: ComponentType<any>;
-  notFound?: Route;
-  error?: Route;
+  notFound?: ComponentType<any>;
 }
 
 /** `./routes/room/[name].tsx` → `/room/:name`, `./routes/docs/[...path].tsx` → `/docs/:path*`. */
@@ -64,10 +50,8 @@ function pathToPattern(file: string): string {
   const parts = file.replace(/^\.\/routes\//, "").replace(/\.[jt]sx?$/, "").split("/");
   if (parts.at(-1) === "index") parts.pop();
   const segments = parts.map((part) => {
-    const rest = part.match(/^\[\.\.\.(\w+)\]$/);
-    if (rest) return `:${rest[1]}*`;
-    const param = part.match(/^\[(\w+)\]$/);
-    if (param) return `:${param[1]}`;
+    const param = part.match(/^\[(\.\.\.)?(\w+)\]$/);
+    if (param) return `:${param[2]}${param[1] ? "*" : ""}`;
     if (/[[\]]/.test(part)) {
       throw new SyntaxError(
         `Cannot route ${file} as brackets must wrap a whole segment: current segment is "${part}"`,
@@ -95,12 +79,6 @@ function comparePatterns(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function toRoute(file: string, pattern: string, mod: RouteModule): Route {
-  const urlPattern = new URLPattern({ pathname: pattern || "/" });
-  const handler = mod.handler as Handler | Handlers | undefined;
-  return { pattern, urlPattern, file, component: mod.default, handler };
-}
-
 /**
  * Builds the route table of a manifest.
  *
@@ -120,87 +98,64 @@ export function buildRouter(manifest: Manifest): Router {
       const handlers = [mod.handler].flat() as MiddlewareHandler[];
       router.middlewares.push({ prefix, handlers });
     } else if (name === "./routes/_app") router.app = mod.default;
-    else if (name === "./routes/_404") router.notFound = toRoute(file, "", mod);
-    else if (name === "./routes/_500") router.error = toRoute(file, "", mod);
-    else router.routes.push(toRoute(file, mod.config?.routeOverride ?? pathToPattern(file), mod));
+    else if (name === "./routes/_404") router.notFound = mod.default;
+    else {
+      const pattern = pathToPattern(file), urlPattern = new URLPattern({ pathname: pattern });
+      const handler = mod.handler as Handler | Handlers | undefined;
+      router.routes.push({ pattern, urlPattern, file, component: mod.default, handler });
+    }
   }
   router.routes.sort((a, b) => comparePatterns(a.pattern, b.pattern));
   router.middlewares.sort((a, b) => a.prefix.length - b.prefix.length);
   return router;
 }
 
-/**
- * The first route matching `url`, with its params decoded (malformed escapes
- * stay as sent: the page validates).
- *
- * @example Usage
- * ```ts
- * import { buildRouter, matchRoute } from "$fresh/router.ts";
- * matchRoute(buildRouter({ routes: {}, islands: {}, baseUrl: "" }), new URL("http://x/")); // undefined
- * ```
- */
-export function matchRoute(
-  router: Router,
-  url: URL,
-): { route: Route; params: Record<string, string> } | undefined {
-  for (const route of router.routes) {
-    const match = route.urlPattern.exec({ pathname: url.pathname });
-    if (!match) continue;
-    const params: Record<string, string> = {};
-    for (const [k, v] of Object.entries(match.pathname.groups)) {
-      if (v === undefined) continue;
-      try {
-        params[k] = decodeURIComponent(v);
-      } catch {
-        params[k] = v;
-      }
-    }
-    return { route, params };
-  }
-}
-
-/**
- * The middlewares whose folder contains `pathname`, outermost first.
- *
- * @example Usage
- * ```ts
- * import { buildRouter, middlewaresFor } from "$fresh/router.ts";
- * middlewaresFor(buildRouter({ routes: {}, islands: {}, baseUrl: "" }), "/api/x"); // []
- * ```
- */
-export function middlewaresFor(router: Router, pathname: string): MiddlewareHandler[] {
-  const path = pathname.endsWith("/") ? pathname : pathname + "/";
-  return router.middlewares.filter((m) => path.startsWith(m.prefix)).flatMap((m) => m.handlers);
-}
-
-/**
- * The handler of `method`: a page without a handler answers GET (with
- * `renderPage`) and HEAD; HEAD falls back to GET (the caller drops the
- * body); any other method answers 405 with `Allow`.
- *
- * @example Usage
- * ```ts
- * import { methodHandler } from "$fresh/router.ts";
- * const route = { pattern: "/", urlPattern: new URLPattern({ pathname: "/" }), file: "" };
- * methodHandler(route, "GET", () => new Response("page")); // a 405: no page, no handler
- * ```
- */
-export function methodHandler(route: Route, method: string, renderPage: Handler): Handler {
-  const h = route.handler;
-  if (typeof h === "function") return h;
-  const handlers: Handlers = h ?? (route.component ? { GET: renderPage } : {});
+/** A page without a handler answers GET (with `renderPage`) and HEAD; HEAD falls back to GET (the
+ * caller drops the body); any other method answers 405 with `Allow`. */
+function methodHandler(route: Route | undefined, method: string, renderPage: Handler): Handler {
+  if (typeof route?.handler === "function") return route.handler;
+  const handlers: Handlers = route?.handler ?? (route?.component ? { GET: renderPage } : {});
   const handler = method === "HEAD"
     ? handlers.HEAD ?? handlers.GET
-    : handlers[method as KnownMethod];
-  return handler ?? (() => {
-    const headers = { Allow: allowedMethods(route).join(", ") };
-    return new Response("Method Not Allowed", { status: 405, headers });
-  });
+    : handlers[method as keyof Handlers];
+  if (handler) return handler;
+  const allow = KNOWN_METHODS.filter((m) => m in handlers || (m === "HEAD" && "GET" in handlers));
+  return () =>
+    new Response("Method Not Allowed", { status: 405, headers: { Allow: allow.join(", ") } });
 }
 
-/** The methods a route answers, for the `Allow` header of its 405s. */
-function allowedMethods(route: Route): KnownMethod[] {
-  if (typeof route.handler === "function") return [...KNOWN_METHODS];
-  const h = route.handler ?? (route.component ? { GET: true } : {});
-  return KNOWN_METHODS.filter((m) => m in h || (m === "HEAD" && "GET" in h));
+/**
+ * What answers `method` at `url`: the first matching route (if any) with its
+ * params decoded (malformed escapes stay as sent: the page validates), the
+ * middlewares whose folder contains the path, outermost first, and the
+ * route's handler of `method` (see `Handlers`).
+ *
+ * @example Usage
+ * ```ts
+ * import { buildRouter, routeFor } from "$fresh/router.ts";
+ * const router = buildRouter({ routes: {}, islands: {}, baseUrl: import.meta.url });
+ * routeFor(router, new URL("http://x/"), "GET", () => new Response("page")).route; // undefined
+ * ```
+ */
+export function routeFor(router: Router, url: URL, method: string, renderPage: Handler): {
+  route?: Route;
+  params: Record<string, string>;
+  middlewares: MiddlewareHandler[];
+  handler: Handler;
+} {
+  const { pathname } = url, dir = pathname.endsWith("/") ? pathname : pathname + "/";
+  const route = router.routes.find((r) => r.urlPattern.test({ pathname }));
+  const params: Record<string, string> = {};
+  const groups = route?.urlPattern.exec({ pathname })?.pathname.groups ?? {};
+  for (const [k, v] of Object.entries(groups)) {
+    if (v === undefined) continue;
+    try {
+      params[k] = decodeURIComponent(v);
+    } catch {
+      params[k] = v;
+    }
+  }
+  const middlewares = router.middlewares.filter((m) => dir.startsWith(m.prefix));
+  const handler = methodHandler(route, method, renderPage);
+  return { route, params, middlewares: middlewares.flatMap((m) => m.handlers), handler };
 }

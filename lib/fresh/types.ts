@@ -1,44 +1,11 @@
 /**
- * Types of the Fresh 1.x stand-in, grouped as in Fresh's own
- * `src/server/types.ts`. Only types live here: no runtime code.
+ * The types of routes, islands and `fresh.config.ts`; no runtime code.
  *
  * @module
  */
 // deno-lint-ignore-file no-explicit-any
 import type { ComponentType } from "preact";
-import type { KnownMethod } from "./router.ts";
-
-export type { KnownMethod };
-
-// --- MANIFEST ---
-
-/**
- * A route module: a page component, a handler, or both (or `_middleware`).
- *
- * @example Usage
- * ```ts
- * import type { RouteModule } from "$fresh/server.ts";
- * const mod: RouteModule = { handler: () => new Response("ok") };
- * ```
- */
-export interface RouteModule {
-  default?: ComponentType<any>;
-  handler?: Handler<any, any> | Handlers<any, any> | MiddlewareHandler<any>[];
-  config?: RouteConfig;
-}
-
-/**
- * An island module: its default export is hydrated in the browser.
- *
- * @example Usage
- * ```ts
- * import type { IslandModule } from "$fresh/server.ts";
- * const mod: IslandModule = { default: () => null };
- * ```
- */
-export interface IslandModule {
-  default: ComponentType<any>;
-}
+import type { KNOWN_METHODS } from "./router.ts";
 
 /**
  * The generated `fresh.gen.ts`: modules keyed by their path relative to `baseUrl`.
@@ -50,15 +17,18 @@ export interface IslandModule {
  * ```
  */
 export interface Manifest {
-  routes: Record<string, RouteModule>;
-  islands: Record<string, IslandModule>;
+  /** A page component, a handler, or both (or `_middleware`'s handlers). */
+  routes: Record<string, {
+    default?: ComponentType<any>;
+    handler?: Handler<any, any> | Handlers<any, any> | MiddlewareHandler<any>[];
+  }>;
+  /** Each default export is hydrated in the browser. */
+  islands: Record<string, { default: ComponentType<any> }>;
   baseUrl: string;
 }
 
-// --- CONFIG ---
-
 /**
- * Options of `start`, `createHandler` and `dev`; every field is optional.
+ * Options of `start`, `createHandler` and `dev`; paths are relative to the manifest's folder.
  *
  * @example Usage
  * ```ts
@@ -69,26 +39,21 @@ export interface Manifest {
 export interface FreshConfig {
   /** `Deno.serve`'s options for `start` and `dev` (port, hostname, cert and key, onListen). */
   server?: Partial<Deno.ServeTcpOptions & Deno.TlsCertifiedKeyPem>;
-  /** Folder of static files, relative to the manifest's folder. @default "static" */
+  /** @default "static" */
   staticDir?: string;
   build?: {
-    /** Output folder, relative to the manifest's folder. @default "_fresh" */
+    /** @default "_fresh" */
     outDir?: string;
     /** Extra standalone bundles, name → module path, served at `/<name>.js`. @default {} */
     entries?: Record<string, string>;
-    /** @default true */
-    minify?: boolean;
-    /**
-     * The app's own steps, run by `dev.ts build` after the bundles are
-     * written; what they write to `staticOutDir` is served like `static/`
-     * (which wins on a clash). @default []
-     */
+    /** Run by `dev.ts build`. @default [] */
     steps?: BuildStep[];
   };
 }
 
 /**
- * One of `build.steps`: writes files (docs, declarations…) under `staticOutDir`.
+ * One of `build.steps`: what it writes to `staticOutDir` (`<outDir>/static`,
+ * created empty) is served like `static/`, which wins a clash.
  *
  * @example Usage
  * ```ts
@@ -96,14 +61,7 @@ export interface FreshConfig {
  * const hello: BuildStep = ({ staticOutDir }) => Deno.writeTextFile(`${staticOutDir}/hi.txt`, "hi");
  * ```
  */
-export type BuildStep = (context: {
-  /** The project folder. */
-  rootDir: string;
-  /** `<outDir>/static`, created and empty. */
-  staticOutDir: string;
-}) => Promise<void>;
-
-// --- CONTEXT ---
+export type BuildStep = (context: { rootDir: string; staticOutDir: string }) => Promise<void>;
 
 /**
  * What every handler and middleware receives besides the request.
@@ -123,21 +81,19 @@ export interface FreshContext<State = Record<string, unknown>, Data = any> {
   /** Shared by the middlewares and the handler of one request; a `cspNonce` goes on the boot script. */
   state: State;
   remoteAddr: Deno.NetAddr;
-  /** The connection info `Deno.serve` passed in. */
+  /** What `Deno.serve` passed in. */
   info: Deno.ServeHandlerInfo;
-  /** Data passed to `render`, once called. */
+  /** What `render` was given. */
   data: Data;
   render(data?: Data, init?: ResponseInit): Promise<Response>;
-  /** Render the `_404` page with status 404. */
+  /** Renders the `_404` page with status 404. */
   renderNotFound(data?: unknown): Promise<Response>;
-  /** Run the next middleware, or the route itself. */
+  /** Runs the next middleware, or the route itself. */
   next(): Promise<Response>;
 }
 
-// --- ROUTES ---
-
 /**
- * Props of a page component (and of `_404.tsx`).
+ * Props of a page component.
  *
  * @example Usage
  * ```tsx
@@ -163,19 +119,6 @@ export interface PageProps<Data = any, State = Record<string, unknown>> {
  * ```
  */
 export type UnknownPageProps<Data = any, State = Record<string, unknown>> = PageProps<Data, State>;
-
-/**
- * Props of `_500.tsx`: the page props plus what was thrown.
- *
- * @example Usage
- * ```tsx
- * import type { ErrorPageProps } from "$fresh/server.ts";
- * export default function Oops({ error }: ErrorPageProps) { return <p>{String(error)}</p>; }
- * ```
- */
-export interface ErrorPageProps extends PageProps {
-  error: unknown;
-}
 
 /**
  * Props of `_app.tsx`: the page props plus the page itself as `Component`.
@@ -215,22 +158,8 @@ export type Handler<Data = any, State = Record<string, unknown>> = (
  * ```
  */
 export type Handlers<Data = any, State = Record<string, unknown>> = {
-  [M in KnownMethod]?: Handler<Data, State>;
+  [M in typeof KNOWN_METHODS[number]]?: Handler<Data, State>;
 };
-
-/**
- * Per-route options, exported as `config` from a route module.
- *
- * @example Usage
- * ```ts
- * import type { RouteConfig } from "$fresh/server.ts";
- * export const config: RouteConfig = { routeOverride: "/r/:name" };
- * ```
- */
-export interface RouteConfig {
-  /** A URLPattern pathname used instead of the one derived from the file path. */
-  routeOverride?: string;
-}
 
 /**
  * A `_middleware.ts` handler: runs before the routes below its folder.
@@ -241,7 +170,4 @@ export interface RouteConfig {
  * export const handler: MiddlewareHandler = (_req, ctx) => ctx.next();
  * ```
  */
-export type MiddlewareHandler<State = Record<string, unknown>> = (
-  req: Request,
-  ctx: FreshContext<State>,
-) => Response | Promise<Response>;
+export type MiddlewareHandler<State = Record<string, unknown>> = Handler<any, State>;

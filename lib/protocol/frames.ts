@@ -2,12 +2,14 @@
 /**
  * Every frame of the wire, both ways. Frames are JSON objects with a
  * `type`; requests carry a numeric `id` and are answered by an `ack` or an
- * `error` with the same `id`. Nothing outside this module declares a frame.
+ * `error` with the same `id` — except a call signal sent without `id`
+ * (protocol v3), which gets no ack and, when it cannot be relayed, an
+ * `error` that names it in `signal`. Nothing outside this module declares a frame.
  *
  * @module
  */
 import type { ErrorCode } from "./errors.ts";
-import type { Signal } from "./signal.ts";
+import type { Signal, SignalKind } from "./signal.ts";
 
 /** Any JSON value: what a `message` may carry. */
 export type Json =
@@ -20,7 +22,10 @@ export type Json =
 
 // --- CLIENT → SERVER ---
 
-/** Request types, as a const tuple: each is answered by `ack` or `error`. */
+/**
+ * Request types, as a const tuple: each is answered by `ack` or `error`
+ * (a `signal` without `id` only by an `error`, if it fails).
+ */
 export const REQUEST_TYPES = [
   "join",
   "post",
@@ -111,10 +116,16 @@ export interface GroupsRequest extends PageRequest {
   range?: string | number;
 }
 
-/** Relays `signal` to the connection `to`. */
+/**
+ * Relays `signal` to the connection `to`. With an `id` it is acked like any
+ * request (the ring's ack names the callee). Without one (protocol v3) it
+ * is relayed with no ack — offers, answers and candidates, the bulk of a
+ * call's frames, cost one frame each — and only a failure is answered: an
+ * `error` whose `signal` names it ({@linkcode SignalRef}).
+ */
 export interface SignalRequest {
   type: "signal";
-  id: number;
+  id?: number;
   to: string;
   signal: Signal;
 }
@@ -293,6 +304,16 @@ export interface WelcomeFrame {
   expires?: number;
 }
 
+/**
+ * Which unacked signal an `error` is about: its recipient, its call and its
+ * kind, so the sender can end that call (e.g. on `NOT_FOUND`, the peer is gone).
+ */
+export interface SignalRef {
+  to: string;
+  call: string;
+  kind: SignalKind;
+}
+
 /** A request succeeded. */
 export interface AckFrame<T extends RequestType = RequestType> {
   type: "ack";
@@ -300,10 +321,15 @@ export interface AckFrame<T extends RequestType = RequestType> {
   result: RequestResults[T];
 }
 
-/** A request failed, or (without `id`) the server reports a problem. */
+/**
+ * A request failed (`id`), an unacked signal failed (`signal`), or (with
+ * neither) the server reports a problem.
+ */
 export interface ErrorFrame {
   type: "error";
   id?: number;
+  /** Protocol v3: the signal without `id` that could not be relayed. */
+  signal?: SignalRef;
   code: ErrorCode;
   message: string;
 }

@@ -7,17 +7,33 @@
  */
 
 /**
- * Version of the wire protocol, sent in the URL (`v`) and in the welcome
- * frame. v2 adds the `notices` frame: the notices a socket gets within one
- * tick, in one frame.
+ * Version of the wire protocol, sent in the URL (`v`) and, as the server
+ * will speak it on this connection, in the welcome frame. v2 adds the
+ * `notices` frame: the notices a socket gets within one tick, in one frame.
+ * v3 lets a `signal` go without `id`: it gets no ack, and when it cannot be
+ * relayed the `error` frame names it in `signal` (`{ to, call, kind }`).
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /**
  * The versions a server speaks: a client that names none speaks v1 (no
- * `notices` frame); one that names another is refused (close 4002).
+ * `notices` frame); one that names another is refused (close 4002). The
+ * welcome echoes the client's version, so an older SDK keeps working.
  */
-export const PROTOCOL_VERSIONS: readonly number[] = [1, 2];
+export const PROTOCOL_VERSIONS: readonly number[] = [1, 2, 3];
+
+/**
+ * The first version whose servers relay a `signal` without `id` (unacked):
+ * an SDK told an older version in the welcome asks for acks instead.
+ *
+ * @example
+ * ```ts
+ * import { UNACKED_SIGNALS_SINCE } from "./mod.ts";
+ * const welcome = { v: 2 };
+ * const needsId = welcome.v < UNACKED_SIGNALS_SINCE; // true: an older server acks every signal
+ * ```
+ */
+export const UNACKED_SIGNALS_SINCE = 3;
 
 /**
  * The defaults of every limit. The ones an operator may change are read

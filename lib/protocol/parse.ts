@@ -11,6 +11,7 @@ import {
   CLIENT_FRAME_TYPES,
   type ClientFrame,
   CONDITIONS,
+  type ErrorFrame,
   type ParsedClientFrame,
   type Recipient,
   SERVER_FRAME_TYPES,
@@ -26,7 +27,7 @@ import {
   type Limits,
 } from "./limits.ts";
 import { checkPayload } from "./payload.ts";
-import { checkSignal } from "./signal.ts";
+import { checkSignal, SIGNAL_KINDS, type SignalKind } from "./signal.ts";
 import {
   type Fields,
   isObject,
@@ -265,7 +266,8 @@ export function parseClientFrame(
   if (type === "pong" || type === "bye" || type === "hello") {
     return frame as unknown as ParsedClientFrame;
   }
-  nonNegativeInteger(frame.id, "id");
+  // A signal without id (v3) is relayed unacked; every other request has one.
+  if (type !== "signal" || frame.id !== undefined) nonNegativeInteger(frame.id, "id");
   switch (type) {
     case "join":
       if (frame.group !== null && frame.group !== "") groupName(frame.group);
@@ -359,6 +361,11 @@ export function parseClientFrame(
  * ```
  */
 export function requestIdOf(raw: unknown): number | undefined {
+  const id = decoded(raw)?.id;
+  return Number.isSafeInteger(id) && (id as number) >= 0 ? id as number : undefined;
+}
+
+function decoded(raw: unknown): Fields | undefined {
   let frame = raw;
   if (typeof raw === "string") {
     if (raw.length > LIMITS.maxFrameBytes) return undefined;
@@ -368,8 +375,39 @@ export function requestIdOf(raw: unknown): number | undefined {
       return undefined;
     }
   }
-  const id = isObject(frame) ? frame.id : undefined;
-  return Number.isSafeInteger(id) && (id as number) >= 0 ? id as number : undefined;
+  return isObject(frame) ? frame : undefined;
+}
+
+/** What an `error` frame names to say what failed: a request's `id`, an unacked signal's `signal`. */
+export type ErrorRef = Pick<ErrorFrame, "id" | "signal">;
+
+/**
+ * What the `error` answering a frame (raw, or as parsed) names: the
+ * request's `id`; for a signal without `id` (v3), the signal
+ * (`{ to, call, kind }`) when its fields are usable; else nothing.
+ *
+ * @example
+ * ```ts
+ * import { errorRefOf } from "./mod.ts";
+ * errorRefOf('{"type":"join","id":7}'); // { id: 7 }
+ * errorRefOf({ type: "signal", to: "cid:…", signal: { kind: "candidate", call: "c1" } });
+ * // { signal: { to: "cid:…", call: "c1", kind: "candidate" } }
+ * ```
+ */
+export function errorRefOf(raw: unknown): ErrorRef {
+  const frame = decoded(raw);
+  const id = requestIdOf(frame);
+  if (id !== undefined || frame?.type !== "signal" || frame.id !== undefined) {
+    return id === undefined ? {} : { id };
+  }
+  const { to, signal } = frame;
+  const call = isObject(signal) ? signal.call : undefined;
+  const kind = isObject(signal) ? signal.kind : undefined;
+  if (
+    typeof to !== "string" || to.length > 256 || typeof call !== "string" ||
+    call.length > LIMITS.maxTokenLength || !SIGNAL_KINDS.includes(kind as SignalKind)
+  ) return {};
+  return { signal: { to, call, kind: kind as SignalKind } };
 }
 
 /**

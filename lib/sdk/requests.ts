@@ -1,6 +1,9 @@
 /**
  * Requests in flight: each has an id, and settles exactly once — on its
- * ack, its error, its timeout, or the connection's end.
+ * ack, its error, its timeout, or the connection's end. One timer serves
+ * them all: it fires at the earliest deadline, fails what is due, and is
+ * set again for the next (a timer per request would cost a timer set and
+ * cleared for every post).
  *
  * @module
  */
@@ -10,7 +13,9 @@ import { RealtimeError } from "./errors.ts";
 interface Pending {
   resolve: (result: never) => void;
   reject: (error: RealtimeError) => void;
-  timer: ReturnType<typeof setTimeout>;
+  /** When it times out, on `performance.now()`'s clock. */
+  deadline: number;
+  timeout: number;
   what: string;
 }
 
@@ -27,10 +32,18 @@ interface Pending {
 export class PendingRequests {
   #pending = new Map<number, Pending>();
   #nextId = 1;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the timer fires; Infinity when none is set. */
+  #timerAt = Infinity;
 
   /** A fresh request id. */
   nextId(): number {
     return this.#nextId++;
+  }
+
+  /** How many requests are waiting for their answer. */
+  get size(): number {
+    return this.#pending.size;
   }
 
   /**
@@ -39,17 +52,47 @@ export class PendingRequests {
    */
   track<T>(id: number, what: string, timeout: number, send: () => boolean): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(RealtimeError.timeout(what, timeout));
-      }, timeout);
-      this.#pending.set(id, { resolve, reject, timer, what } as Pending);
+      const deadline = performance.now() + timeout;
+      this.#pending.set(id, { resolve, reject, deadline, timeout, what } as Pending);
       if (!send()) {
         this.#pending.delete(id);
-        clearTimeout(timer);
-        reject(RealtimeError.notConnected(what));
+        this.#idle();
+        return reject(RealtimeError.notConnected(what));
       }
+      // Requests of one timeout come in deadline order: the timer set for
+      // the first still serves them, so most tracks touch no timer.
+      if (deadline < this.#timerAt) this.#arm(deadline);
     });
+  }
+
+  /** Sets the one timer for `deadline`, replacing a later one. */
+  #arm(deadline: number): void {
+    clearTimeout(this.#timer);
+    this.#timerAt = deadline;
+    this.#timer = setTimeout(() => this.#expire(), Math.max(0, deadline - performance.now()));
+  }
+
+  /** Fails every request whose deadline has passed; sets the timer for the next. */
+  #expire(): void {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const [id, pending] of this.#pending) {
+      if (pending.deadline <= now) {
+        this.#pending.delete(id);
+        pending.reject(RealtimeError.timeout(pending.what, pending.timeout));
+      } else if (pending.deadline < next) next = pending.deadline;
+    }
+    if (next < Infinity) this.#arm(next);
+  }
+
+  /** Nothing left to wait for: no timer either (it would keep a process alive). */
+  #idle(): void {
+    if (this.#pending.size > 0) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
   }
 
   /** Settles the request an ack or error answers; false if none waits for it. */
@@ -57,7 +100,7 @@ export class PendingRequests {
     const pending = frame.id === undefined ? undefined : this.#pending.get(frame.id);
     if (!pending) return false;
     this.#pending.delete(frame.id!);
-    clearTimeout(pending.timer);
+    this.#idle();
     if (frame.type === "ack") pending.resolve(frame.result as never);
     else pending.reject(RealtimeError.fromWire(frame));
     return true;
@@ -65,10 +108,9 @@ export class PendingRequests {
 
   /** Rejects every request in flight: the connection they were sent on is gone. */
   cancelAll(): void {
-    for (const pending of this.#pending.values()) {
-      clearTimeout(pending.timer);
-      pending.reject(RealtimeError.cancelled(pending.what));
-    }
+    const all = [...this.#pending.values()];
     this.#pending.clear();
+    this.#idle();
+    for (const pending of all) pending.reject(RealtimeError.cancelled(pending.what));
   }
 }

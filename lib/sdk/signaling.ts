@@ -16,6 +16,9 @@ import {
   PROTOCOL_VERSIONS,
   type RequestResults,
   type ServerFrame,
+  type Signal,
+  type SignalRef,
+  UNACKED_SIGNALS_SINCE,
   unpackNotices,
   type WelcomeFrame,
 } from "../protocol/mod.ts";
@@ -57,6 +60,8 @@ export type SignalingCallbacks = {
   welcome: (welcome: WelcomeFrame, reconnected: boolean) => void;
   /** A frame that answers no request (deliveries, server notices). */
   frame: (frame: ServerFrame) => void;
+  /** An unacked signal (see {@linkcode Signaling.relay}) could not be relayed. */
+  signalerror: (signal: SignalRef, error: RealtimeError) => void;
   /** The connection was lost; reconnect attempt `attempt` is scheduled. */
   reconnect: (attempt: number, reason: string) => void;
   /** The socket reported an error (a browser's says nothing more). */
@@ -336,6 +341,10 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
     }
     this.#received++;
     if ((frame.type === "ack" || frame.type === "error") && this.#pending.settle(frame)) return;
+    if (frame.type === "error" && frame.signal && frame.id === undefined) {
+      this.emit("signalerror", frame.signal, RealtimeError.fromWire(frame));
+      return;
+    }
     // One frame on the wire (and in `received`); each notice on its own for the app.
     if (frame.type === "notices") {
       for (const notice of unpackNotices(frame)) this.emit("frame", notice);
@@ -367,6 +376,22 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
       this.timeouts.request,
       () => this.#send({ ...body, id }),
     );
+  }
+
+  /**
+   * Relays a call signal to `to` without waiting for an ack: it resolves
+   * once sent, and a failure comes later as `signalerror` (protocol v3).
+   * To an older server it is an acked request that rejects with the
+   * server's error. Rejects with `NOT_CONNECTED` without an open socket.
+   */
+  async relay(to: string, signal: Signal, what: string): Promise<void> {
+    if ((this.#welcome?.v ?? 0) < UNACKED_SIGNALS_SINCE) {
+      await this.request({ type: "signal", to, signal }, what);
+      return;
+    }
+    if (this.#state !== ConnectionState.Connected || !this.#send({ type: "signal", to, signal })) {
+      throw RealtimeError.notConnected(what);
+    }
   }
 
   /** The socket dropped without our asking: retry with backoff, forever. */

@@ -78,8 +78,12 @@ export class Connection implements Identity {
   queue: Promise<void> = Promise.resolve();
   /** Ends a suspension that is not resumed in time. */
   graceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The protocol version its client speaks (its URL's `v`; the welcome echoes it). */
+  protocol = 1;
   /** Whether its client reads `notices` frames (protocol v2): notices then go out per tick. */
-  batchNotices = false;
+  get batchNotices(): boolean {
+    return this.protocol >= 2;
+  }
   /** Notices of this tick not yet sent, with their text. */
   #notices: Array<[NoticeFrame, string]> | null = null;
   /** The access token's grant (rooms, expiry); null without tokens. Replaced by an `auth` request. */

@@ -12,6 +12,8 @@ import {
   cleanDisplayName,
   CLOSE,
   errorCodeOf,
+  type ErrorRef,
+  errorRefOf,
   FrameTooLargeError,
   HELLO_PARAM,
   type Limits,
@@ -20,7 +22,6 @@ import {
   type ParsedClientFrame,
   PROTOCOL_VERSION,
   PROTOCOL_VERSIONS,
-  requestIdOf,
   type ServerFrame,
   versionMismatch,
 } from "../protocol/mod.ts";
@@ -283,8 +284,8 @@ export class Hub implements HubCore {
       : previous
       ? this.sessions.takeOver(previous, socket, received, identity)
       : this.accept(socket, identity);
-    // v2 clients read `notices` frames; a client that names no version speaks v1.
-    connection.batchNotices = Number(params.get("v") ?? 1) >= 2;
+    // A client that names no version speaks v1 (checked against PROTOCOL_VERSIONS on upgrade).
+    connection.protocol = Number(params.get("v") ?? 1);
     this.admission.attach(connection, ticket);
   }
 
@@ -395,7 +396,7 @@ export class Hub implements HubCore {
     connection.sendUncounted(JSON.stringify(
       {
         type: "welcome",
-        v: connection.batchNotices ? PROTOCOL_VERSION : 1,
+        v: connection.protocol,
         cid: connection.cid,
         user_id: connection.user_id,
         name: connection.name,
@@ -421,7 +422,7 @@ export class Hub implements HubCore {
       }
       return this.#error(
         connection,
-        requestIdOf(data),
+        errorRefOf(data),
         new RequestError(
           "RATE_LIMITED",
           `Cannot accept more than ${this.limits.rateLimit} frames a second: wait and retry`,
@@ -434,7 +435,7 @@ export class Hub implements HubCore {
       frame = parseClientFrame(data, this.limits);
     } catch (error) {
       if (error instanceof FrameTooLargeError) return connection.close(CLOSE.tooBig, error.message);
-      return this.#error(connection, requestIdOf(data), error);
+      return this.#error(connection, errorRefOf(data), error);
     }
     if (frame.type === "pong") {
       if (frame.received !== undefined) connection.log.acknowledge(frame.received);
@@ -448,7 +449,7 @@ export class Hub implements HubCore {
     if (frame.type === "hello") {
       return this.#error(
         connection,
-        undefined,
+        {},
         new RequestError(
           "INVALID_REQUEST",
           "Cannot take a hello now: it is only the first frame of a connection opened with hello=1",
@@ -459,8 +460,13 @@ export class Hub implements HubCore {
     connection.queue = connection.queue.then(() => {
       if (connection.closed) return;
       const answered = handleRequest(this, connection, request).then(
-        (result) => connection.send({ type: "ack", id: request.id, result } as ServerFrame),
-        (error) => this.#error(connection, request.id, error),
+        // A signal without id (v3) gets no ack: only its failure is answered.
+        (result) => {
+          if (request.id !== undefined) {
+            connection.send({ type: "ack", id: request.id, result } as ServerFrame);
+          }
+        },
+        (error) => this.#error(connection, errorRefOf(request), error),
       );
       // A post or signal has routed its frame (in order) before its handler's
       // first await: the next request need not wait for its count. Joins and
@@ -469,7 +475,8 @@ export class Hub implements HubCore {
     });
   }
 
-  #error(connection: Connection, id: number | undefined, error: unknown): void {
+  /** Answers with a typed error naming what failed (`ref`: a request's id, an unacked signal). */
+  #error(connection: Connection, ref: ErrorRef, error: unknown): void {
     const known = error instanceof RequestError;
     if (
       !known &&
@@ -479,7 +486,7 @@ export class Hub implements HubCore {
     }
     const code = known ? error.code : errorCodeOf(error);
     const message = error instanceof Error ? error.message : String(error);
-    connection.send({ type: "error", ...(id === undefined ? {} : { id }), code, message });
+    connection.send({ type: "error", ...ref, code, message });
   }
 
   /** Removes a connection that went away; tells its group. Idempotent. */

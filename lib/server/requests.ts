@@ -1,7 +1,8 @@
 /**
  * What the server does for each request type. Each handler returns the
  * `ack` result or throws a {@linkcode RequestError} that becomes a typed
- * `error` frame with the request's id.
+ * `error` frame with the request's id — or, for a signal sent without id
+ * (protocol v3), no ack at all and an `error` that names the signal.
  *
  * @module
  */
@@ -115,7 +116,16 @@ const join: Handler<"join"> = async (core, connection, { group }) => {
   // notice already shows it. The local switch and the notices then happen in
   // one step: every member sees the joins in one order, its own first.
   const cap = core.roomCap ?? Infinity;
-  if (!await core.presence.move(connection, from, group, cap)) {
+  const moved = await core.presence.move(connection, from, group, cap).catch((error) => {
+    console.error("presence: cannot commit a join", error);
+    throw new RequestError(
+      "UNAVAILABLE",
+      `Cannot ${
+        group === null ? "leave the room" : `join room "${group}"`
+      } as the shared store (Deno KV) keeps failing: retry later`,
+    );
+  });
+  if (!moved) {
     throw new RequestError(
       "ROOM_FULL",
       `Cannot join room "${group}" as it has ${cap} users, the most it may have`,
@@ -173,14 +183,16 @@ const groups: Handler<"groups"> = (core, connection, request) => {
   return core.presence.listGroups(request, grant ? (g) => roomAllowed(grant.rooms, g) : undefined);
 };
 
-const signal: Handler<"signal"> = async (core, connection, { to, signal }) => {
+const signal: Handler<"signal"> = async (core, connection, { id, to, signal }) => {
   const rooms = reach(connection);
+  // Only an ack promises the frame is committed for other isolates; an
+  // unacked signal (v3) goes out on the bus without waiting for that.
   const delivered = await core.route({ cid: to, ...(rooms ? { rooms } : {}) }, {
     type: "signal",
     signal,
     sender_rid: connection.group,
     ...connection.stamp,
-  }, true);
+  }, id !== undefined);
   if (delivered === 0) {
     throw undelivered(core, { cid: to }, `relay the ${signal.kind} signal`, `connection "${to}"`);
   }

@@ -1,4 +1,3 @@
-// Over 300 lines: Chromium's launch, pages and page-error collection, one helper.
 /**
  * Real Chromium for the end-to-end tests, driven by playwright-core.
  *
@@ -89,6 +88,27 @@ export function inPrivateNetns(): boolean {
 }
 
 /**
+ * Throws unless this process runs inside the private network namespace of
+ * `tests/netns.sh` or `PARLEY_NETNS=skip` says the caller accepts running
+ * unisolated: no browser may send call traffic to the machine's networks.
+ *
+ * @example
+ * ```ts ignore
+ * requirePrivateNetns(); // before launching a browser
+ * ```
+ */
+export function requirePrivateNetns(): void {
+  const netns = Deno.env.get("PARLEY_NETNS");
+  if (netns !== "1" && netns !== "skip") {
+    throw new Error(
+      "Browser tests run only inside the private network namespace: " +
+        "`bash tests/netns.sh deno test -A …` (or set PARLEY_NETNS=skip to " +
+        "accept running without isolation).",
+    );
+  }
+}
+
+/**
  * Launch Chromium. The result is playwright's `Browser`, which is
  * `AsyncDisposable`: `await using browser = await launchChromium()` closes it
  * (and every context and page) at the end of the scope.
@@ -98,14 +118,7 @@ export function inPrivateNetns(): boolean {
 export async function launchChromium(
   options: LaunchChromiumOptions = {},
 ): Promise<Browser & AsyncDisposable> {
-  const netns = Deno.env.get("PARLEY_NETNS");
-  if (netns !== "1" && netns !== "skip") {
-    throw new Error(
-      "Browser tests run only inside the private network namespace: " +
-        "`bash tests/netns.sh deno test -A …` (or set PARLEY_NETNS=skip to " +
-        "accept running without isolation).",
-    );
-  }
+  requirePrivateNetns();
   const base = options.loopbackCandidates === false
     ? CHROMIUM_ARGS.filter((arg) => arg !== "--allow-loopback-in-peer-connection")
     : CHROMIUM_ARGS;
@@ -244,67 +257,4 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = `${ARTIFACTS_DIR}/${file}`;
   await page.screenshot({ path, fullPage: true });
   return path;
-}
-
-/**
- * Wait until the island `islandId` (its file name: `JoinRoomForm`, or
- * `room_Chat` for islands/room/Chat.tsx) is hydrated on `page`: some element
- * between its `<!--frsh-ID:n-->` markers carries Preact's event-listener map.
- * Resolves with how many of its instances are hydrated; rejects after
- * `timeout` ms (default 10 000), also when the island is not on the page.
- */
-export async function waitForHydration(
-  page: Page,
-  islandId: string,
-  timeout = 10_000,
-): Promise<number> {
-  const handle = await page.waitForFunction(
-    (id: string) => {
-      const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_COMMENT);
-      let found = 0;
-      let hydrated = 0;
-      for (
-        let c = walker.nextNode() as Comment | null;
-        c;
-        c = walker.nextNode() as Comment | null
-      ) {
-        if (!c.data.startsWith(`frsh-${id}:`)) continue;
-        found++;
-        const end = `/${c.data}`;
-        for (
-          let n = c.nextSibling;
-          n && !(n instanceof Comment && n.data === end);
-          n = n.nextSibling
-        ) {
-          if (!(n instanceof Element)) continue;
-          // Preact keeps an element's listeners in `_listeners`, mangled to `l`.
-          const els = [n, ...n.querySelectorAll("*")] as unknown as Record<string, unknown>[];
-          if (els.some((el) => typeof (el.l ?? el._listeners) === "object")) {
-            hydrated++;
-            break;
-          }
-        }
-      }
-      return found > 0 && hydrated === found ? hydrated : false;
-    },
-    islandId,
-    { timeout, polling: 50 },
-  );
-  return await handle.jsonValue() as number;
-}
-
-/**
- * Runs `body` (the body of an async function) in the page, with the page's
- * global `name` in scope under that name and `arg` as `arg`.
- * Example: `inPageWith(page, "H", "return H.connect(arg)", options)`.
- */
-export function inPageWith<T>(page: Page, name: string, body: string, arg?: unknown): Promise<T> {
-  return page.evaluate(
-    ([name, body, arg]) =>
-      new Function(name, "arg", `return (async () => { ${body} })()`)(
-        (globalThis as Record<string, unknown>)[name],
-        arg,
-      ),
-    [name, body, arg] as const,
-  ) as Promise<T>;
 }

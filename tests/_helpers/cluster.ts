@@ -5,20 +5,16 @@
  * @module
  */
 import { type RawClient, rawClient } from "./hub.ts";
+import { LIFTED_RATE_LIMIT } from "./limits.ts";
 
 /**
- * Environment for a two-isolate cluster under test: the per-connection and
- * per-address limits are lifted (every test socket comes from 127.0.0.1 and
- * sends as fast as it can).
+ * Environment for a two-isolate cluster under test: the per-connection rate
+ * limit is lifted as well (every test socket sends as fast as it can;
+ * `startApp` lifts the per-address ones).
  */
 export const CLUSTER_ENV: Record<string, string> = {
   DENO_JOBS: "2",
-  PARLEY_RATE_LIMIT: "100000",
-  PARLEY_RATE_BURST: "100000",
-  PARLEY_MAX_CONNECTIONS_PER_IP: "100000",
-  PARLEY_MAX_JOINS_PER_MINUTE: "1000000",
-  PARLEY_MAX_CONNECTS_PER_MINUTE: "1000000",
-  PARLEY_MAX_USERS_PER_ROOM: "100000",
+  ...LIFTED_RATE_LIMIT,
   // Dead isolates are swept at once here; resume has its own tests.
   PARLEY_RESUME_GRACE_MS: "1000",
 };

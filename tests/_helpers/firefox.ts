@@ -23,7 +23,13 @@
  * @module
  */
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
-import { ARTIFACTS_DIR, type DriverPage, type PageErrors, pageErrors } from "./browser.ts";
+import {
+  ARTIFACTS_DIR,
+  type DriverPage,
+  type PageErrors,
+  pageErrors,
+  requirePrivateNetns,
+} from "./browser.ts";
 
 /**
  * Where Firefox lives: `PARLEY_FIREFOX`, else `command -v firefox-esr`
@@ -179,14 +185,7 @@ export type FirefoxBrowser = Browser & AsyncDisposable & {
  * and when no Firefox is installed (`apt-get install -y firefox-esr`).
  */
 export async function launchFirefox(options: LaunchFirefoxOptions = {}): Promise<FirefoxBrowser> {
-  const netns = Deno.env.get("PARLEY_NETNS");
-  if (netns !== "1" && netns !== "skip") {
-    throw new Error(
-      "Browser tests run only inside the private network namespace: " +
-        "`bash tests/netns.sh deno test -A …` (or set PARLEY_NETNS=skip to " +
-        "accept running without isolation).",
-    );
-  }
+  requirePrivateNetns();
   const executablePath = firefoxPath();
   if (!executablePath) {
     throw new Error("Firefox is not installed: `apt-get install -y firefox-esr`.");

@@ -14,11 +14,11 @@
  *
  * @module
  */
-import { HARNESS } from "../e2e/_calls_harness.ts";
+import { h, openHarness } from "../e2e/_calls_harness.ts";
 import { firefoxPageErrors, firefoxUserPage, launchFirefox } from "./firefox.ts";
 import type { Lan } from "./nat.ts";
 import { PUBLIC_IP } from "./nat.ts";
-import { waitFor } from "./server.ts";
+import { waitFor } from "./wait.ts";
 
 /** One order: run `body` (an async function body of `H` and `arg`) in the page. */
 interface Order {
@@ -150,24 +150,13 @@ async function agent(appUrl: string): Promise<void> {
   });
   const page = await firefoxUserPage(firefox);
   const errors = firefoxPageErrors(page);
-  await page.goto(`${appUrl}/api/health`);
-  await page.setContent("<!doctype html><title>calls</title><body></body>");
-  await page.addScriptTag({ type: "module", content: HARNESS });
-  await page.waitForFunction(() => "H" in globalThis, { timeout: 10_000, polling: 50 });
+  await openHarness(page, appUrl);
   const say = (answer: object) => console.log(JSON.stringify(answer));
   say({ ready: true });
   for await (const line of lines(Deno.stdin.readable)) {
     const order = JSON.parse(line) as Order;
     try {
-      const value = await page.evaluate(
-        (body: string, arg: unknown) =>
-          new Function("H", "arg", `return (async () => { ${body} })()`)(
-            (globalThis as unknown as { H: unknown }).H,
-            arg,
-          ),
-        order.body,
-        order.arg ?? null,
-      );
+      const value = await h(page, order.body, order.arg ?? null);
       say({ id: order.id, value: value ?? null });
     } catch (error) {
       say({

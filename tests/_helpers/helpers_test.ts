@@ -1,16 +1,17 @@
 /**
- * Tests of the harness itself (server.ts, against a fake app so they do not
- * depend on main.ts; nat.ts's beds).
+ * Tests of the harness itself (process.ts, wait.ts, limits.ts; server.ts
+ * against a fake app so they do not depend on main.ts; nat.ts's beds).
  *
  * @module
  */
-import { freePort, startApp, waitFor } from "./server.ts";
+import assert from "node:assert/strict";
+import { TEST_SECURITY } from "./hub.ts";
+import { LIFTED_LIMITS } from "./limits.ts";
+import { freePort, ProcessExitedError, spawnProcess, waitServing } from "./process.ts";
+import { startApp } from "./server.ts";
+import { waitFor } from "./wait.ts";
 
 const fake = { entry: "tests/_helpers/fixtures/fake_app.ts", runner: "run" } as const;
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 async function rejects(p: Promise<unknown>, pattern: RegExp): Promise<Error> {
   try {
@@ -90,6 +91,44 @@ Deno.test("stop() SIGKILLs an app that ignores SIGTERM after ~3 s", async () => 
   await app.stop();
   const took = Date.now() - t0;
   assert(took >= 2_900 && took < 6_000, `stop took ${took} ms`);
+});
+
+Deno.test("spawnProcess keeps the output and SIGKILLs a child that ignores SIGTERM after graceMs", async () => {
+  // `exec` keeps the ignored SIGTERM and the pid: no orphan holds the pipes.
+  const child = spawnProcess("sh", {
+    args: ["-c", 'trap "" TERM; echo started; exec sleep 30'],
+    graceMs: 300,
+  });
+  await waitFor(() => child.output().includes("started"), { message: "the child's output" });
+  const t0 = Date.now();
+  await Promise.all([child.stop(), child.stop()]);
+  const took = Date.now() - t0;
+  assert(took >= 290 && took < 3_000, `stop took ${took} ms`);
+  assert.equal(child.exited()?.signal, "SIGKILL");
+});
+
+Deno.test("waitServing rejects at once when the process exits before it serves", async () => {
+  await using child = spawnProcess("sh", { args: ["-c", "echo bye; exit 3"] });
+  const t0 = Date.now();
+  const error = await rejects(
+    waitServing(child, `http://127.0.0.1:${freePort()}/`, { timeout: 10_000 }),
+    /exited with code 3 before GET/,
+  );
+  assert(error instanceof ProcessExitedError && error.code === 3, String(error));
+  assert(Date.now() - t0 < 5_000, "should not wait for the timeout");
+});
+
+Deno.test("the test hubs lift exactly the limits the apps' environment lifts", () => {
+  assert.deepEqual(Object.keys(LIFTED_LIMITS).sort(), [
+    "PARLEY_MAX_CONNECTIONS_PER_IP",
+    "PARLEY_MAX_CONNECTS_PER_MINUTE",
+    "PARLEY_MAX_JOINS_PER_MINUTE",
+    "PARLEY_MAX_USERS_PER_ROOM",
+  ]);
+  assert.equal(TEST_SECURITY.maxConnectionsPerIp, 1_000_000);
+  assert.equal(TEST_SECURITY.maxJoinsPerMinute, 1_000_000);
+  assert.equal(TEST_SECURITY.maxConnectsPerMinute, 1_000_000);
+  assert.equal(TEST_SECURITY.maxUsersPerRoom, 1_000_000);
 });
 
 Deno.test({

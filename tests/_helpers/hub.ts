@@ -11,21 +11,17 @@ import {
   listRooms,
   listRoomUsers,
 } from "../../lib/server/mod.ts";
-import { SECURITY_DEFAULTS, type SecuritySettings } from "../../lib/server/settings.ts";
+import { securityFromEnv, type SecuritySettings } from "../../lib/server/settings.ts";
 import type { Limits, ServerFrame } from "../../lib/protocol/mod.ts";
+import { LIFTED_LIMITS } from "./limits.ts";
 
 /**
  * The security settings of test hubs: the defaults, but every test client
  * shares 127.0.0.1, so the per-address and per-room limits are out of the
- * way unless a test sets them.
+ * way ({@linkcode LIFTED_LIMITS}, read as the app reads its environment)
+ * unless a test sets them.
  */
-export const TEST_SECURITY: SecuritySettings = {
-  ...SECURITY_DEFAULTS,
-  maxConnectionsPerIp: 1_000_000,
-  maxJoinsPerMinute: 1_000_000,
-  maxConnectsPerMinute: 1_000_000,
-  maxUsersPerRoom: 1_000_000,
-};
+export const TEST_SECURITY: SecuritySettings = securityFromEnv(LIFTED_LIMITS);
 
 /** A hub served on loopback. */
 export interface TestHub extends AsyncDisposable {

@@ -16,6 +16,7 @@
 import type { Browser, Page } from "playwright-core";
 import type { PeerOptions } from "peerjs";
 import { newUserPage } from "./browser.ts";
+import { openPage } from "./pages.ts";
 
 /** The pinned client version (deno.json's `peerjs` import). */
 export const PEERJS_CLIENT_VERSION = "1.5.5";
@@ -110,12 +111,12 @@ export async function peerjsPage(browser: Browser, appUrl: string): Promise<Page
   const page = await newUserPage(browser, appUrl);
   // The browser asks for a favicon on the way; the app has none.
   await page.route("**/favicon.ico", (route) => route.fulfill({ status: 204 }));
-  await page.goto("/api/health");
-  await page.setContent("<!doctype html><title>peerjs</title><body></body>");
-  await page.addScriptTag({ content: await peerjsClientScript() });
-  await page.addScriptTag({ content: HARNESS });
-  await page.waitForFunction(() => "H" in globalThis && "Peer" in globalThis, undefined, {
-    timeout: 10_000,
+  await openPage(page, `${appUrl}/api/health`, {
+    blank: {
+      title: "peerjs",
+      scripts: [{ content: await peerjsClientScript() }, { content: HARNESS }],
+    },
+    globals: ["H", "Peer"],
   });
   return page;
 }

@@ -1,4 +1,3 @@
-// Over 300 lines: starting, probing and stopping app processes, one helper.
 /**
  * Start the real app as a subprocess for integration and browser tests.
  *
@@ -17,11 +16,8 @@
  *
  * @module
  */
-
-/** The repository root (this file is tests/_helpers/server.ts). */
-export const REPO_ROOT: string = decodeURIComponent(
-  new URL("../../", import.meta.url).pathname,
-);
+import { LIFTED_LIMITS } from "./limits.ts";
+import { freePort, ProcessExitedError, REPO_ROOT, spawnProcess, waitServing } from "./process.ts";
 
 /** Options of {@linkcode startApp}. */
 export interface StartAppOptions {
@@ -90,78 +86,6 @@ export interface RunningApp extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-/** A port that was free a moment ago on `hostname` (listen on 0, close). */
-export function freePort(hostname = "127.0.0.1"): number {
-  const listener = Deno.listen({ hostname, port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
-/** Options of {@linkcode waitFor}. */
-export interface WaitForOptions {
-  /** Give up after this many ms (default 5 000). */
-  timeout?: number;
-  /** Pause between tries in ms (default 50). */
-  interval?: number;
-  /** Says what was awaited, in the timeout error. */
-  message?: string;
-}
-
-/** `T` without its falsy members. */
-export type Truthy<T> = Exclude<T, false | 0 | 0n | "" | null | undefined>;
-
-/**
- * Call `predicate` until it returns a truthy value (or a promise of one), and
- * resolve with that value. Rejects after `timeout` ms, even if a call hangs;
- * the error names `message` and the last error the predicate threw. Leaves no
- * timer behind either way.
- */
-export async function waitFor<T>(
-  predicate: () => T | Promise<T>,
-  options: WaitForOptions = {},
-): Promise<Truthy<T>> {
-  const { timeout = 5_000, interval = 50, message = "condition" } = options;
-  const deadline = Date.now() + timeout;
-  let lastError: unknown;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const sleep = (ms: number) =>
-    new Promise<typeof TIMED_OUT>((resolve) => {
-      timer = setTimeout(() => resolve(TIMED_OUT), Math.max(0, ms));
-    });
-  try {
-    while (true) {
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) break;
-      const attempt = Promise.resolve().then(predicate).then(
-        (value) => ({ value }),
-        (error) => {
-          lastError = error;
-          return { value: undefined };
-        },
-      );
-      const result = await Promise.race([attempt, sleep(remaining)]);
-      clearTimeout(timer);
-      if (result === TIMED_OUT) break;
-      if (result.value) return result.value as Truthy<T>;
-      if (deadline - Date.now() <= 0) break;
-      await sleep(Math.min(interval, deadline - Date.now()));
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-  const cause = lastError === undefined
-    ? ""
-    : `; last error: ${lastError instanceof Error ? lastError.message : String(lastError)}`;
-  throw new Error(`waitFor: timed out after ${timeout} ms waiting for ${message}${cause}`, {
-    cause: lastError,
-  });
-}
-const TIMED_OUT = Symbol("timed out");
-
-const MAX_OUTPUT = 64 * 1024;
-const STOP_GRACE_MS = 3_000;
-
 /**
  * Start the app (`deno run -A main.ts`, or `deno serve -A --parallel` with
  * `cluster`) on a free port of 127.0.0.1 with its own KV file, and resolve
@@ -200,93 +124,48 @@ async function startOnce(options: StartAppOptions): Promise<RunningApp> {
   denoArgs.push(...(options.args ?? []), options.entry ?? "main.ts", ...(options.entryArgs ?? []));
 
   const cwd = options.cwd ?? REPO_ROOT;
-  const child = new Deno.Command(Deno.execPath(), {
+  const app = spawnProcess(Deno.execPath(), {
     args: denoArgs,
     cwd,
     clearEnv: options.bareEnv,
     env: options.bareEnv ? { ...hostEnv(), ...options.env } : {
-      DENO_NO_UPDATE_CHECK: "1",
       ...(serve ? {} : { PORT: String(port) }),
       PARLEY_KV_PATH: kvPath,
       // Every test client shares 127.0.0.1: the per-address and per-room
       // limits stay out of the way unless a test sets them.
-      PARLEY_MAX_CONNECTIONS_PER_IP: "1000000",
-      PARLEY_MAX_JOINS_PER_MINUTE: "1000000",
-      PARLEY_MAX_CONNECTS_PER_MINUTE: "1000000",
-      PARLEY_MAX_USERS_PER_ROOM: "1000000",
+      ...LIFTED_LIMITS,
       // No test may send a browser to a public STUN server (the app's
       // default): tests that want STUN or TURN pass their own servers.
       STUN_URLS: "none",
       ...options.env,
     },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-
-  let output = "";
-  const echo = Deno.env.get("PARLEY_APP_LOG") === "1";
-  const drain = async (stream: ReadableStream<Uint8Array>) => {
-    const decoder = new TextDecoder();
-    for await (const bytes of stream) {
-      const chunk = decoder.decode(bytes, { stream: true });
-      if (echo) console.error(`[app :${port}] ${chunk.trimEnd()}`);
-      output = (output + chunk).slice(-MAX_OUTPUT);
-    }
-  };
-  const drained = Promise.all([drain(child.stdout), drain(child.stderr)]).catch(() => {});
-  let exited: Deno.CommandStatus | undefined;
-  const status = child.status.then((s) => (exited = s));
-
+    echo: Deno.env.get("PARLEY_APP_LOG") === "1" ? `app :${port}` : undefined,
+  });
   let stopping: Promise<void> | undefined;
   const stop = () =>
     stopping ??= (async () => {
-      if (!exited) {
-        try {
-          child.kill("SIGTERM");
-        } catch { /* already gone */ }
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const graceOver = new Promise((r) => (timer = setTimeout(r, STOP_GRACE_MS)));
-        await Promise.race([status, graceOver]);
-        clearTimeout(timer);
-        if (!exited) {
-          try {
-            child.kill("SIGKILL");
-          } catch { /* already gone */ }
-        }
-      }
-      await status;
-      await drained;
+      await app.stop();
       if (tempDir) await Deno.remove(tempDir, { recursive: true }).catch(() => {});
     })();
 
   const url = `${options.caCert ? "https" : "http"}://${hostname}:${port}`;
   const client = options.caCert ? Deno.createHttpClient({ caCerts: [options.caCert] }) : undefined;
-  const timeout = options.timeout ?? 20_000;
   try {
-    const state = await waitFor(async () => {
-      if (exited) return "exited";
-      const abort = new AbortController();
-      const timer = setTimeout(() => abort.abort(), 2_000);
-      try {
-        const res = await fetch(`${url}/api/health`, { signal: abort.signal, client });
-        await res.body?.cancel();
-        return res.status === 200 && "healthy";
-      } finally {
-        clearTimeout(timer);
-      }
-    }, { timeout, interval: 100, message: `GET ${url}/api/health → 200` });
-    if (state === "exited") throw new Exited(exited!.code);
+    await waitServing(app, `${url}/api/health`, {
+      timeout: options.timeout ?? 20_000,
+      accept: (status) => status === 200,
+      client,
+    });
   } catch (error) {
     await stop();
-    const why = error instanceof Exited
-      ? `the app exited with code ${error.code} before it was healthy`
+    const why = error instanceof ProcessExitedError
+      ? `the app ${error.message}`
       : error instanceof Error
       ? error.message
       : String(error);
     throw new Error(
       `startApp: ${why}\n$ deno ${denoArgs.join(" ")}  (cwd ${cwd})\n` +
-        `--- app output ---\n${output.trimEnd() || "(none)"}\n---`,
+        `--- app output ---\n${app.output().trimEnd() || "(none)"}\n---`,
     );
   } finally {
     client?.close();
@@ -296,9 +175,9 @@ async function startOnce(options: StartAppOptions): Promise<RunningApp> {
     url,
     wsUrl: `${url.replace(/^http/, "ws")}/api/realtime`,
     port,
-    pid: child.pid,
+    pid: app.pid,
     kvPath,
-    output: () => output,
+    output: app.output,
     stop,
     [Symbol.asyncDispose]: stop,
   };
@@ -312,10 +191,4 @@ function hostEnv(): Record<string, string> {
     if (value !== undefined) env[name] = value;
   }
   return env;
-}
-
-class Exited extends Error {
-  constructor(readonly code: number) {
-    super(`exited with code ${code}`);
-  }
 }

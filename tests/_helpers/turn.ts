@@ -10,7 +10,8 @@
  *
  * @module
  */
-import { freePort, waitFor } from "./server.ts";
+import { type ChildProcess, freePort, spawnProcess } from "./process.ts";
+import { waitFor } from "./wait.ts";
 
 /** Whether coturn's `turnserver` is installed (it answers `--version`). */
 export async function hasTurnserver(): Promise<boolean> {
@@ -36,15 +37,16 @@ export interface TurnTls {
 /**
  * coturn on `ip`:`port` (TURN REST secret `secret`), relaying on `ip`, no
  * CLI, TLS only on `tls.port` when given. Also a plain STUN server. `ip`
- * defaults to 127.0.0.1 (then loopback peers are allowed).
+ * defaults to 127.0.0.1 (then loopback peers are allowed). Its output is
+ * discarded; `stop()` ends it by its pid.
  */
 export function spawnTurn(
   port: number,
   secret = "parley-test",
   ip = "127.0.0.1",
   tls?: TurnTls,
-): Deno.ChildProcess {
-  return new Deno.Command("turnserver", {
+): ChildProcess {
+  return spawnProcess("turnserver", {
     args: [
       `--listening-ip=${ip}`,
       `--listening-port=${port}`,
@@ -63,7 +65,7 @@ export function spawnTurn(
     ],
     stdout: "null",
     stderr: "null",
-  }).spawn();
+  });
 }
 
 /** A running coturn. */
@@ -72,7 +74,7 @@ export interface RunningTurn extends AsyncDisposable {
   /** The TLS port (`turns:`), when started with `tls`. */
   tlsPort?: number;
   secret: string;
-  /** SIGKILL by pid, then wait; idempotent. */
+  /** SIGTERM by pid, SIGKILL after a grace period, then wait; idempotent. */
   stop(): Promise<void>;
 }
 
@@ -88,15 +90,8 @@ export async function startTurn(
   const ip = options.ip ?? "127.0.0.1";
   const port = freePort(ip);
   const tls = options.tls && { ...options.tls, port: freePort(ip) };
-  const child = spawnTurn(port, secret, ip, tls);
-  let stopping: Promise<void> | undefined;
-  const stop = () =>
-    stopping ??= (async () => {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* gone */ }
-      await child.status;
-    })();
+  const turn = spawnTurn(port, secret, ip, tls);
+  const stop = turn.stop;
   try {
     await waitFor(async () => {
       for (const p of [port, ...(tls ? [tls.port] : [])]) {

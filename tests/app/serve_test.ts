@@ -1,7 +1,8 @@
 // The app's own ways to serve (main.ts, dev.ts, fresh.config.ts): what moved
 // out of lib/fresh. TLS itself is tests/security/tls_test.ts.
 import assert from "node:assert/strict";
-import { freePort, REPO_ROOT, startApp } from "../_helpers/server.ts";
+import { freePort, REPO_ROOT } from "../_helpers/process.ts";
+import { startApp } from "../_helpers/server.ts";
 
 async function refused(port: number): Promise<boolean> {
   try {

@@ -13,17 +13,16 @@
  *
  * @module
  */
-import { startApp } from "../_helpers/server.ts";
+import { LIFTED_RATE_LIMIT } from "../_helpers/limits.ts";
 import {
-  cpuSeconds,
+  type ChildProcess,
   freePort,
-  generator,
-  type Proc,
   REPO_ROOT,
-  rssKb,
-  spawn,
-  waitHttp,
-} from "./procs.ts";
+  spawnProcess,
+  waitServing,
+} from "../_helpers/process.ts";
+import { startApp } from "../_helpers/server.ts";
+import { cpuSeconds, generator, rssKb } from "./procs.ts";
 
 const PEER_VERSION = "1.0.2";
 const PEER_DIR = `${REPO_ROOT}tests/bench/.peerjs`;
@@ -43,16 +42,6 @@ const WARMUP_MS = quick ? 500 : 1_000;
 const IDLE_N = quick ? 2_000 : 10_000;
 const IDLE_WINDOW_MS = quick ? 3_000 : 10_000;
 const STORM_N = quick ? 300 : 1_000;
-
-/** Relay settings that keep the rate limit out of the way. */
-const UNLIMITED = { PARLEY_RATE_LIMIT: "1000000000", PARLEY_RATE_BURST: "1000000000" };
-/** Every client shares 127.0.0.1: the per-address limits must not bind (startApp sets them too). */
-const OPEN_DOORS = {
-  PARLEY_MAX_CONNECTIONS_PER_IP: "1000000",
-  PARLEY_MAX_JOINS_PER_MINUTE: "1000000",
-  PARLEY_MAX_CONNECTS_PER_MINUTE: "1000000",
-  PARLEY_MAX_USERS_PER_ROOM: "1000000",
-};
 
 type Kind = "parley" | "peerjs" | "floor" | "parley-peerjs";
 
@@ -87,15 +76,18 @@ async function withRetry<T>(start: () => Promise<T>): Promise<T> {
 function startFloor(bare = false, ack = false): Promise<Server> {
   return withRetry(async () => {
     const port = freePort();
-    const proc = spawn(Deno.execPath(), [
-      "run",
-      "-A",
-      "tests/bench/floor.ts",
-      "--port",
-      String(port),
-      ...(bare ? ["--bare"] : []),
-      ...(ack ? ["--ack"] : []),
-    ]);
+    const proc = spawnProcess(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "tests/bench/floor.ts",
+        "--port",
+        String(port),
+        ...(bare ? ["--bare"] : []),
+        ...(ack ? ["--ack"] : []),
+      ],
+      keep: 16_384,
+    });
     await started(proc, port);
     const label = bare ? "bare Deno upgrade" : ack ? "floor (acks each frame)" : "floor";
     return { kind: "floor", label, port, ...stopper(proc) };
@@ -106,15 +98,19 @@ function startPeer(): Promise<Server> {
   return withRetry(async () => {
     const port = freePort();
     // PeerJS logs a line per connection; it goes nowhere (as in production with logs off).
-    const proc = spawn("node", [
-      PEER_BIN,
-      "--port",
-      String(port),
-      "--host",
-      "127.0.0.1",
-      "--concurrent_limit",
-      "20000",
-    ], { quiet: true });
+    const proc = spawnProcess("node", {
+      args: [
+        PEER_BIN,
+        "--port",
+        String(port),
+        "--host",
+        "127.0.0.1",
+        "--concurrent_limit",
+        "20000",
+      ],
+      stdout: "null",
+      stderr: "null",
+    });
     await started(proc, port);
     return { kind: "peerjs", label: `PeerJS ${PEER_VERSION}`, port, ...stopper(proc) };
   });
@@ -125,20 +121,20 @@ async function startParley(
   cluster = false,
   entry?: string,
 ): Promise<Server> {
-  const app = await startApp({ env: { ...OPEN_DOORS, ...env }, cluster, timeout: 60_000, entry });
+  const app = await startApp({ env, cluster, timeout: 60_000, entry });
   return { kind: "parley", label: "Parley", port: app.port, pid: app.pid, stop: app.stop };
 }
 
-async function started(proc: Proc, port: number): Promise<void> {
+async function started(proc: ChildProcess, port: number): Promise<void> {
   try {
-    await waitHttp(port, proc);
+    await waitServing(proc, `http://127.0.0.1:${port}/`);
   } catch (error) {
     await proc.stop();
-    throw error;
+    throw new Error(`server on port ${port}: ${(error as Error).message}:\n${proc.output()}`);
   }
 }
 
-function stopper(proc: Proc): { pid: number; stop: () => Promise<void> } {
+function stopper(proc: ChildProcess): { pid: number; stop: () => Promise<void> } {
   return { pid: proc.pid, stop: () => proc.stop() };
 }
 
@@ -262,7 +258,7 @@ async function relaySection(): Promise<void> {
     startFloor(),
     startFloor(false, true),
     startPeer(),
-    startParley({ ...UNLIMITED }),
+    startParley({ ...LIFTED_RATE_LIMIT }),
   ]);
   const [floor, floorAck, peer, parley] = servers;
   /** Each run: a key, the server, the client, what Parley relays. */
@@ -401,7 +397,11 @@ async function relaySection(): Promise<void> {
  */
 async function peerjsSection(): Promise<void> {
   log("peerjs: starting floor, PeerJS and Parley (its /peerjs)");
-  const servers = await Promise.all([startFloor(), startPeer(), startParley({ ...UNLIMITED })]);
+  const servers = await Promise.all([
+    startFloor(),
+    startPeer(),
+    startParley({ ...LIFTED_RATE_LIMIT }),
+  ]);
   const [floor, peer, parley] = servers;
   const face: Server = { ...parley, kind: "parley-peerjs", label: "Parley /peerjs" };
   const results: Record<string, RelayResult[]> = {};
@@ -835,7 +835,7 @@ async function clusterSection(): Promise<void> {
     let server: Server | undefined;
     try {
       server = await startParley(
-        { ...UNLIMITED, DENO_JOBS: "2", PARLEY_BROADCAST: broadcast },
+        { ...LIFTED_RATE_LIMIT, DENO_JOBS: "2", PARLEY_BROADCAST: broadcast },
         true,
         slow ? "tests/bench/slow_kv_main.ts" : undefined,
       );

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import type { ServerFrame } from "../../lib/protocol/mod.ts";
 import { lockKv } from "../_helpers/faults.ts";
 import { rawClient } from "../_helpers/hub.ts";
-import { freePort, startApp, waitFor } from "../_helpers/server.ts";
+import { freePort } from "../_helpers/process.ts";
+import { startApp } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 type Outcome = "acked" | "UNAVAILABLE" | "socket died" | "other error";
 

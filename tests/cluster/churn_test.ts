@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import type { ServerFrame } from "../../lib/protocol/mod.ts";
 import { CLUSTER_ENV } from "../_helpers/cluster.ts";
 import { type RawClient, rawClient } from "../_helpers/hub.ts";
-import { startApp, waitFor } from "../_helpers/server.ts";
+import { startApp } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 type Notice = Extract<ServerFrame, { type: "notice" }>;
 

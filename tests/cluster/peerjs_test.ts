@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { type PeerClaim, PEERJS_KEYS } from "../../lib/server/peerjs/mod.ts";
 import { CLUSTER_ENV, kvEntries } from "../_helpers/cluster.ts";
-import { startApp, waitFor } from "../_helpers/server.ts";
+import { startApp } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 import { openPeer, type PeerSocket, peerSocket } from "../server/peerjs/_peerjs.ts";
 
 /** Peers wanted on each isolate. */

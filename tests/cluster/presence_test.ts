@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import type { GroupRow, Page, UserRow } from "../../lib/protocol/mod.ts";
 import type { RawClient } from "../_helpers/hub.ts";
 import { CLUSTER_ENV, kvEntries, spread } from "../_helpers/cluster.ts";
-import { startApp, waitFor } from "../_helpers/server.ts";
+import { startApp } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 const GROUPS = ["g0", "g1", "g2", "g3", "g4"];
 

@@ -1,14 +1,8 @@
 import assert from "node:assert/strict";
 import { type RealtimeCallbackEvent, RealtimeClient } from "../../lib/sdk/mod.ts";
-import { freePort, startApp } from "../_helpers/server.ts";
-
-async function until(check: () => boolean, message: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${message}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { freePort } from "../_helpers/process.ts";
+import { startApp } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 // A SIGKILL takes the resume logs with it: nobody can vouch that a client got
 // every frame it was sent, so the clients start afresh (told so by
@@ -35,15 +29,17 @@ Deno.test("SIGKILL mid-session, restart on the same KV: everyone back in their g
 
     Deno.kill(first.pid, "SIGKILL");
     await first.stop();
-    await until(() => clients.every((c) => c.skapi.state === "reconnecting"), "all noticed");
+    await waitFor(() => clients.every((c) => c.skapi.state === "reconnecting"), {
+      message: "all noticed",
+      timeout: 15_000,
+    });
 
     await using _second = await startApp({ kvPath, port, env });
     const up = Date.now();
-    await until(
-      // The second success comes once the fresh connection has rejoined its group.
+    // The second success comes once the fresh connection has rejoined its group.
+    await waitFor(
       () => clients.every((c) => c.seen.filter((e) => e.type === "success").length === 2),
-      "everyone reconnected",
-      10_000,
+      { message: "everyone reconnected", timeout: 10_000 },
     );
     const back = Date.now() - up;
     console.log(`all ${clients.length} clients back ${back} ms after the server was up`);
@@ -66,7 +62,10 @@ Deno.test("SIGKILL mid-session, restart on the same KV: everyone back in their g
     ], "no ghosts");
     // Messages flow again, in the same group.
     await ada.skapi.postRealtime("after the restart");
-    await until(() => clients[1].seen.some((e) => e.type === "message"), "bob got it");
+    await waitFor(() => clients[1].seen.some((e) => e.type === "message"), {
+      message: "bob got it",
+      timeout: 15_000,
+    });
   } finally {
     await Promise.all(clients.map((c) => c.skapi.closeRealtime()));
     await first.stop();

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { type RealtimeCallbackEvent, RealtimeClient } from "../../lib/sdk/mod.ts";
 import { kvEntries } from "../_helpers/cluster.ts";
 import { startApp } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 Deno.test("SIGTERM: clients are told to reconnect, presence is cleared, the server exits", async () => {
   const kvDir = await Deno.makeTempDir({ prefix: "parley-shutdown-" });
@@ -18,17 +19,17 @@ Deno.test("SIGTERM: clients are told to reconnect, presence is cleared, the serv
 
     Deno.kill(app.pid, "SIGTERM");
     const started = Date.now();
-    while (Date.now() - started < 5_000) {
+    await waitFor(() => {
       try {
         Deno.kill(app.pid, "SIGCONT"); // still running?
+        return false;
       } catch {
-        break; // exited
+        return true; // exited
       }
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    }, { timeout: 5_000, message: "the server to exit" }).catch(() => {}); // asserted below
     assert.ok(Date.now() - started < 5_000, "exited before Deploy's SIGKILL would come");
     const reconnecting = () => seen.filter((e) => e.type === "reconnect" && e.attempt === 1).length;
-    for (let i = 0; i < 60 && reconnecting() < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => reconnecting() >= 2, { timeout: 3_000 }).catch(() => {}); // asserted below
     assert.equal(reconnecting(), 2, "both clients were told and are reconnecting");
     assert.deepEqual(await kvEntries(kvPath, ["parley", "conn"]), [], "presence cleared");
     assert.deepEqual(await kvEntries(kvPath, ["parley", "member"]), []);

@@ -5,7 +5,8 @@
  * @module
  */
 import type { Browser, Page } from "playwright-core";
-import { inPageWith, newUserPage } from "../_helpers/browser.ts";
+import { newUserPage } from "../_helpers/browser.ts";
+import { type AnyPage, inPageWith, openPage, untilInPage } from "../_helpers/pages.ts";
 
 /** The module the harness page runs (it imports the SDK bundle as browsers do). */
 export const HARNESS = `
@@ -88,26 +89,27 @@ const H = window.H = {
 window.dispatchEvent(new Event("harness-ready"));
 `;
 
-/** A user's page with the harness loaded. */
+/** Loads the harness into `page` (of either engine), on the origin of `appUrl`. */
+export async function openHarness(page: AnyPage, appUrl: string): Promise<void> {
+  await openPage(page, `${appUrl}/api/health`, {
+    blank: { title: "calls", scripts: [{ content: HARNESS, module: true }] },
+    globals: ["H"],
+  });
+}
+
+/** A new user's Chromium page with the harness loaded. */
 export async function harnessPage(browser: Browser, appUrl: string): Promise<Page> {
   const page = await newUserPage(browser, appUrl);
-  await page.goto("/api/health");
-  await page.setContent("<!doctype html><title>calls</title><body></body>");
-  await page.addScriptTag({ type: "module", content: HARNESS });
-  await page.waitForFunction(() => "H" in globalThis, undefined, { timeout: 10_000 });
+  await openHarness(page, appUrl);
   return page;
 }
 
-/** Evaluates `fn` in the page with `H` in scope. */
-export function h<T>(page: Page, body: string, arg?: unknown): Promise<T> {
+/** Runs `body` (an async function body) in the page with `H` and `arg` in scope. */
+export function h<T>(page: AnyPage, body: string, arg?: unknown): Promise<T> {
   return inPageWith(page, "H", body, arg);
 }
 
 /** Waits until `expression` (with `H` in scope) is truthy in the page. */
-export async function until(page: Page, expression: string, timeout = 15_000): Promise<void> {
-  await page.waitForFunction(
-    (expr) => new Function("H", `return (${expr})`)((globalThis as unknown as { H: unknown }).H),
-    expression,
-    { timeout, polling: 50 },
-  );
+export function until(page: AnyPage, expression: string, timeout = 15_000): Promise<void> {
+  return untilInPage(page, expression, { timeout });
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Page } from "playwright-core";
-import { waitFor } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 /** Records every RTCPeerConnection the page makes, so the test can read its stats. */
 export const RECORD_PEERS = `(() => {

@@ -8,18 +8,17 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { launchChromium, pageErrors } from "../_helpers/browser.ts";
-import { freePort, startApp, waitFor } from "../_helpers/server.ts";
+import { freePort } from "../_helpers/process.ts";
+import { startApp } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 import { weriftPeerConnection } from "../_helpers/werift.ts";
 import { RealtimeClient } from "../../lib/sdk/mod.ts";
 import type { RTCConnection } from "../../lib/sdk/mod.ts";
 import { turnCredential } from "../../lib/server/ice.ts";
 import { spawnTurn } from "../_helpers/turn.ts";
 import { h, harnessPage, until } from "./_calls_harness.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 /** SDK warnings that are expected in these scenarios. */
 const EXPECTED = [/app bug/, /RTC callback threw/, /listener threw/, /status of 404/];
@@ -292,7 +291,7 @@ Deno.test("calls between browsers (Chromium)", async (t) => {
           await until(b, "H.incoming.length === 1");
           await h(b, "await H.accept({ ice: arg })", ice);
           await Promise.all([until(a, "H.connected()"), until(b, "H.connected()")]);
-          server.kill("SIGKILL");
+          server.child.kill("SIGKILL"); // the relay dies, no goodbye
           await server.status;
           await until(a, "!H.connected()", 15_000);
           server = spawnTurn(port, secret);
@@ -313,10 +312,7 @@ Deno.test("calls between browsers (Chromium)", async (t) => {
           assert(restarts[0] + restarts[1] >= 1, "the call recovered without an ICE restart?");
           await h(a, "await H.conn.hangup()");
         } finally {
-          try {
-            server.kill("SIGKILL");
-          } catch { /* gone */ }
-          await server.status;
+          await server.stop();
         }
       }),
   );
@@ -366,8 +362,7 @@ Deno.test("calls between browsers (Chromium)", async (t) => {
         await conn.hangup();
         await until(b, "H.closed.length === 1");
       } finally {
-        stun.kill("SIGKILL");
-        await stun.status;
+        await stun.stop();
         await client.closeRealtime();
       }
     }));

@@ -10,8 +10,10 @@
  */
 import assert from "node:assert/strict";
 import { RealtimeClient } from "../../lib/sdk/mod.ts";
-import { launchChromium, newUserPage, pageErrors, waitForHydration } from "../_helpers/browser.ts";
-import { REPO_ROOT, startApp } from "../_helpers/server.ts";
+import { launchChromium, newUserPage, pageErrors } from "../_helpers/browser.ts";
+import { waitForHydration } from "../_helpers/pages.ts";
+import { REPO_ROOT } from "../_helpers/process.ts";
+import { startApp } from "../_helpers/server.ts";
 
 /** The environment Deno Deploy sets (docs.deno.com/deploy/reference/env_vars_and_contexts), plus our one setting. */
 const DEPLOY_ENV = {

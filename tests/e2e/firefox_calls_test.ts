@@ -10,6 +10,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import type { Page as FirefoxPage } from "puppeteer-core";
 import { launchChromium, type PageErrors, pageErrors } from "../_helpers/browser.ts";
 import {
@@ -18,12 +19,9 @@ import {
   firefoxUserPage,
   launchFirefox,
 } from "../_helpers/firefox.ts";
-import { startApp, waitFor } from "../_helpers/server.ts";
-import { h, HARNESS, harnessPage, until } from "./_calls_harness.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
+import { startApp } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
+import { h, harnessPage, openHarness, until } from "./_calls_harness.ts";
 
 /** One user's harness page, whatever the engine. */
 interface Side {
@@ -37,30 +35,11 @@ interface Side {
 
 /** The call harness in a Firefox page of the app (the same module Chromium runs). */
 async function firefoxHarness(page: FirefoxPage, appUrl: string): Promise<Side> {
-  await page.goto(`${appUrl}/api/health`);
-  await page.setContent("<!doctype html><title>calls</title><body></body>");
-  await page.addScriptTag({ type: "module", content: HARNESS });
-  await page.waitForFunction(() => "H" in globalThis, { timeout: 10_000, polling: 50 });
+  await openHarness(page, appUrl);
   return {
     engine: "Firefox",
-    run: <T>(body: string, arg?: unknown) =>
-      page.evaluate(
-        (body: string, arg: unknown) =>
-          new Function("H", "arg", `return (async () => { ${body} })()`)(
-            (globalThis as unknown as { H: unknown }).H,
-            arg,
-          ),
-        body,
-        arg ?? null,
-      ) as Promise<T>,
-    until: async (expression: string, timeout = 15_000) => {
-      await page.waitForFunction(
-        (expr: string) =>
-          new Function("H", `return (${expr})`)((globalThis as unknown as { H: unknown }).H),
-        { timeout, polling: 50 },
-        expression,
-      );
-    },
+    run: <T>(body: string, arg?: unknown) => h<T>(page, body, arg ?? null),
+    until: (expression: string, timeout?: number) => until(page, expression, timeout),
     errors: firefoxPageErrors(page),
   };
 }

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import type { Page as FirefoxPage } from "puppeteer-core";
 import {
@@ -21,8 +22,8 @@ import {
   type PageErrors,
   pageErrors,
   screenshot,
-  waitForHydration,
 } from "../_helpers/browser.ts";
+import { openPage, waitForHydration } from "../_helpers/pages.ts";
 import {
   firefoxPageErrors,
   firefoxPath,
@@ -30,11 +31,9 @@ import {
   firefoxUserPage,
   launchFirefox,
 } from "../_helpers/firefox.ts";
-import { REPO_ROOT, startApp, waitFor } from "../_helpers/server.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
+import { REPO_ROOT } from "../_helpers/process.ts";
+import { startApp } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 /** Whether the room page renders the islands this test drives. */
 function roomUiReady(): boolean {
@@ -157,20 +156,6 @@ function firefoxPerson(page: FirefoxPage, name: string): Person {
   };
 }
 
-/** Runs in the page: whether the island `id` is hydrated (Preact's listener map on an element). */
-function hydrated(id: string): boolean {
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_COMMENT);
-  for (let c = walker.nextNode() as Comment | null; c; c = walker.nextNode() as Comment | null) {
-    if (!c.data.startsWith(`frsh-${id}:`)) continue;
-    for (let n = c.nextSibling; n && !(n instanceof Comment); n = n.nextSibling) {
-      if (!(n instanceof Element)) continue;
-      const els = [n, ...n.querySelectorAll("*")] as unknown as Record<string, unknown>[];
-      if (els.some((el) => typeof (el.l ?? el._listeners) === "object")) return true;
-    }
-  }
-  return false;
-}
-
 /** Waits until `person` sees moving video from the other: frames decoded, playback and picture advancing. */
 async function seesMovingVideo(person: Person): Promise<RemoteVideo> {
   const first = await waitFor(async () => {
@@ -213,8 +198,7 @@ Deno.test({
       await fpage.setViewport({ width: 960, height: 760 });
       await fpage.evaluateOnNewDocument(RECORD_PEERS);
 
-      await cpage.goto(`/room/${room}`);
-      await waitForHydration(cpage, "Lobby");
+      await openPage(cpage, `/room/${room}`, { islands: ["Lobby"] });
       const field = cpage.getByLabel("Your name", { exact: true });
       await field.fill("Ada");
       await field.press("Enter");
@@ -224,7 +208,7 @@ Deno.test({
         response?.status() === 200,
         `Firefox: GET /room/${room} answered ${response?.status()}`,
       );
-      await fpage.waitForFunction(hydrated, { timeout: TIMEOUT, polling: 50 }, "Lobby");
+      await waitForHydration(fpage, "Lobby", TIMEOUT);
       await fpage.locator('::-p-aria([name="Your name"][role="textbox"])').setTimeout(TIMEOUT).fill(
         "Grace",
       );

@@ -7,19 +7,11 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import {
-  launchChromium,
-  newUserPage,
-  pageErrors,
-  screenshot,
-  waitForHydration,
-} from "../_helpers/browser.ts";
+import { launchChromium, newUserPage, pageErrors, screenshot } from "../_helpers/browser.ts";
+import { waitForHydration } from "../_helpers/pages.ts";
 import { startApp } from "../_helpers/server.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 /** Open the landing page and wait until its form island is interactive. */
 async function openLanding(page: Page): Promise<void> {

@@ -8,7 +8,8 @@
  */
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
-import { newUserPage, pageErrors, screenshot, waitForHydration } from "../_helpers/browser.ts";
+import { newUserPage, pageErrors, screenshot } from "../_helpers/browser.ts";
+import { openPage } from "../_helpers/pages.ts";
 import { type Lan, PUBLIC_IP, startNatBed } from "../_helpers/nat.ts";
 import { type RunningApp, startApp } from "../_helpers/server.ts";
 import { hasTurnserver, startTurn } from "../_helpers/turn.ts";
@@ -24,8 +25,7 @@ const EXPECTED = [/parley: /, /favicon/];
 async function enter(browser: Browser, app: RunningApp, room: string, name: string): Promise<Page> {
   const page = await newUserPage(browser, app.url, { viewport: { width: 960, height: 760 } });
   await page.context().addInitScript(RECORD_PEERS);
-  await page.goto(`/room/${room}`);
-  await waitForHydration(page, "Lobby");
+  await openPage(page, `/room/${room}`, { islands: ["Lobby"] });
   await page.getByLabel("Your name", { exact: true }).fill(name);
   await page.getByLabel("Your name", { exact: true }).press("Enter");
   await page.getByRole("heading", { name: /Here now/ }).waitFor({ timeout: 10_000 });

@@ -11,7 +11,8 @@ import type { Browser, Page } from "playwright-core";
 import { firefoxPath } from "../_helpers/firefox.ts";
 import { startFirefoxAgent } from "../_helpers/firefox_agent.ts";
 import { type Lan, PUBLIC_IP, startNatBed } from "../_helpers/nat.ts";
-import { startApp, waitFor } from "../_helpers/server.ts";
+import { startApp } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 import { hasTurnserver, startTurn } from "../_helpers/turn.ts";
 import { h, harnessPage, until } from "./_calls_harness.ts";
 

@@ -10,17 +10,15 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { launchChromium, pageErrors } from "../_helpers/browser.ts";
 import { kvEntries } from "../_helpers/cluster.ts";
 import { peerjsPage } from "../_helpers/peerjs.ts";
-import { type RunningApp, startApp, waitFor } from "../_helpers/server.ts";
+import { type RunningApp, startApp } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 import { h, until } from "./_calls_harness.ts";
 import { type PeerClaim, PEERJS_KEYS } from "../../lib/server/peerjs/mod.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 /** Short timeouts so the EXPIRE and alive-timeout steps take seconds; clients beat faster. */
 const ENV = { PARLEY_PEERJS_EXPIRE_TIMEOUT_MS: "1000", PARLEY_PEERJS_ALIVE_TIMEOUT_MS: "4000" };

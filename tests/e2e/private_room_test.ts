@@ -11,16 +11,11 @@
  *
  * @module
  */
-import { ok as assert } from "node:assert/strict";
+import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { signToken } from "../../lib/server/auth.ts";
-import {
-  launchChromium,
-  newUserPage,
-  pageErrors,
-  screenshot,
-  waitForHydration,
-} from "../_helpers/browser.ts";
+import { launchChromium, newUserPage, pageErrors, screenshot } from "../_helpers/browser.ts";
+import { openPage, waitForHydration } from "../_helpers/pages.ts";
 import { startApp } from "../_helpers/server.ts";
 
 const SECRET = "invite-secret-of-32-bytes-or-more-00";
@@ -43,8 +38,7 @@ Deno.test("private rooms: an invite link opens the room; without one the page sa
     await page.context().addInitScript(
       `localStorage.setItem("parley.name", ${JSON.stringify(name)})`,
     );
-    await page.goto(path);
-    if (admitted) await waitForHydration(page, "Lobby");
+    await openPage(page, path, { islands: admitted ? ["Lobby"] : [] });
     return page;
   };
   const privateMessage = async (page: Page, what: string) => {

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import type { BrowserContextOptions, Page } from "playwright-core";
 import {
@@ -17,9 +18,11 @@ import {
   newUserPage,
   pageErrors,
   screenshot,
-  waitForHydration,
 } from "../_helpers/browser.ts";
-import { REPO_ROOT, startApp, waitFor } from "../_helpers/server.ts";
+import { openPage } from "../_helpers/pages.ts";
+import { REPO_ROOT } from "../_helpers/process.ts";
+import { startApp } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 import {
   audioPacketsIn,
   DENY_CAMERA,
@@ -27,10 +30,6 @@ import {
   seesMovingVideo,
   sha256,
 } from "./_rooms_probes.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 /** SDK warnings that may show up while calls end under way. */
 const EXPECTED = [/parley: /, /favicon/];
@@ -50,8 +49,7 @@ Deno.test("rooms: lobby, calls, chat, files, group call (Chromium)", async (t) =
       ...options,
     });
     for (const script of [RECORD_PEERS, ...init]) await page.context().addInitScript(script);
-    await page.goto(`/room/${room}`);
-    await waitForHydration(page, "Lobby");
+    await openPage(page, `/room/${room}`, { islands: ["Lobby"] });
     const field = page.getByLabel("Your name", { exact: true });
     await field.waitFor();
     assert(
@@ -71,8 +69,7 @@ Deno.test("rooms: lobby, calls, chat, files, group call (Chromium)", async (t) =
   };
 
   const landing = await newUserPage(browser, app.url, { viewport: { width: 800, height: 900 } });
-  await landing.goto("/");
-  await waitForHydration(landing, "JoinRoomForm");
+  await openPage(landing, "/", { islands: ["JoinRoomForm"] });
   // The list has no listeners to wait for: its first answer replaces the placeholder.
   await landing.getByText("Looking for rooms").waitFor({ state: "detached", timeout: 10_000 });
 

@@ -8,12 +8,10 @@
  *
  * @module
  */
-import { launchChromium, newUserPage, pageErrors, waitForHydration } from "../_helpers/browser.ts";
+import assert from "node:assert/strict";
+import { launchChromium, newUserPage, pageErrors } from "../_helpers/browser.ts";
+import { openPage } from "../_helpers/pages.ts";
 import { startApp } from "../_helpers/server.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 /** In the page: connect the SDK (from /sdk.js of the app at `arg.app`) to `arg.ws`. */
 const CONNECT = `
@@ -42,8 +40,7 @@ Deno.test("page policies and origins (Chromium)", async (t) => {
       page.on("console", (msg) => {
         if (/Content Security Policy/i.test(msg.text())) violations.push(msg.text());
       });
-      await page.goto("/");
-      await waitForHydration(page, "JoinRoomForm");
+      await openPage(page, "/", { islands: ["JoinRoomForm"] });
       assert(violations.length === 0, `CSP violations on load: ${violations.join("\n")}`);
       const ran = await page.evaluate(async () => {
         const seen = new Promise((r) => document.addEventListener("securitypolicyviolation", r));

@@ -11,14 +11,13 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { launchChromium, pageErrors, screenshot } from "../_helpers/browser.ts";
-import { freePort, type RunningApp, startApp, waitFor } from "../_helpers/server.ts";
+import { freePort } from "../_helpers/process.ts";
+import { type RunningApp, startApp } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 import { h, harnessPage, until } from "./_calls_harness.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 /**
  * Console errors expected here: Chromium logs every refused WebSocket

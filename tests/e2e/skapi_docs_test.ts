@@ -11,13 +11,12 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
 import { launchChromium, newUserPage, pageErrors, screenshot } from "../_helpers/browser.ts";
-import { REPO_ROOT, startApp, waitFor } from "../_helpers/server.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
+import { REPO_ROOT } from "../_helpers/process.ts";
+import { startApp } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 /**
  * Serves tests/e2e/fixtures/ on 127.0.0.1 at a port of its own (so another

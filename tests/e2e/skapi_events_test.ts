@@ -9,14 +9,11 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { launchChromium, pageErrors } from "../_helpers/browser.ts";
 import { startApp } from "../_helpers/server.ts";
 import { h, harnessPage, until } from "./_calls_harness.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 /** One event as the page saw it: its own fields (targets and media by kind) and the states at that moment. */
 type Seen = Record<string, unknown> & {

@@ -7,16 +7,13 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { launchChromium, pageErrors } from "../_helpers/browser.ts";
 import { startApp } from "../_helpers/server.ts";
 import { hasTurnserver, startTurn } from "../_helpers/turn.ts";
 import { signToken } from "../../lib/server/auth.ts";
 import { turnCredential } from "../../lib/server/ice.ts";
 import { h, harnessPage, until } from "./_calls_harness.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 const SECRET = "turn-e2e-auth-secret";
 

@@ -79,7 +79,7 @@ Deno.test("a page with islands has markers, escaped props and one module script"
   assert.equal(modules.length, 1);
   assert.match(
     modules[0][1],
-    /^import\{revive\}from"\/_frsh\/js\/[0-9a-f]{16}\/lib\/fresh\/islands\.js";/,
+    /^import\{revive\}from"\/_frsh\/js\/[0-9a-f]{16}\/lib\/fresh\/runtime\.js";/,
   );
   assert.match(
     modules[0][1],

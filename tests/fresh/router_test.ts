@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
-import { buildRouter, matchRoute, methodHandler, middlewaresFor } from "$fresh/router.ts";
+import { buildRouter, routeFor } from "$fresh/router.ts";
 import type { Manifest } from "$fresh/server.ts";
 
 const Page = () => null;
-const url = (path: string) => new URL(`http://x${path}`);
+const render = () => new Response("page");
+/** What answers `method` at `path`. */
+const at = (router: ReturnType<typeof buildRouter>, path: string, method = "GET") =>
+  routeFor(router, new URL(`http://x${path}`), method, render);
 
 /** The patterns of route files, in the router's order. */
 const patternsOf = (files: string[]) =>
@@ -59,7 +62,6 @@ const manifest: Manifest = {
     "./routes/api/_middleware.ts": { handler: (_r, c) => c.next() },
     "./routes/_middleware.ts": { handler: [(_r, c) => c.next(), (_r, c) => c.next()] },
     "./routes/api/health.ts": { handler: { GET: () => new Response("ok") } },
-    "./routes/o.tsx": { default: Page, config: { routeOverride: "/over/:x" } },
   },
   islands: {},
   baseUrl: "file:///app/fresh.gen.ts",
@@ -70,54 +72,50 @@ Deno.test("buildRouter: sorts routes and keeps special files apart", () => {
   assert.deepEqual(router.routes.map((r) => r.pattern), [
     "/api/health",
     "/users/new",
-    "/over/:x",
     "/users/:id",
     "/",
     "/:rest*",
   ]);
   assert.deepEqual(router.app, Page);
-  assert.deepEqual(router.notFound?.component, Page);
+  assert.deepEqual(router.notFound, Page);
   assert.deepEqual(router.middlewares.map((m) => [m.prefix, m.handlers.length]), [["/", 2], [
     "/api/",
     1,
   ]]);
 });
 
-Deno.test("matchRoute: params are decoded, rest params span segments", () => {
+Deno.test("routeFor: params are decoded, rest params span segments", () => {
   const router = buildRouter(manifest);
-  assert.deepEqual(matchRoute(router, url("/users/new"))?.route.pattern, "/users/new");
-  assert.deepEqual(matchRoute(router, url("/users/a%20b"))?.params, { id: "a b" });
-  assert.deepEqual(matchRoute(router, url("/users/%E0%A4%A"))?.params, { id: "%E0%A4%A" });
-  assert.deepEqual(matchRoute(router, url("/a/b/c"))?.params, { rest: "a/b/c" });
-  assert.deepEqual(matchRoute(router, url("/over/7"))?.params, { x: "7" });
-  assert.deepEqual(matchRoute(router, url("/o"))?.route.pattern, "/:rest*");
-  assert.deepEqual(matchRoute(buildRouter({ ...manifest, routes: {} }), url("/")), undefined);
+  assert.deepEqual(at(router, "/users/new").route?.pattern, "/users/new");
+  assert.deepEqual(at(router, "/users/a%20b").params, { id: "a b" });
+  assert.deepEqual(at(router, "/users/%E0%A4%A").params, { id: "%E0%A4%A" });
+  assert.deepEqual(at(router, "/a/b/c").params, { rest: "a/b/c" });
+  assert.deepEqual(at(router, "/o").route?.pattern, "/:rest*");
+  assert.deepEqual(at(buildRouter({ ...manifest, routes: {} }), "/").route, undefined);
 });
 
-Deno.test("middlewaresFor: outer folder first, only folders containing the path", () => {
+Deno.test("routeFor: middlewares of the folders containing the path, outer folder first", () => {
   const router = buildRouter(manifest);
-  assert.deepEqual(middlewaresFor(router, "/api/health").length, 3);
-  assert.deepEqual(middlewaresFor(router, "/api").length, 3);
-  assert.deepEqual(middlewaresFor(router, "/apix").length, 2);
+  assert.deepEqual(at(router, "/api/health").middlewares.length, 3);
+  assert.deepEqual(at(router, "/api").middlewares.length, 3);
+  assert.deepEqual(at(router, "/apix").middlewares.length, 2);
   assert.deepEqual(
-    middlewaresFor(router, "/api/health")[2],
+    at(router, "/api/health").middlewares[2],
     manifest.routes["./routes/api/_middleware.ts"].handler,
   );
 });
 
-Deno.test("methodHandler: pages answer GET and HEAD only, the rest 405 with Allow", async () => {
+Deno.test("routeFor: pages answer GET and HEAD only, the rest 405 with Allow", async () => {
   const router = buildRouter(manifest);
-  const page = router.routes.find((r) => r.pattern === "/")!;
-  const render = () => new Response("page");
-  const allowOf = async (route: typeof page, method: string) => {
-    const res = await methodHandler(route, method, render)(new Request("http://x/"), {} as never);
+  const allowOf = async (path: string, method: string) => {
+    const res = await at(router, path, method).handler(new Request("http://x/"), {} as never);
     return [res.status, res.headers.get("allow")];
   };
-  assert.deepEqual(methodHandler(page, "GET", render), render);
-  assert.deepEqual(methodHandler(page, "HEAD", render), render);
-  assert.deepEqual(await allowOf(page, "POST"), [405, "GET, HEAD"]);
-  const api = router.routes.find((r) => r.pattern === "/api/health")!;
-  assert.deepEqual(await allowOf(api, "DELETE"), [405, "GET, HEAD"]);
-  const fn = { ...api, handler: render };
-  assert.deepEqual(methodHandler(fn, "PATCH", render), render);
+  assert.equal(at(router, "/", "GET").handler, render);
+  assert.equal(at(router, "/", "HEAD").handler, render);
+  assert.deepEqual(await allowOf("/", "POST"), [405, "GET, HEAD"]);
+  assert.deepEqual(await allowOf("/api/health", "DELETE"), [405, "GET, HEAD"]);
+  const any = () => new Response("any");
+  const fn = buildRouter({ ...manifest, routes: { "./routes/any.ts": { handler: any } } });
+  assert.equal(at(fn, "/any", "PATCH").handler, any);
 });

@@ -1,13 +1,21 @@
 import assert from "node:assert/strict";
-import { fileFromBytes, serveStatic } from "$fresh/static.ts";
 import { fixtureHandler, rawStatus, serveFixture } from "./fixture/serve.ts";
 
-Deno.test("content types by extension, octet-stream otherwise", async () => {
-  const typeOf = async (name: string) => (await fileFromBytes(name, new Uint8Array())).contentType;
-  assert.equal(await typeOf("a.css"), "text/css; charset=utf-8");
-  assert.equal(await typeOf("A.SVG"), "image/svg+xml");
-  assert.equal(await typeOf("x.js"), "text/javascript; charset=utf-8");
-  assert.equal(await typeOf("noext"), "application/octet-stream");
+/** Asks the fixture's handler itself (no server) for `path`. */
+async function ask(path: string, method = "GET"): Promise<Response> {
+  return await (await fixtureHandler())(new Request(`http://x${path}`, { method }));
+}
+
+Deno.test("content types by extension, in any case, octet-stream otherwise", async () => {
+  const typeOf = async (path: string) => {
+    const res = await ask(path);
+    await res.body?.cancel();
+    return [res.status, res.headers.get("content-type")];
+  };
+  assert.deepEqual(await typeOf("/styles.css"), [200, "text/css; charset=utf-8"]);
+  assert.deepEqual(await typeOf("/LOUD.SVG"), [200, "image/svg+xml"]);
+  assert.deepEqual(await typeOf("/extra.js"), [200, "text/javascript; charset=utf-8"]);
+  assert.deepEqual(await typeOf("/noext"), [200, "application/octet-stream"]);
 });
 
 Deno.test("static files are served with their content types", async () => {
@@ -87,22 +95,28 @@ Deno.test("every traversal attempt at the handler answers 404", async () => {
   }
 });
 
-Deno.test("serveStatic serves only listed files, only for GET and HEAD", async () => {
-  const file = await fileFromBytes("a.txt", new TextEncoder().encode("a"));
-  const sources = {
-    buildId: "b1",
-    staticFiles: new Map([["/a.txt", file]]),
-    buildFiles: new Map(),
-  };
-  assert.ok(serveStatic(new Request("http://x/a.txt"), sources));
-  assert.equal(serveStatic(new Request("http://x/a.txt", { method: "POST" }), sources), undefined);
-  assert.equal(serveStatic(new Request("http://x/b.txt"), sources), undefined);
-  const busted = await serveStatic(new Request("http://x/a.txt?__frsh_c=b1"), sources)!;
-  assert.equal(busted.headers.get("cache-control"), "public, max-age=31536000, immutable");
-  const old = await serveStatic(new Request("http://x/a.txt?__frsh_c=b0"), sources)!;
-  assert.equal(old.headers.get("cache-control"), "no-cache");
-  const head = await serveStatic(new Request("http://x/a.txt", { method: "HEAD" }), sources)!;
+Deno.test("static files answer GET and HEAD only; asset() URLs of this build are immutable", async () => {
+  const html = await (await ask("/island")).text();
+  const buildId = html.match(/\/_frsh\/js\/([0-9a-f]{16})\//)?.[1];
+  assert.ok(buildId, "the page names its build");
+  const hello = await Deno.readTextFile(new URL("./fixture/static/hello.txt", import.meta.url));
+  assert.equal(await (await ask("/hello.txt")).text(), hello);
+  const post = await ask("/hello.txt", "POST");
+  assert.equal(post.status, 404, "a POST is no static file's");
+  await post.body?.cancel();
+  const head = await ask("/hello.txt", "HEAD");
+  assert.equal(head.status, 200);
   assert.equal(head.body, null);
+  for (
+    const [query, cacheControl] of [
+      [`__frsh_c=${buildId}`, "public, max-age=31536000, immutable"],
+      ["__frsh_c=0000000000000000", "no-cache"],
+    ]
+  ) {
+    const res = await ask(`/hello.txt?${query}`);
+    assert.equal(res.headers.get("cache-control"), cacheControl, query);
+    await res.body?.cancel();
+  }
 });
 
 Deno.test("build output is served under /_frsh/js/<build id>/ as immutable", async () => {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   cleanDisplayName,
   errorCodeOf,
+  errorRefOf,
   FrameTooLargeError,
   LIMITS,
   parseClientFrame,
@@ -213,6 +214,42 @@ Deno.test("requestIdOf finds a usable id in a frame that failed validation", () 
   assert.equal(requestIdOf('{"id":-1}'), undefined);
   assert.equal(requestIdOf("not json"), undefined);
   assert.equal(requestIdOf({ id: 3 }), 3);
+});
+
+Deno.test("protocol v3: a signal may go without id (unacked); no other request may", () => {
+  const candidate = { kind: "candidate", call: "c1", candidate: { candidate: "candidate:1" } };
+  const unacked = { type: "signal", to: cid, signal: candidate };
+  assert.deepEqual(parseClientFrame(JSON.stringify(unacked)), unacked);
+  for (const frame of [{ type: "join", group: "g" }, { type: "post", message: 1 }]) {
+    assert.throws(() => parseClientFrame(frame), /'id' must be/);
+  }
+  assert.throws(() => parseClientFrame({ ...unacked, id: "7" }), /'id' must be/);
+  // The rest of the gate is the same as with an id.
+  assert.throws(
+    () => parseClientFrame({ type: "signal", to: "nobody", signal: candidate }),
+    /'to' must be a cid/,
+  );
+});
+
+Deno.test("errorRefOf names a request by id, an unacked signal by its recipient, call and kind", () => {
+  const signal = { kind: "candidate", call: "c1", candidate: null };
+  assert.deepEqual(errorRefOf('{"type":"join","id":7}'), { id: 7 });
+  assert.deepEqual(errorRefOf({ type: "signal", id: 8, to: cid, signal }), { id: 8 });
+  assert.deepEqual(errorRefOf(JSON.stringify({ type: "signal", to: cid, signal })), {
+    signal: { to: cid, call: "c1", kind: "candidate" },
+  });
+  // What cannot name a signal names nothing (the error then reaches the app as a plain error).
+  for (
+    const raw of [
+      { type: "signal", to: cid, signal: { ...signal, kind: "nope" } },
+      { type: "signal", to: cid, signal: { ...signal, call: 5 } },
+      { type: "signal", to: 5, signal },
+      { type: "signal", to: cid },
+      { type: "post", message: 1 },
+      { type: "signal", id: "x", to: cid, signal },
+      "not json",
+    ]
+  ) assert.deepEqual(errorRefOf(raw), {}, JSON.stringify(raw));
 });
 
 Deno.test("parseServerFrame refuses frames that are not Parley's", () => {

@@ -7,6 +7,7 @@ import {
   RealtimeEvent,
 } from "../../lib/sdk/mod.ts";
 import { serveWelcome, startHub } from "../_helpers/hub.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 /** Collects a client's realtime events and waits for one. */
 function recorder() {
@@ -220,7 +221,7 @@ Deno.test("a listener that throws is reported and the SDK carries on", async () 
     await client.connectRealtime((event) => seen.push(event.type));
     await client.joinRealtime({ group: "g" });
     await client.postRealtime("after the bug");
-    while (!seen.includes("message")) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => seen.includes("message"), { message: "the message after the bug" });
   } finally {
     console.error = originalError;
   }

@@ -16,8 +16,10 @@ import type { Page } from "playwright-core";
 import { SDK_VERSION } from "../../lib/sdk/mod.ts";
 import { NPM_TOOLS, run } from "../../tools/sdk/npm_tools.ts";
 import { PACKAGE_NAME, packSdk } from "../../tools/sdk/pack.ts";
-import { inPageWith, launchChromium, newUserPage, pageErrors } from "../_helpers/browser.ts";
-import { startApp, waitFor } from "../_helpers/server.ts";
+import { launchChromium, newUserPage, pageErrors } from "../_helpers/browser.ts";
+import { inPageWith, openPage } from "../_helpers/pages.ts";
+import { startApp } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 /** A web app written against the package: typed events, a call, a data channel. */
 const APP_TS = `import {
@@ -208,11 +210,10 @@ Deno.test("parley-sdk from npm: installs offline, type-checks, bundles, calls", 
         const pages: Page[] = [];
         for (const _ of ["caller", "callee"]) {
           const page = await newUserPage(browser, app.url);
-          await page.goto("/api/health"); // a page of the app's origin, without its CSP
-          await page.setContent("<!doctype html><title>typed app</title><body></body>");
-          await page.addScriptTag({ type: "module", content: bundle });
-          await page.waitForFunction(() => "typedApp" in globalThis, undefined, {
-            timeout: 10_000,
+          // A page of the app's origin, without its CSP.
+          await openPage(page, "/api/health", {
+            blank: { title: "typed app", scripts: [{ content: bundle, module: true }] },
+            globals: ["typedApp"],
           });
           pages.push(page);
         }

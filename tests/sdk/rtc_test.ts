@@ -5,65 +5,63 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { checkSignal } from "../../lib/protocol/mod.ts";
-import { channelSpecs, iceUrlFor, RealtimeError, resolveIce } from "../../lib/sdk/mod.ts";
+import { channelSpecs, iceUrlFor, resolveIce } from "../../lib/sdk/mod.ts";
 import { DEFAULT_TIMEOUTS } from "../../lib/sdk/defaults.ts";
 import { IceHealth, IceWatchdog } from "../../lib/sdk/rtc/restart.ts";
 import { iceServers, turnCredential } from "../../lib/server/ice.ts";
 
-function assertEquals(actual: unknown, expected: unknown): void {
-  const [a, e] = [JSON.stringify(actual), JSON.stringify(expected)];
-  if (a !== e) throw new Error(`expected ${e}\n     got ${a}`);
-}
-
-function assertThrows(fn: () => unknown, type: new (...a: never[]) => Error, match: RegExp) {
-  try {
-    fn();
-  } catch (error) {
-    if (!(error instanceof type) || !match.test(error.message)) throw error;
-    return;
-  }
-  throw new Error(`expected a ${type.name} matching ${match}`);
-}
-
 Deno.test("channelSpecs: default, presets named as their protocol, custom, duplicates", () => {
-  assertEquals(channelSpecs(undefined), [
+  assert.deepEqual(channelSpecs(undefined), [
     { label: "default", id: 0, ordered: true, protocol: "default" },
   ]);
-  assertEquals(channelSpecs(["text-chat", "gaming", "voice-chat"]), [
+  assert.deepEqual(channelSpecs(["text-chat", "gaming", "voice-chat"]), [
     { label: "text-chat", id: 0, ordered: true, protocol: "text-chat" },
     { label: "gaming", id: 1, ordered: false, maxPacketLifeTime: 100, protocol: "gaming" },
     { label: "voice-chat", id: 2, ordered: true, maxRetransmits: 2, protocol: "voice-chat" },
   ]);
-  assertEquals(channelSpecs([{ label: "moves", ordered: false, maxRetransmits: 0 }]), [
+  assert.deepEqual(channelSpecs([{ label: "moves", ordered: false, maxRetransmits: 0 }]), [
     { label: "moves", id: 0, ordered: false, maxRetransmits: 0 },
   ]);
   // As in Skapi: an init without a label is named by its protocol, else "default".
-  assertEquals(channelSpecs([{ ordered: true }]), [{ label: "default", id: 0, ordered: true }]);
-  assertEquals(channelSpecs([{ protocol: "chess" }]), [
+  assert.deepEqual(channelSpecs([{ ordered: true }]), [{ label: "default", id: 0, ordered: true }]);
+  assert.deepEqual(channelSpecs([{ protocol: "chess" }]), [
     { label: "chess", id: 0, ordered: true, protocol: "chess" },
   ]);
-  assertThrows(() => channelSpecs([{}, {}]), RealtimeError, /"default" is used twice/);
-  assertThrows(() => channelSpecs(["text-chat", "text-chat"]), RealtimeError, /used twice/);
-  assertThrows(() => channelSpecs(["chat" as never]), RealtimeError, /preset must be one of/);
+  assert.throws(() => channelSpecs([{}, {}]), {
+    name: "RealtimeError",
+    message: /"default" is used twice/,
+  });
+  assert.throws(() => channelSpecs(["text-chat", "text-chat"]), {
+    name: "RealtimeError",
+    message: /used twice/,
+  });
+  assert.throws(() => channelSpecs(["chat" as never]), {
+    name: "RealtimeError",
+    message: /preset must be one of/,
+  });
 });
 
 Deno.test("iceUrlFor derives /api/ice from the realtime URL", () => {
-  assertEquals(iceUrlFor("wss://example.com/api/realtime"), "https://example.com/api/ice");
-  assertEquals(iceUrlFor("ws://127.0.0.1:8000/api/realtime?x=1"), "http://127.0.0.1:8000/api/ice");
+  assert.deepEqual(iceUrlFor("wss://example.com/api/realtime"), "https://example.com/api/ice");
+  assert.deepEqual(
+    iceUrlFor("ws://127.0.0.1:8000/api/realtime?x=1"),
+    "http://127.0.0.1:8000/api/ice",
+  );
 });
 
 Deno.test("resolveIce: URL string, server list, configuration, default fetch", async () => {
   const url = "ws://h/api/realtime";
-  assertEquals(await resolveIce("stun:s:3478", url), { iceServers: [{ urls: "stun:s:3478" }] });
-  assertEquals(
+  assert.deepEqual(await resolveIce("stun:s:3478", url), { iceServers: [{ urls: "stun:s:3478" }] });
+  assert.deepEqual(
     await resolveIce(
       [{ url: "turn:t", username: "u", credential: "c" } as unknown as RTCIceServer],
       url,
     ),
     { iceServers: [{ username: "u", credential: "c", urls: "turn:t" }] },
   );
-  assertEquals(await resolveIce({ iceTransportPolicy: "relay" }, url), {
+  assert.deepEqual(await resolveIce({ iceTransportPolicy: "relay" }, url), {
     iceTransportPolicy: "relay",
     iceServers: [],
   });
@@ -72,58 +70,58 @@ Deno.test("resolveIce: URL string, server list, configuration, default fetch", a
     asked = input;
     return Promise.resolve(Response.json({ iceServers: [{ urls: ["stun:x"] }] }));
   }) as typeof fetch;
-  assertEquals(await resolveIce(undefined, url, fake), { iceServers: [{ urls: ["stun:x"] }] });
-  assertEquals(asked, "http://h/api/ice");
+  assert.deepEqual(await resolveIce(undefined, url, fake), { iceServers: [{ urls: ["stun:x"] }] });
+  assert.deepEqual(asked, "http://h/api/ice");
   const down = (() => Promise.resolve(new Response("", { status: 500 }))) as typeof fetch;
   await resolveIce(undefined, url, down).then(
     () => Promise.reject(new Error("should fail")),
-    (error) => assertEquals(error.code, "NOT_FOUND"),
+    (error) => assert.deepEqual(error.code, "NOT_FOUND"),
   );
 });
 
 Deno.test("a ring's channels are validated", () => {
   checkSignal({ kind: "call", call: "c1", channels: [{ label: "a", id: 0, ordered: true }] });
-  assertThrows(
+  assert.throws(
     () =>
       checkSignal({
         kind: "call",
         call: "c1",
         channels: [{ label: "a", id: 0 }, { label: "b", id: 0 }],
       }),
-    TypeError,
-    /unique integer/,
+    { name: "TypeError", message: /unique integer/ },
   );
-  assertThrows(
+  assert.throws(
     () => checkSignal({ kind: "call", call: "c1", channels: [{ label: "a", id: 0, x: 1 }] }),
-    TypeError,
-    /not a field/,
+    { name: "TypeError", message: /not a field/ },
   );
-  assertThrows(
+  assert.throws(
     () =>
       checkSignal({
         kind: "call",
         call: "c1",
         channels: [{ label: "a", id: 0, maxRetransmits: 1, maxPacketLifeTime: 1 }],
       }),
-    TypeError,
-    /cannot be set with/,
+    { name: "TypeError", message: /cannot be set with/ },
   );
 });
 
 Deno.test("/api/ice: public STUN by default, none with STUN_URLS=none, TURN from the environment", async () => {
-  assertEquals(await iceServers({}), {
+  assert.deepEqual(await iceServers({}), {
     iceServers: [{ urls: ["stun:stun.l.google.com:19302", "stun:stun.cloudflare.com:3478"] }],
   });
-  assertEquals(await iceServers({ STUN_URLS: "none" }), { iceServers: [] });
-  assertEquals(await iceServers({ STUN_URLS: "stun:a:3478, stun:b" }), {
+  assert.deepEqual(await iceServers({ STUN_URLS: "none" }), { iceServers: [] });
+  assert.deepEqual(await iceServers({ STUN_URLS: "stun:a:3478, stun:b" }), {
     iceServers: [{ urls: ["stun:a:3478", "stun:b"] }],
   });
   const turn = await iceServers(
     { STUN_URLS: "none", TURN_URLS: "turn:t:3478", TURN_SECRET: "s", TURN_TTL: "60" },
     1e12,
   );
-  assertEquals(turn.iceServers[0].username, `${1e9 + 60}:parley`);
-  assertEquals(await turnCredential("secret", "1700000000:parley"), "7ZLJDMIc7ct8niNh/B9If+DliRE=");
+  assert.deepEqual(turn.iceServers[0].username, `${1e9 + 60}:parley`);
+  assert.deepEqual(
+    await turnCredential("secret", "1700000000:parley"),
+    "7ZLJDMIc7ct8niNh/B9If+DliRE=",
+  );
 });
 
 Deno.test("a call that finds no path ends within 45 s of accepting, by default", () => {
@@ -136,15 +134,13 @@ Deno.test("a call that finds no path ends within 45 s of accepting, by default",
 
 Deno.test("a hang-up may carry the ICE_FAILED code, and no other", () => {
   checkSignal({ kind: "hangup", call: "c1", reason: "no path", code: "ICE_FAILED" });
-  assertThrows(
+  assert.throws(
     () => checkSignal({ kind: "hangup", call: "c1", code: "BUSY" }),
-    TypeError,
-    /signal\.code.*ICE_FAILED/,
+    { name: "TypeError", message: /signal\.code.*ICE_FAILED/ },
   );
-  assertThrows(
+  assert.throws(
     () => checkSignal({ kind: "reject", call: "c1", code: "ICE_FAILED" }),
-    TypeError,
-    /code/,
+    { name: "TypeError", message: /code/ },
   );
 });
 
@@ -166,12 +162,12 @@ Deno.test("the ICE watchdog restarts a failed connection once per attempt, then 
     timeouts: { restartTimeout: 30, maxAttempts: 2 },
   });
   become("failed");
-  assertEquals([pc.restarts, watchdog.health], [1, IceHealth.Restarting]);
+  assert.deepEqual([pc.restarts, watchdog.health], [1, IceHealth.Restarting]);
   become("failed"); // still failed while restarting: the restart gets its time
-  assertEquals(pc.restarts, 1);
+  assert.deepEqual(pc.restarts, 1);
   const reason = await gaveUp.promise;
-  assertEquals([pc.restarts, watchdog.health], [2, IceHealth.Stopped]);
+  assert.deepEqual([pc.restarts, watchdog.health], [2, IceHealth.Stopped]);
   if (!/2 ICE restart/.test(reason)) throw new Error(reason);
   become("failed");
-  assertEquals(pc.restarts, 2);
+  assert.deepEqual(pc.restarts, 2);
 });

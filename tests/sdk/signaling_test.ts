@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type RealtimeCallbackEvent, RealtimeClient } from "../../lib/sdk/mod.ts";
 import { rawClient, startHub } from "../_helpers/hub.ts";
-import { waitFor } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 Deno.test("notices the server coalesces (protocol v2) reach the app one by one, as v1 sends them", async () => {
   await using server = await startHub({ limits: { rateLimit: 10_000, rateBurst: 10_000 } });

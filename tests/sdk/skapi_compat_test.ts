@@ -15,6 +15,7 @@ import {
   type RtcClosedEvent,
 } from "../../lib/sdk/mod.ts";
 import { serveWelcome, startHub } from "../_helpers/hub.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 /** Records a client's realtime events; waits for one. */
 function recorder() {
@@ -26,13 +27,11 @@ function recorder() {
       match: (event: RealtimeCallbackEvent) => boolean,
       ms = 5_000,
     ): Promise<RealtimeCallbackEvent & { message?: unknown }> {
-      const deadline = Date.now() + ms;
-      while (Date.now() < deadline) {
-        const found = events.find(match);
-        if (found) return found;
-        await new Promise((r) => setTimeout(r, 10));
+      try {
+        return await waitFor(() => events.find(match), { timeout: ms, interval: 10 });
+      } catch {
+        throw new Error(`no matching event in ${ms} ms: ${JSON.stringify(events.slice(-3))}`);
       }
-      throw new Error(`no matching event in ${ms} ms: ${JSON.stringify(events.slice(-3))}`);
     },
   };
 }

@@ -13,7 +13,8 @@ import type { RTCConnection } from "../../lib/sdk/mod.ts";
 import { signToken } from "../../lib/server/auth.ts";
 import { startHub } from "../_helpers/hub.ts";
 import { startProxy } from "../_helpers/proxy.ts";
-import { freePort, waitFor } from "../_helpers/server.ts";
+import { freePort } from "../_helpers/process.ts";
+import { waitFor } from "../_helpers/wait.ts";
 import { spawnTurn } from "../_helpers/turn.ts";
 import { weriftPeerConnection } from "../_helpers/werift.ts";
 
@@ -94,8 +95,7 @@ Deno.test("getToken() refreshes before expiry: a call stays up across three expi
   } finally {
     await ada.closeRealtime();
     await bob.closeRealtime();
-    stun.kill("SIGKILL");
-    await stun.status;
+    await stun.stop();
   }
 });
 

@@ -12,7 +12,9 @@ import {
   RealtimeError,
   SDK_VERSION,
 } from "../../lib/sdk/mod.ts";
-import { startHub } from "../_helpers/hub.ts";
+import type { SignalRef } from "../../lib/protocol/mod.ts";
+import { rawClient, startHub } from "../_helpers/hub.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 /**
  * A WebSocket relay in front of `upstream` that rewrites the `v` the SDK
@@ -28,7 +30,11 @@ function versionRewriter(upstream: string, v: string) {
     const up = new WebSocket(url);
     up.onmessage = (event) => socket.readyState === 1 && socket.send(event.data);
     up.onclose = (event) => socket.readyState === 1 && socket.close(event.code, event.reason);
-    socket.onmessage = (event) => up.readyState === 1 && up.send(event.data);
+    // What the SDK sends before the upstream is open (its hello) waits for it.
+    const early: string[] = [];
+    up.onopen = () => early.splice(0).forEach((data) => up.send(data));
+    socket.onmessage = (event) =>
+      up.readyState === 1 ? up.send(event.data) : early.push(event.data);
     socket.onclose = () => up.close();
     return response;
   });
@@ -56,7 +62,7 @@ async function connectFails(url: string): Promise<RealtimeError> {
 
 Deno.test("an SDK too new or too old for the server is refused, both versions named", async () => {
   await using hub = await startHub();
-  // The server speaks v1 and v2 (PROTOCOL_VERSIONS); v0 is older than both.
+  // The server speaks v1 to v3 (PROTOCOL_VERSIONS); v0 is older than all.
   for (const [v, side] of [[PROTOCOL_VERSION + 1, "new"], [0, "old"]]) {
     await using relay = versionRewriter(hub.url, String(v));
     const error = await connectFails(relay.url);
@@ -98,4 +104,50 @@ Deno.test("a server whose welcome announces another version is left at once", as
       `protocol v${PROTOCOL_VERSION}\\) as the server speaks protocol v${announced}, so the SDK is too old`,
     ),
   );
+});
+
+Deno.test("welcomed as v3 the SDK relays signals unacked (a failure comes as signalerror); as v2, an older server, it asks for acks", async () => {
+  await using hub = await startHub();
+  await using v2 = versionRewriter(hub.url, "2");
+  const bob = await rawClient(hub.url, { v: "3" });
+  const nobody = "cid:" + "Z".repeat(24);
+  const candidate = { kind: "candidate", call: "c1", candidate: null } as const;
+  for (const [url, v] of [[hub.url, 3], [v2.url, 2]] as const) {
+    const sent: Array<Record<string, unknown>> = [];
+    const appEvents: string[] = [];
+    const sdk = new RealtimeClient({
+      url,
+      WebSocket: class extends WebSocket {
+        override send(data: string) {
+          sent.push(JSON.parse(data));
+          super.send(data);
+        }
+      },
+    });
+    await sdk.connectRealtime((event) => appEvents.push(event.type));
+    assert.equal(sdk.signaling.welcome?.v, v);
+    const failed: Array<[SignalRef, string]> = [];
+    sdk.signaling.on("signalerror", (ref, error) => failed.push([ref, error.code]));
+    const before = bob.frames.length;
+    await sdk.signaling.relay(bob.welcome.cid, candidate, "send a candidate");
+    await bob.next((f) => f.type === "signal", 5_000, before);
+    const relayToNobody = sdk.signaling.relay(nobody, candidate, "send a candidate");
+    if (v === 3) {
+      await relayToNobody;
+      await waitFor(() => failed.length === 1);
+      assert.deepEqual(failed, [[{ to: nobody, call: "c1", kind: "candidate" }, "NOT_FOUND"]]);
+    } else {
+      await assert.rejects(
+        relayToNobody,
+        (e) => e instanceof RealtimeError && e.code === "NOT_FOUND",
+      );
+      assert.deepEqual(failed, []);
+    }
+    const signals = sent.filter((f) => f.type === "signal");
+    assert.equal(signals.length, 2);
+    assert.ok(signals.every((f) => ("id" in f) === (v === 2)), JSON.stringify(signals));
+    assert.ok(!appEvents.includes("error"), "a signal's failure is the call's, not the app's");
+    await sdk.closeRealtime();
+  }
+  await bob.close();
 });

@@ -9,7 +9,8 @@
  */
 import assert from "node:assert/strict";
 import { signToken } from "../../lib/server/auth.ts";
-import { REPO_ROOT, startApp } from "../_helpers/server.ts";
+import { REPO_ROOT } from "../_helpers/process.ts";
+import { startApp } from "../_helpers/server.ts";
 
 async function run(cmd: string, args: string[], cwd?: string): Promise<string> {
   const out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" }).output();

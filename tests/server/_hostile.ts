@@ -681,8 +681,9 @@ function wrongField(rng: Rng, scene: Scene): Hostile {
 function badId(rng: Rng, scene: Scene): Hostile {
   const type = rng.pick(REQUESTS);
   const frame = template(rng, scene, type, 0);
+  // Since protocol v3 a signal may go without id (relayed unacked): not a bad one.
   const id = rng.pick<Json | undefined>([
-    undefined,
+    ...(type === "signal" ? [] : [undefined]),
     -1,
     1.5,
     "7",

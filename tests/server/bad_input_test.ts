@@ -146,8 +146,8 @@ Deno.test("a client speaking another protocol version is told so, naming both", 
   await using server = await startHub();
   for (
     const [v, reason] of [
-      ["99", /^Protocol v99 is not spoken here: this server speaks v2, so the SDK is too new/],
-      ["0", /^Protocol v0 is not spoken here: this server speaks v2, so the SDK is too old/],
+      ["99", /^Protocol v99 is not spoken here: this server speaks v3, so the SDK is too new/],
+      ["0", /^Protocol v0 is not spoken here: this server speaks v3, so the SDK is too old/],
     ]
   ) {
     const socket = new WebSocket(`${server.url}?v=${v}`);

@@ -15,7 +15,8 @@ import { type RealtimeCallbackEvent, RealtimeClient } from "../../lib/sdk/mod.ts
 import { crash } from "../_helpers/faults.ts";
 import { rawClient } from "../_helpers/hub.ts";
 import { startProxy } from "../_helpers/proxy.ts";
-import { startApp, waitFor } from "../_helpers/server.ts";
+import { startApp } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 const ACKED = 5;
 /**

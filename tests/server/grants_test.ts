@@ -12,7 +12,7 @@ import type { ServerFrame } from "../../lib/protocol/mod.ts";
 import { RealtimeClient, type RealtimeError } from "../../lib/sdk/mod.ts";
 import { signToken } from "../../lib/server/auth.ts";
 import { rawClient, startHub } from "../_helpers/hub.ts";
-import { waitFor } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 const SECRET = "grants-secret-of-32-bytes-or-more-00";
 

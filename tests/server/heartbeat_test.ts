@@ -3,7 +3,7 @@ import type { ServerFrame } from "../../lib/protocol/mod.ts";
 import { APP_PING_HEARTBEATS } from "../../lib/server/hub.ts";
 import { openRaw } from "../bench/ws_raw.ts";
 import { rawClient, startHub } from "../_helpers/hub.ts";
-import { waitFor } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 type Notice = Extract<ServerFrame, { type: "notice" }>;
 const HEARTBEAT_MS = 100;

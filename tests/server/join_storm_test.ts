@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { rawClient, startHub } from "../_helpers/hub.ts";
+import { type RawClient, rawClient, startHub } from "../_helpers/hub.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 Deno.test("1,000 clients join one group: each sees every later join exactly once", async () => {
   await using server = await startHub();
-  const clients = [];
+  const clients: RawClient[] = [];
   for (let batch = 0; batch < 4; batch++) {
     clients.push(
       ...await Promise.all(Array.from({ length: 250 }, () => rawClient(server.url))),
@@ -21,26 +22,18 @@ Deno.test("1,000 clients join one group: each sees every later join exactly once
     client.frames.flatMap((f) =>
       f.type === "notice" && f.code === "USER_JOINED" ? [f.sender_cid] : []
     );
-  const deadline = Date.now() + 20_000;
-  const order: string[] = [];
   // The joiner's own notice comes first in its stream; the server's order is
   // the order of the longest stream.
-  while (Date.now() < deadline) {
-    const longest = clients.map(joinsSeen).reduce((a, b) => (a.length >= b.length ? a : b));
-    if (longest.length === clients.length) {
-      order.push(...longest);
-      break;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const longest = () => clients.map(joinsSeen).reduce((a, b) => (a.length >= b.length ? a : b));
+  await waitFor(() => longest().length === clients.length, { timeout: 20_000, interval: 100 })
+    .catch(() => {}); // asserted below
+  const order = longest();
   assert.equal(order.length, 1000, "someone saw all 1,000 joins");
   assert.deepEqual(new Set(order), new Set(cids));
   for (const client of clients) {
     const expected = order.slice(order.indexOf(client.welcome.cid));
-    const until = Date.now() + 10_000;
-    while (joinsSeen(client).length < expected.length && Date.now() < until) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitFor(() => joinsSeen(client).length >= expected.length, { timeout: 10_000 })
+      .catch(() => {}); // asserted below
     assert.deepEqual(joinsSeen(client), expected, `${client.welcome.cid} saw each later join once`);
   }
   await Promise.all(clients.map((c) => c.close()));

@@ -4,7 +4,7 @@ import { BUS_KEYS } from "../../lib/server/bus/mod.ts";
 import { type IsolateRecord, LIVENESS_KEYS } from "../../lib/server/liveness.ts";
 import { Presence } from "../../lib/server/presence.ts";
 import { rawClient, startHub } from "../_helpers/hub.ts";
-import { waitFor } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 type Notice = Extract<ServerFrame, { type: "notice" }>;
 
@@ -47,7 +47,9 @@ for (const record of [true, false]) {
       const path = `${dir}/kv.sqlite3`;
       const kv = await Deno.openKv(path);
       // Two live isolates race to sweep it; the watcher must hear each ghost leave once.
-      const cluster = { isolateTtlMs: 300 };
+      // A TTL that a loaded machine's stalls do not outlast (at 300 ms, a and b
+      // took each other for dead under CI's load and dropped the watcher).
+      const cluster = { isolateTtlMs: 2_000 };
       const kvB = await Deno.openKv(path);
       // The dead isolate's clients get no time to resume elsewhere here.
       const limits = { resumeGraceMs: 300 };
@@ -63,11 +65,11 @@ for (const record of [true, false]) {
       // With a record, within the TTL and a beat; without, at the next start.
       const c = record ? null : await startHub({ kv, isolate: "iso-c", cluster, limits });
       await waitFor(() => disconnected().length >= ghosts.length, {
-        timeout: 5_000,
+        timeout: 10_000,
         message: "a USER_DISCONNECTED per ghost",
       });
       await c?.close();
-      await new Promise((r) => setTimeout(r, 700)); // two more beats: no second sweep
+      await new Promise((r) => setTimeout(r, 1_500)); // two more beats: no second sweep
       assert.deepEqual(
         disconnected().map((f) => f.sender_cid).sort(),
         ghosts.map((g) => g.cid).sort(),

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type ServerFrame, unpackNotices } from "../../lib/protocol/mod.ts";
 import { rawClient, startHub } from "../_helpers/hub.ts";
-import { waitFor } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 import { noticesKey } from "../../lib/server/notices.ts";
 
 type Notice = Extract<ServerFrame, { type: "notice" }>;

@@ -12,7 +12,8 @@ import assert from "node:assert/strict";
 import type { ServerFrame } from "../../lib/protocol/mod.ts";
 import { lockKv } from "../_helpers/faults.ts";
 import { rawClient } from "../_helpers/hub.ts";
-import { startApp, waitFor } from "../_helpers/server.ts";
+import { startApp } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 /** The promise: a failed leave is repaired within this long after KV works again. */
 const REPAIR_BOUND_MS = 30_000;

@@ -6,6 +6,7 @@ import {
 } from "../../lib/sdk/mod.ts";
 import { startHub } from "../_helpers/hub.ts";
 import { startProxy } from "../_helpers/proxy.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 const port = (url: string) => Number(new URL(url).port);
 const fast: RealtimeClientOptions["timeouts"] = { reconnectBase: 200, reconnectMax: 400 };
@@ -17,14 +18,6 @@ async function client(url: string, name: string) {
   await skapi.connectRealtime((event) => seen.push(event));
   await skapi.joinRealtime({ group: "g" });
   return { skapi, seen };
-}
-
-async function until(check: () => boolean, message: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${message}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const churn = (seen: RealtimeCallbackEvent[], cid: string) =>
@@ -39,14 +32,23 @@ Deno.test("a network blip: the client resumes its cid and gets what was sent mea
 
   proxy.down = true;
   proxy.cut(); // no close frame: the server sees the socket drop (1006)
-  await until(() => ada.skapi.state === "reconnecting", "the client noticed");
+  await waitFor(() => ada.skapi.state === "reconnecting", {
+    message: "the client noticed",
+    timeout: 10_000,
+  });
   // While Ada is away, Bob writes to her privately and to the group: both acked.
   await bob.skapi.postRealtime("while you were out", ada.skapi.user!.user_id);
   await bob.skapi.postRealtime({ n: 1 });
   proxy.down = false;
 
-  await until(() => ada.seen.some((e) => e.type === "private"), "the private message arrived");
-  await until(() => ada.seen.some((e) => e.type === "message"), "the group message arrived");
+  await waitFor(() => ada.seen.some((e) => e.type === "private"), {
+    message: "the private message arrived",
+    timeout: 10_000,
+  });
+  await waitFor(() => ada.seen.some((e) => e.type === "message"), {
+    message: "the group message arrived",
+    timeout: 10_000,
+  });
   assert.equal(ada.skapi.user!.cid, cid, "same cid");
   assert.ok(
     ada.seen.some((e) => e.type === "success" && e.resumed),
@@ -69,20 +71,23 @@ Deno.test("after the grace period the group sees USER_DISCONNECTED and a return 
   const cid = ada.skapi.user!.cid;
   proxy.down = true;
   proxy.cut();
-  await until(
-    () => bob.seen.some((e) => e.type === "notice" && e.code === "USER_DISCONNECTED"),
-    "disconnected after the grace",
-  );
+  await waitFor(() => bob.seen.some((e) => e.type === "notice" && e.code === "USER_DISCONNECTED"), {
+    message: "disconnected after the grace",
+    timeout: 10_000,
+  });
   const refused = await bob.skapi.postRealtime("gone?", ada.skapi.user!.user_id).catch((e) => e);
   assert.equal(refused.code, "NOT_FOUND", "the sender is told");
   proxy.down = false;
-  await until(() => ada.skapi.state === "connected" && ada.skapi.user!.cid !== cid, "fresh");
-  await until(
+  await waitFor(() => ada.skapi.state === "connected" && ada.skapi.user!.cid !== cid, {
+    message: "fresh",
+    timeout: 10_000,
+  });
+  await waitFor(
     () =>
       bob.seen.some((e) =>
         e.type === "notice" && e.code === "USER_JOINED" && e.name === "Ada" && e.sender_cid !== cid
       ),
-    "joined again",
+    { message: "joined again", timeout: 10_000 },
   );
   const back = ada.seen.filter((e) => e.type === "success").at(-1);
   assert.ok(
@@ -117,18 +122,27 @@ Deno.test("a resume that lands on another isolate takes the connection over, not
 
     proxy.down = true;
     proxy.cut();
-    await until(() => ada.skapi.state === "reconnecting", "the client noticed");
+    await waitFor(() => ada.skapi.state === "reconnecting", {
+      message: "the client noticed",
+      timeout: 10_000,
+    });
     await bob.skapi.postRealtime("kept on iso-one", ada.skapi.user!.user_id);
     proxy.upstream = port(two.url); // she comes back through another isolate
     proxy.down = false;
 
-    await until(() => ada.seen.some((e) => e.type === "private"), "the kept message arrived");
+    await waitFor(() => ada.seen.some((e) => e.type === "private"), {
+      message: "the kept message arrived",
+      timeout: 10_000,
+    });
     assert.equal(ada.skapi.user!.cid, cid);
     assert.equal(one.hub.registry.get(cid), undefined, "released by iso-one");
     assert.equal(two.hub.registry.get(cid)?.group, "g", "held by iso-two, still in g");
     assert.deepEqual(churn(bob.seen, cid), []);
     await bob.skapi.postRealtime("and now", ada.skapi.user!.user_id);
-    await until(() => ada.seen.filter((e) => e.type === "private").length === 2, "after");
+    await waitFor(() => ada.seen.filter((e) => e.type === "private").length === 2, {
+      message: "after",
+      timeout: 10_000,
+    });
     await ada.skapi.closeRealtime();
     await bob.skapi.closeRealtime();
   } finally {
@@ -144,16 +158,22 @@ Deno.test("a socket that goes silent: the heartbeat suspends it, the client resu
   const bob = await client(server.url, "Bob");
   const cid = ada.skapi.user!.cid;
   proxy.silent = true; // open, but nothing passes: a dead NAT mapping, a frozen Wi-Fi
-  await until(
-    () => server.hub.registry.get(cid)?.state === "suspended",
-    "the server's heartbeat suspended the silent socket",
-  );
+  await waitFor(() => server.hub.registry.get(cid)?.state === "suspended", {
+    message: "the server's heartbeat suspended the silent socket",
+    timeout: 10_000,
+  });
   // Swallowed or kept: Bob's message must reach Ada once she is back.
   await bob.skapi.postRealtime("are you there?", ada.skapi.user!.user_id);
-  await until(() => ada.skapi.state === "reconnecting", "the SDK's own watchdog noticed", 15_000);
+  await waitFor(() => ada.skapi.state === "reconnecting", {
+    message: "the SDK's own watchdog noticed",
+    timeout: 15_000,
+  });
   proxy.silent = false;
   proxy.cut();
-  await until(() => ada.seen.some((e) => e.type === "private"), "the message arrived", 15_000);
+  await waitFor(() => ada.seen.some((e) => e.type === "private"), {
+    message: "the message arrived",
+    timeout: 15_000,
+  });
   assert.equal(ada.skapi.user!.cid, cid, "same cid: resumed");
   assert.equal(ada.seen.filter((e) => e.type === "private").length, 1, "exactly once");
   assert.deepEqual(churn(bob.seen, cid), [], "the group saw no leave");

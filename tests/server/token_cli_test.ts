@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { verifyToken } from "../../lib/server/auth.ts";
-import { REPO_ROOT } from "../_helpers/server.ts";
+import { REPO_ROOT } from "../_helpers/process.ts";
 
 Deno.test("deno task token mints a token the server accepts", async () => {
   const sub = crypto.randomUUID();

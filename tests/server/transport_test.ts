@@ -11,7 +11,8 @@ import assert from "node:assert/strict";
 import { CLOSE, type ServerFrame } from "../../lib/protocol/mod.ts";
 import { rawWebSocket } from "../_helpers/faults.ts";
 import { rawClient } from "../_helpers/hub.ts";
-import { startApp, waitFor } from "../_helpers/server.ts";
+import { startApp } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 type Welcome = Extract<ServerFrame, { type: "welcome" }>;
 

@@ -26,7 +26,9 @@ import type { ServerFrame } from "../../lib/protocol/mod.ts";
 import { PRESENCE_KEYS } from "../../lib/server/presence.ts";
 import { type KvLock, lockKv } from "../_helpers/faults.ts";
 import { type RawClient, rawClient } from "../_helpers/hub.ts";
-import { freePort, type RunningApp, startApp, waitFor } from "../_helpers/server.ts";
+import { freePort } from "../_helpers/process.ts";
+import { type RunningApp, startApp } from "../_helpers/server.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 /** Options of {@linkcode runSoak}. */
 export interface SoakOptions {

@@ -6,7 +6,13 @@
  *
  * @module
  */
-import type { CallSignal, ChannelSpec, HangupCode, Signal } from "../../protocol/mod.ts";
+import type {
+  CallSignal,
+  ChannelSpec,
+  HangupCode,
+  Signal,
+  SignalKind,
+} from "../../protocol/mod.ts";
 import { RealtimeError } from "../errors.ts";
 import { DEFAULT_CHANNEL, openChannels } from "./channels.ts";
 import { resolveIce } from "./ice.ts";
@@ -49,7 +55,11 @@ const ending = (code: RtcClosedCode): Ending => ({ by: "none", code });
 export interface CallContext {
   /** This connection's cid. */
   localCid(): string;
-  /** Relays a signal to `to`; rejects with the server's error. */
+  /**
+   * Relays a signal to `to`; rejects with the server's error, or resolves
+   * once sent when the signal is unacked (its failure then comes to
+   * {@linkcode Call.signalFailed} from the registry).
+   */
   send(to: string, signal: Signal): Promise<unknown>;
   /** The realtime endpoint, to find `/api/ice`. */
   realtimeUrl: string;
@@ -177,7 +187,7 @@ export class Call {
       media: mediaKinds(this.#media.stream ?? false),
       channels: this.#specs,
     };
-    this.#send(ring, false, (result) => {
+    this.#send(ring, (result) => {
       const named = (result as { user_id?: unknown } | undefined)?.user_id;
       if (typeof named === "string" && !this.peer.user_id) this.peer.user_id = named;
     });
@@ -338,13 +348,13 @@ export class Call {
     if (!this.#setState(CallState.Closed)) return;
     clearTimeout(this.#timer);
     clearInterval(this.#probe);
-    if (notify === "reject") this.#send({ kind: "reject" }, true);
+    if (notify === "reject") this.#send({ kind: "reject" });
     else if (notify === "hangup") {
       this.#send({
         kind: "hangup",
         ...(reason ? { reason: reason.slice(0, 200) } : {}),
         ...(code ? { code } : {}),
-      }, true);
+      });
     }
     for (const cleanup of this.#cleanups.splice(0)) cleanup();
     this.negotiation?.close();
@@ -359,13 +369,21 @@ export class Call {
     this.ctx.onClosed(this, message, how);
   }
 
-  #send(signal: OutSignal, final = false, acked?: (result: unknown) => void): void {
-    this.ctx.send(this.peer.cid, { ...signal, call: this.id } as Signal).then(acked, (error) => {
-      if (final) return;
-      if (error instanceof RealtimeError && error.code === "NOT_FOUND") this.peerGone();
-      else {
-        console.warn(`parley: cannot send the ${signal.kind} signal (call ${this.id})`, error);
-      }
-    });
+  #send(signal: OutSignal, acked?: (result: unknown) => void): void {
+    this.ctx.send(this.peer.cid, { ...signal, call: this.id } as Signal).then(
+      acked,
+      (error) => this.signalFailed(signal.kind, error),
+    );
+  }
+
+  /**
+   * A signal of this call could not be relayed: the peer being gone ends
+   * the call (`NOT_FOUND`); anything else is logged. Nothing after the end:
+   * the last hang-up or reject may well find nobody.
+   */
+  signalFailed(kind: SignalKind, error: unknown): void {
+    if (this.#state === CallState.Closed) return;
+    if (error instanceof RealtimeError && error.code === "NOT_FOUND") this.peerGone();
+    else console.warn(`parley: cannot send the ${kind} signal (call ${this.id})`, error);
   }
 }

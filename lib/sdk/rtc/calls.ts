@@ -61,8 +61,12 @@ export class Calls {
   ) {
     this.#ctx = {
       localCid: () => signaling.welcome?.cid ?? "",
+      // Only the ring is acked: its ack names the callee. The rest (offers,
+      // answers, candidates) go unacked; a failure comes as `signalerror`.
       send: (to, signal) =>
-        signaling.request({ type: "signal", to, signal }, `send a ${signal.kind} signal`),
+        signal.kind === "call"
+          ? signaling.request({ type: "signal", to, signal }, "send a call signal")
+          : signaling.relay(to, signal, `send a ${signal.kind} signal`),
       realtimeUrl: options.url,
       // A getter: the token may be refreshed during the call (getToken).
       get token() {
@@ -85,6 +89,10 @@ export class Calls {
       if (frame.type === "notice" && frame.code === "USER_DISCONNECTED") {
         for (const call of this.calls) if (call.peer.cid === frame.sender_cid) call.peerGone();
       }
+    });
+    signaling.on("signalerror", (ref, error) => {
+      const call = this.#calls.get(ref.call);
+      if (call?.peer.cid === ref.to) call.signalFailed(ref.kind, error);
     });
     // Closing on purpose (closeRealtime, the page going away): end every call
     // while the socket can still tell the other sides.

@@ -6,7 +6,7 @@ import {
   BusUnavailableError,
 } from "../../../lib/server/bus/mod.ts";
 import { failingKv } from "../../_helpers/failing_kv.ts";
-import { waitFor } from "../../_helpers/server.ts";
+import { waitFor } from "../../_helpers/wait.ts";
 
 /** A KV file of its own, opened once per simulated isolate (as `deno serve --parallel` does). */
 async function kvFile(): Promise<{ open(): Promise<Deno.Kv>; remove(): Promise<void> }> {

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { CLOSE } from "../../../lib/protocol/mod.ts";
 import { rawWebSocket } from "../../_helpers/faults.ts";
-import { waitFor } from "../../_helpers/server.ts";
+import { waitFor } from "../../_helpers/wait.ts";
 import { peerSocket, startPeerjs } from "./_peerjs.ts";
 
 Deno.test("a PeerJS peer that never reads is closed 4004 past the bound and its id freed", async () => {
