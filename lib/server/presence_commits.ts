@@ -36,7 +36,7 @@ export interface GroupWrite {
   counts: Array<[Deno.KvKey, bigint]>;
   /** The write lands only while counter `key` is below `limit` (it adds one to it). */
   cap?: { key: Deno.KvKey; limit: number };
-  /** Tries while KV is locked before the write fails. */
+  /** Tries in a row that KV may refuse as locked before the write fails. */
   attempts: number;
 }
 
@@ -162,6 +162,8 @@ export function takeBatch(queue: readonly GroupWrite[], limits: CommitLimits): n
 
 /** A write waiting for its commit. */
 interface Pending extends GroupWrite {
+  /** Tries left before the write fails (reset when KV answers). */
+  triesLeft: number;
   resolve: (landed: boolean) => void;
   reject: (error: Error) => void;
 }
@@ -202,7 +204,7 @@ export class GroupCommits {
    */
   write(write: GroupWrite): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ ...write, resolve, reject });
+      this.#queue.push({ ...write, triesLeft: write.attempts, resolve, reject });
       if (this.#running) return;
       this.#running = true;
       // The end of this turn: what else this tick asks for goes in the same commit.
@@ -239,11 +241,14 @@ export class GroupCommits {
           return;
         }
         // A checked counter changed since it was read: another isolate's join or leave.
+        // KV answered, so the lock tries start again (as each retry of a read-and-commit would).
+        for (const write of batch) write.triesLeft = write.attempts;
         if (!split) {
           const parts = new Map<string, Pending[]>();
           for (const write of batch) {
             const part = write.cap ? id(write.cap.key) : "";
-            parts.set(part, [...parts.get(part) ?? [], write]);
+            if (!parts.has(part)) parts.set(part, []);
+            parts.get(part)!.push(write);
           }
           for (const part of parts.values()) await this.#land(part, true);
           return;
@@ -255,9 +260,9 @@ export class GroupCommits {
           return;
         }
         // Each write has its own tries (a leave gives up sooner, for the repair to finish it).
-        const spent = batch.filter((write) => --write.attempts <= 0);
+        const spent = batch.filter((write) => --write.triesLeft <= 0);
         spent.forEach((write) => write.reject(new PresenceUnavailableError(error)));
-        batch = batch.filter((write) => write.attempts > 0);
+        batch = batch.filter((write) => write.triesLeft > 0);
         if (batch.length === 0) return;
         await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
       }
