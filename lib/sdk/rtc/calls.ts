@@ -52,6 +52,8 @@ export class Calls {
   #ended = new Set<string>();
   /** Who is behind each cid this client has heard of: a call's peer is named even if it never answers. */
   #directory = new Map<string, { user_id: string; rid: string | null }>();
+  /** The cid last put at the newest end of the directory. */
+  #newest = "";
   #ctx: CallContext;
 
   constructor(
@@ -103,10 +105,20 @@ export class Calls {
 
   /** Remembers who connection `cid` is (from notices, messages, lists). */
   learn(cid: string, user_id: string, rid?: string | null): void {
-    if (!isCid(cid) || !user_id) return;
     const before = this.#directory.get(cid);
+    // Most messages come from a sender already known as it is: it only moves
+    // to the newest end, where the last one to write usually still is.
+    if (before && before.user_id === user_id && (rid === undefined || rid === before.rid)) {
+      if (this.#newest === cid) return;
+      this.#directory.delete(cid);
+      this.#directory.set(cid, before);
+      this.#newest = cid;
+      return;
+    }
+    if (!isCid(cid) || !user_id) return;
     this.#directory.delete(cid);
     this.#directory.set(cid, { user_id, rid: rid === undefined ? before?.rid ?? null : rid });
+    this.#newest = cid;
     // Bounded: the oldest entries go first.
     if (this.#directory.size > 10_000) this.#directory.delete(this.#directory.keys().next().value!);
   }
