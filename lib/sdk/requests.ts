@@ -52,13 +52,21 @@ export class PendingRequests {
 
   /**
    * Waits for request `id`'s answer, at most `timeout` ms. `send` sends it;
-   * when it returns false (no open socket) the request fails at once.
+   * when it returns false (no open socket) or throws, the request fails at once.
    */
   track<T>(id: number, what: string, timeout: number, send: () => boolean): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const deadline = performance.now() + timeout;
       this.#pending.set(id, { resolve, reject, deadline, timeout, what } as Pending);
-      if (!send()) {
+      let sent: boolean;
+      try {
+        sent = send();
+      } catch (error) {
+        // Failed before it left: nothing will answer it, so nothing waits.
+        this.#pending.delete(id);
+        return reject(error);
+      }
+      if (!sent) {
         this.#pending.delete(id);
         return reject(RealtimeError.notConnected(what));
       }

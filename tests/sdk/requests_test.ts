@@ -134,3 +134,16 @@ Deno.test("closing cancels every request at once and stops the timer; a send tha
   pending.settle({ type: "ack", id: 5, result: { delivered: 1 } });
   assert.deepEqual(await later, { delivered: 1 });
 });
+
+Deno.test("a send that throws rejects with its error at once and leaves nothing waiting", async () => {
+  const pending = new PendingRequests();
+  const refused = new TypeError("cannot serialise");
+  await assert.rejects(
+    pending.track(1, "post", 10_000, () => {
+      throw refused;
+    }),
+    (error) => error === refused,
+  );
+  assert.equal(pending.size, 0, "no entry left for the timer to find");
+  pending.cancelAll();
+});
