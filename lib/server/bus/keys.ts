@@ -43,6 +43,19 @@ export const BUS_LIMITS = {
    * `expireIn`).
    */
   holeMs: 10_000,
+  /**
+   * Most commits a sender has in flight at once. Events that come while one
+   * is in flight go in the next rather than wait for it to land; more would
+   * only contend for the one SQLite file (or the network, on Deploy).
+   */
+  commitsInFlight: 4,
+  /** Most deletes of consumed entries an outgoing commit carries beside its events. */
+  removalsPerCommit: 200,
+  /**
+   * How long consumed entries wait for an outgoing commit to carry their
+   * deletes before a commit of their own deletes them.
+   */
+  deleteDelayMs: 20,
   /** How often the inbox is listed even when the watch says nothing (a safety net). */
   pollMs: 1_000,
   /**
