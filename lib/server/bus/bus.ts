@@ -32,7 +32,7 @@
  */
 
 import { BUS_KEYS, BUS_LIMITS, removeInbox } from "./keys.ts";
-import { packCommit, type Packed, type Run } from "./pack.ts";
+import { type Head, packCommit, type Packed, type Run } from "./pack.ts";
 import { deleteEntries, drainInbox } from "./inbox.ts";
 import { Sequencer } from "./sequencer.ts";
 
@@ -113,6 +113,7 @@ export interface BusStats {
 /** A commit on its way: kept whole until it lands (a failed one is sent again). */
 interface InFlight {
   writes: Packed["writes"];
+  counts: Packed["counts"];
   /** The consumed entries it deletes, by their key's text. */
   removals: string[];
   /** The last seq it carries to each target. */
@@ -165,6 +166,8 @@ export class Bus {
   readonly #channelName: string | null;
   #channel: BroadcastChannel | null = null;
   #watch: ReadableStreamDefaultReader<unknown> | null = null;
+  /** The commit count of this isolate's inbox that the last doorbell saw (see `BUS_KEYS.count`). */
+  #seenCount = -1n;
   #watching: Promise<void> | null = null;
   #poll: ReturnType<typeof setInterval> | undefined;
 
@@ -239,12 +242,19 @@ export class Bus {
       this.#channel = new BroadcastChannel(this.#channelName);
       this.#channel.onmessage = (event) => this.#onBroadcast(event.data);
     }
-    const reader = this.kv.watch([BUS_KEYS.head(this.isolate)]).getReader();
+    const reader = this.kv.watch<[unknown, unknown]>([
+      BUS_KEYS.head(this.isolate),
+      BUS_KEYS.count(this.isolate),
+    ]).getReader();
     this.#watch = reader;
     this.#watching = (async () => {
       try {
         // Fires once at once (the current head), then on every change, coalesced.
-        while (!(await reader.read()).done) this.#doorbell();
+        while (true) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          this.#doorbell(value[0].value, value[1].value);
+        }
       } catch (error) {
         if (!this.#stopped) console.error("bus: the inbox watch failed", error);
       }
@@ -421,6 +431,7 @@ export class Bus {
       const op = this.kv.atomic();
       const expireIn = this.#expireIn;
       for (const { key, value } of commit.writes) op.set(key, value, { expireIn });
+      for (const key of commit.counts) op.sum(key, 1n);
       for (const id of commit.removals) {
         const key = this.#consumed.get(id);
         if (key) op.delete(key);
@@ -435,6 +446,7 @@ export class Bus {
           this.#outbox.clear();
           // Not committed: nothing of it counts as such.
           commit.writes = [];
+          commit.counts = [];
           commit.lasts.clear();
           break;
         }
@@ -508,7 +520,7 @@ export class Bus {
       if (!this.#removing.has(id)) removals.push(id);
     }
     for (const id of removals) this.#removing.add(id);
-    const { writes, taken } = packCommit(this.#outbox, this.isolate, {
+    const { writes, counts, taken } = packCommit(this.#outbox, this.isolate, {
       ...BUS_LIMITS,
       commitMutations: BUS_LIMITS.commitMutations - removals.length,
       commitBytes: BUS_LIMITS.commitBytes - removals.length * BUS_LIMITS.keyBytes,
@@ -521,7 +533,7 @@ export class Bus {
       lasts.set(target, run.first - 1);
       if (run.lines.length === 0) this.#outbox.delete(target);
     }
-    return { writes, removals, lasts, landed: false };
+    return { writes, counts, removals, lasts, landed: false };
   }
 
   // --- RECEIVING ---
@@ -606,12 +618,50 @@ export class Bus {
    * Once a listing delivers something (the channel dropped it, or there is
    * no channel), each doorbell lists at once.
    */
-  #doorbell(): void {
+  #doorbell(head: unknown, count: unknown): void {
+    const total = count instanceof Deno.KvU64 ? count.value : 0n;
+    const only = total === this.#seenCount + 1n;
+    this.#seenCount = total;
+    // The one commit since the last doorbell, its events in the head: no listing.
+    if (only && this.#fromHead(head)) return;
     if (this.#kvDelivered) return this.#drain();
     this.#cleanup ??= setTimeout(() => {
       this.#cleanup = undefined;
       this.#drain();
     }, BUS_LIMITS.cleanupDelayMs);
+  }
+
+  /**
+   * Delivers the events a head carries (a copy of its commit's entries) if
+   * they follow what their sender's sequencer has delivered, and counts its
+   * entries consumed (their deletes ride the next commit). False when the
+   * inbox must be listed instead: no events in the head, or a hole before
+   * them (a commit of that sender that has not landed yet, or that the watch
+   * coalesced away).
+   */
+  #fromHead(value: unknown): boolean {
+    const head = value as Partial<Head> | null;
+    const lines = head?.lines;
+    if (
+      this.#stopped || !Array.isArray(lines) || typeof head?.sender !== "string" ||
+      typeof head.first !== "number" || !Array.isArray(head.entries)
+    ) return false;
+    const sequencer = this.#sender(head.sender);
+    if (!sequencer.isDone(head.first, lines.length) && !sequencer.accept(head.first, lines)) {
+      return false;
+    }
+    for (const seq of head.entries) {
+      const key = BUS_KEYS.entry(this.isolate, head.sender, seq, 0, 1);
+      this.#consumed.set(key.join("\0"), key);
+    }
+    this.#deleteSoon();
+    // A listing held back by a hole this head may have filled: now, not later.
+    if (this.#retry !== undefined) {
+      clearTimeout(this.#retry);
+      this.#retry = undefined;
+      this.#drain();
+    }
+    return true;
   }
 
   async #drainOnce(): Promise<void> {
