@@ -96,8 +96,12 @@ export interface BusStats {
   published: number;
   /** Atomic commits made to other inboxes. */
   commits: number;
-  /** Events delivered from the KV copy. */
+  /** Events delivered from the KV copy (an entry, or the head that carries its copy). */
   fromKv: number;
+  /** Listings of this isolate's inbox (a head that carried its commit's events needs none). */
+  listings: number;
+  /** Commits that only deleted consumed entries (most ride the outgoing commits). */
+  deleteCommits: number;
   /** Events delivered from the BroadcastChannel copy. */
   fromBroadcast: number;
   /** Broadcast batches dropped on purpose (`broadcastDrop`). */
@@ -154,6 +158,8 @@ export class Bus {
     published: 0,
     commits: 0,
     fromKv: 0,
+    listings: 0,
+    deleteCommits: 0,
     fromBroadcast: 0,
     dropped: 0,
     skipped: 0,
@@ -666,6 +672,7 @@ export class Bus {
 
   async #drainOnce(): Promise<void> {
     const before = this.stats.fromKv;
+    this.stats.listings++;
     const { again, consumed } = await drainInbox(
       this.kv,
       this.isolate,
@@ -712,6 +719,7 @@ export class Bus {
         }
         if (batch.length === 0) return;
         for (const [id] of batch) this.#removing.add(id);
+        this.stats.deleteCommits++;
         try {
           await deleteEntries(this.kv, batch.map(([, key]) => key));
         } catch (error) {
