@@ -62,7 +62,7 @@ export const BUS_LIMITS = {
    * is in flight go in the next rather than wait for it to land; more would
    * only contend for the one SQLite file (or the network, on Deploy).
    */
-  commitsInFlight: 4,
+  commitsInFlight: 2,
   /** Most deletes of consumed entries an outgoing commit carries beside its events. */
   removalsPerCommit: 200,
   /**
