@@ -32,7 +32,7 @@
  */
 
 import { BUS_KEYS, BUS_LIMITS, removeInbox } from "./keys.ts";
-import { packCommit, type Run } from "./pack.ts";
+import { type Head, packCommit, type Packed, type Run } from "./pack.ts";
 import { deleteEntries, drainInbox } from "./inbox.ts";
 import { Sequencer } from "./sequencer.ts";
 
@@ -96,8 +96,12 @@ export interface BusStats {
   published: number;
   /** Atomic commits made to other inboxes. */
   commits: number;
-  /** Events delivered from the KV copy. */
+  /** Events delivered from the KV copy (an entry, or the head that carries its copy). */
   fromKv: number;
+  /** Listings of this isolate's inbox (a head that carried its commit's events needs none). */
+  listings: number;
+  /** Commits that only deleted consumed entries (most ride the outgoing commits). */
+  deleteCommits: number;
   /** Events delivered from the BroadcastChannel copy. */
   fromBroadcast: number;
   /** Broadcast batches dropped on purpose (`broadcastDrop`). */
@@ -108,6 +112,17 @@ export interface BusStats {
   failedCommits: number;
   /** `publishCommitted` calls told the bus is unavailable. */
   unavailable: number;
+}
+
+/** A commit on its way: kept whole until it lands (a failed one is sent again). */
+interface InFlight {
+  writes: Packed["writes"];
+  counts: Packed["counts"];
+  /** The consumed entries it deletes, by their key's text. */
+  removals: string[];
+  /** The last seq it carries to each target. */
+  lasts: Map<string, number>;
+  landed: boolean;
 }
 
 /** One broadcast: `[target, first seq, lines]` per target isolate. */
@@ -143,6 +158,8 @@ export class Bus {
     published: 0,
     commits: 0,
     fromKv: 0,
+    listings: 0,
+    deleteCommits: 0,
     fromBroadcast: 0,
     dropped: 0,
     skipped: 0,
@@ -155,6 +172,8 @@ export class Bus {
   readonly #channelName: string | null;
   #channel: BroadcastChannel | null = null;
   #watch: ReadableStreamDefaultReader<unknown> | null = null;
+  /** The commit count of this isolate's inbox that the last doorbell saw (see `BUS_KEYS.count`). */
+  #seenCount = -1n;
   #watching: Promise<void> | null = null;
   #poll: ReturnType<typeof setInterval> | undefined;
 
@@ -167,7 +186,16 @@ export class Bus {
   #tick = new Map<string, Run>();
   /** Whether a flush of this turn's events is queued (as a microtask). */
   #tickQueued = false;
-  #committing: Promise<void> | null = null;
+  /**
+   * Commits on their way, in the order they were made; at most
+   * `BUS_LIMITS.commitsInFlight`, so a commit's latency is not paid once
+   * per batch waiting behind it.
+   */
+  #inFlight: InFlight[] = [];
+  /** Resolves when nothing is in flight (see `flush`). */
+  #idle: PromiseWithResolvers<void> | null = null;
+  /** Commits being retried after a failure: no new ones go out meanwhile. */
+  #failing = 0;
   /** The last seq committed to each target isolate. */
   readonly #committed = new Map<string, number>();
   /** Callers of `publishCommitted` whose events are not all committed yet. */
@@ -188,6 +216,10 @@ export class Bus {
   #cleanup: ReturnType<typeof setTimeout> | undefined;
   /** Consumed entries whose delete is yet to commit, by their key's text. */
   readonly #consumed = new Map<string, Deno.KvKey>();
+  /** Consumed entries a commit in flight deletes, by their key's text. */
+  readonly #removing = new Set<string>();
+  /** A delete of consumed entries that no outgoing commit took (see `deleteDelayMs`). */
+  #deleteLater: ReturnType<typeof setTimeout> | undefined;
   #deleting: Promise<void> | null = null;
   #again = false;
   #retry: ReturnType<typeof setTimeout> | undefined;
@@ -216,12 +248,19 @@ export class Bus {
       this.#channel = new BroadcastChannel(this.#channelName);
       this.#channel.onmessage = (event) => this.#onBroadcast(event.data);
     }
-    const reader = this.kv.watch([BUS_KEYS.head(this.isolate)]).getReader();
+    const reader = this.kv.watch<[unknown, unknown]>([
+      BUS_KEYS.head(this.isolate),
+      BUS_KEYS.count(this.isolate),
+    ]).getReader();
     this.#watch = reader;
     this.#watching = (async () => {
       try {
         // Fires once at once (the current head), then on every change, coalesced.
-        while (!(await reader.read()).done) this.#doorbell();
+        while (true) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          this.#doorbell(value[0].value, value[1].value);
+        }
       } catch (error) {
         if (!this.#stopped) console.error("bus: the inbox watch failed", error);
       }
@@ -310,7 +349,10 @@ export class Bus {
   /** Resolves once every event published so far is committed to KV. */
   async flush(): Promise<void> {
     if (this.#tickQueued) this.#flushTick();
-    while (this.#committing) await this.#committing;
+    while (this.#inFlight.length > 0) {
+      this.#idle ??= Promise.withResolvers();
+      await this.#idle.promise;
+    }
   }
 
   /** Forgets what a dead isolate had sent ahead on the channel; it will not fill the hole. */
@@ -330,6 +372,7 @@ export class Bus {
       clearInterval(this.#poll);
       clearTimeout(this.#retry);
       clearTimeout(this.#cleanup);
+      clearTimeout(this.#deleteLater);
       this.#channel?.close();
       this.#channel = null;
       await this.#watch?.cancel().catch(() => {});
@@ -366,51 +409,85 @@ export class Bus {
   }
 
   /**
-   * Commits the outbox, one commit at a time (so each inbox fills in seq
-   * order), retrying a failed commit until it lands: nothing queued is
+   * Commits the outbox: up to `commitsInFlight` commits at once, each
+   * taking what the outbox holds when it is made, so events that come while
+   * a commit is in flight do not wait for it to land. A receiver still gets
+   * each sender's events in seq order, whichever commit lands first (its
+   * sequencer holds what comes ahead of a hole). A failed commit is retried
+   * until it lands, and no new one is made meanwhile: nothing queued is ever
    * thrown away, except at close once KV is unavailable (none of it was
-   * acknowledged as safe by then).
+   * acknowledged as safe by then). Each commit also deletes the entries this
+   * isolate's last drains consumed, so they cost no commit of their own.
    */
   #pump(): void {
-    if (this.#committing || this.#outbox.size === 0) return;
-    this.#committing = (async () => {
-      let failures = 0;
-      while (this.#outbox.size > 0) {
-        this.#stalled ??= setTimeout(() => this.#giveUp(), this.#unavailableAfterMs);
-        const { op, taken } = this.#nextCommit();
-        try {
-          await op.commit();
-        } catch (error) {
-          this.stats.failedCommits++;
-          if (this.#closeCalled && this.#unavailable) {
-            console.error(`bus: closing; dropping ${this.#outbox.size} inboxes' unsafe events`);
-            this.#outbox.clear();
-            return;
-          }
-          if (failures++ % 20 === 0) console.error("bus: commit failed; retrying", error);
-          await new Promise((r) => setTimeout(r, Math.min(1_000, 10 * 2 ** Math.min(failures, 7))));
-          continue;
-        }
-        failures = 0;
-        clearTimeout(this.#stalled);
-        this.#stalled = undefined;
-        this.#unavailable = false;
-        this.stats.commits++;
-        for (const [target, count] of taken) {
-          const run = this.#outbox.get(target)!;
-          run.lines.splice(0, count);
-          run.first += count;
-          this.#committed.set(target, run.first - 1);
-          if (run.lines.length === 0) this.#outbox.delete(target);
-        }
-        if (this.#tickets.length > 0) this.#settle();
+    while (
+      this.#outbox.size > 0 && this.#failing === 0 &&
+      this.#inFlight.length < BUS_LIMITS.commitsInFlight
+    ) {
+      this.#stalled ??= setTimeout(() => this.#giveUp(), this.#unavailableAfterMs);
+      const commit = this.#nextCommit();
+      this.#inFlight.push(commit);
+      this.#send(commit);
+    }
+  }
+
+  async #send(commit: InFlight): Promise<void> {
+    let failures = 0;
+    while (true) {
+      const op = this.kv.atomic();
+      const expireIn = this.#expireIn;
+      for (const { key, value } of commit.writes) op.set(key, value, { expireIn });
+      for (const key of commit.counts) op.sum(key, 1n);
+      for (const id of commit.removals) {
+        const key = this.#consumed.get(id);
+        if (key) op.delete(key);
       }
-    })().finally(() => {
-      clearTimeout(this.#stalled);
-      this.#stalled = undefined;
-      this.#committing = null;
-      this.#pump();
-    });
+      try {
+        await op.commit();
+        break;
+      } catch (error) {
+        this.stats.failedCommits++;
+        if (this.#closeCalled && this.#unavailable) {
+          console.error(`bus: closing; dropping ${this.#outbox.size} inboxes' unsafe events`);
+          this.#outbox.clear();
+          // Not committed: nothing of it counts as such.
+          commit.writes = [];
+          commit.counts = [];
+          commit.lasts.clear();
+          break;
+        }
+        if (failures++ === 0) this.#failing++;
+        if (failures % 20 === 1) console.error("bus: commit failed; retrying", error);
+        await new Promise((r) => setTimeout(r, Math.min(1_000, 10 * 2 ** Math.min(failures, 7))));
+      }
+    }
+    if (failures > 0) this.#failing--;
+    commit.landed = true;
+    this.#landed();
+  }
+
+  /** Takes the commits that landed at the head of the line: their events count as committed. */
+  #landed(): void {
+    clearTimeout(this.#stalled);
+    this.#stalled = undefined;
+    this.#unavailable = false;
+    while (this.#inFlight.length > 0 && this.#inFlight[0].landed) {
+      const commit = this.#inFlight.shift()!;
+      if (commit.writes.length > 0) this.stats.commits++;
+      for (const [target, last] of commit.lasts) this.#committed.set(target, last);
+      for (const id of commit.removals) {
+        this.#consumed.delete(id);
+        this.#removing.delete(id);
+      }
+    }
+    if (this.#tickets.length > 0) this.#settle();
+    if (this.#inFlight.length > 0) {
+      this.#stalled = setTimeout(() => this.#giveUp(), this.#unavailableAfterMs);
+    } else {
+      this.#idle?.resolve();
+      this.#idle = null;
+    }
+    this.#pump();
   }
 
   /** Resolves the tickets whose events are all committed, in the order they were taken. */
@@ -437,13 +514,32 @@ export class Bus {
     for (const ticket of tickets) ticket.reject(error);
   }
 
-  /** Packs as much of the outbox as one commit takes; says how many events per target. */
-  #nextCommit(): { op: Deno.AtomicOperation; taken: Map<string, number> } {
-    const { writes, taken } = packCommit(this.#outbox, this.isolate);
-    const op = this.kv.atomic();
-    const expireIn = this.#expireIn;
-    for (const { key, value } of writes) op.set(key, value, { expireIn });
-    return { op, taken };
+  /**
+   * Packs as much of the outbox as one commit takes, beside the deletes of
+   * consumed entries no commit in flight carries yet; takes what it packed
+   * out of the outbox.
+   */
+  #nextCommit(): InFlight {
+    const removals: string[] = [];
+    for (const id of this.#consumed.keys()) {
+      if (removals.length === BUS_LIMITS.removalsPerCommit) break;
+      if (!this.#removing.has(id)) removals.push(id);
+    }
+    for (const id of removals) this.#removing.add(id);
+    const { writes, counts, taken } = packCommit(this.#outbox, this.isolate, {
+      ...BUS_LIMITS,
+      commitMutations: BUS_LIMITS.commitMutations - removals.length,
+      commitBytes: BUS_LIMITS.commitBytes - removals.length * BUS_LIMITS.keyBytes,
+    });
+    const lasts = new Map<string, number>();
+    for (const [target, count] of taken) {
+      const run = this.#outbox.get(target)!;
+      run.lines.splice(0, count);
+      run.first += count;
+      lasts.set(target, run.first - 1);
+      if (run.lines.length === 0) this.#outbox.delete(target);
+    }
+    return { writes, counts, removals, lasts, landed: false };
   }
 
   // --- RECEIVING ---
@@ -528,7 +624,12 @@ export class Bus {
    * Once a listing delivers something (the channel dropped it, or there is
    * no channel), each doorbell lists at once.
    */
-  #doorbell(): void {
+  #doorbell(head: unknown, count: unknown): void {
+    const total = count instanceof Deno.KvU64 ? count.value : 0n;
+    const only = total === this.#seenCount + 1n;
+    this.#seenCount = total;
+    // The one commit since the last doorbell, its events in the head: no listing.
+    if (only && this.#fromHead(head)) return;
     if (this.#kvDelivered) return this.#drain();
     this.#cleanup ??= setTimeout(() => {
       this.#cleanup = undefined;
@@ -536,42 +637,101 @@ export class Bus {
     }, BUS_LIMITS.cleanupDelayMs);
   }
 
+  /**
+   * Delivers the events a head carries (a copy of its commit's entries) if
+   * they follow what their sender's sequencer has delivered, and counts its
+   * entries consumed (their deletes ride the next commit). False when the
+   * inbox must be listed instead: no events in the head, or a hole before
+   * them (a commit of that sender that has not landed yet, or that the watch
+   * coalesced away).
+   */
+  #fromHead(value: unknown): boolean {
+    const head = value as Partial<Head> | null;
+    const lines = head?.lines;
+    if (
+      this.#stopped || !Array.isArray(lines) || typeof head?.sender !== "string" ||
+      typeof head.first !== "number" || !Array.isArray(head.entries)
+    ) return false;
+    const sequencer = this.#sender(head.sender);
+    if (!sequencer.isDone(head.first, lines.length) && !sequencer.accept(head.first, lines)) {
+      return false;
+    }
+    for (const seq of head.entries) {
+      const key = BUS_KEYS.entry(this.isolate, head.sender, seq, 0, 1);
+      this.#consumed.set(key.join("\0"), key);
+    }
+    this.#deleteSoon();
+    // A listing held back by a hole this head may have filled: now, not later.
+    if (this.#retry !== undefined) {
+      clearTimeout(this.#retry);
+      this.#retry = undefined;
+      this.#drain();
+    }
+    return true;
+  }
+
   async #drainOnce(): Promise<void> {
     const before = this.stats.fromKv;
+    this.stats.listings++;
     const { again, consumed } = await drainInbox(
       this.kv,
       this.isolate,
       (from) => this.#sender(from),
+      // Known at once, so the commit of the replies these deliveries cause
+      // carries their deletes.
+      (key) => this.#consumed.set(key.join("\0"), key),
     );
     // Only entries the channel had already delivered, and nothing held back:
     // the next doorbells can wait for one cleanup listing.
     this.#kvDelivered = this.#channel === null || consumed.length === 0 ||
       this.stats.fromKv > before || again;
-    for (const key of consumed) this.#consumed.set(key.join("\0"), key);
-    this.#deleteConsumed();
+    this.#deleteSoon();
     // A hole, or a large event cut off at the end of the listing: look again soon.
     if (again) this.#later(20);
   }
 
   /**
-   * Deletes what was consumed, one commit at a time, beside the drains: a
-   * drain does not wait for the last one's deletes (a listing that still
-   * sees them skips them: their seqs are delivered).
+   * Deletes what was consumed and no outgoing commit took, after
+   * `deleteDelayMs` (an outgoing commit may take it meanwhile), or at once
+   * when a commit's worth waits. A drain does not wait for the deletes (a
+   * listing that still sees the entries skips them: their seqs are
+   * delivered).
    */
+  #deleteSoon(): void {
+    if (this.#consumed.size - this.#removing.size >= BUS_LIMITS.removalsPerCommit) {
+      return this.#deleteConsumed();
+    }
+    this.#deleteLater ??= setTimeout(() => {
+      this.#deleteLater = undefined;
+      this.#deleteConsumed();
+    }, BUS_LIMITS.deleteDelayMs);
+  }
+
+  /** Deletes the consumed entries no commit in flight deletes, one commit at a time. */
   #deleteConsumed(): void {
-    if (this.#deleting || this.#consumed.size === 0) return;
+    if (this.#deleting || this.#stopped) return;
     this.#deleting = (async () => {
-      while (this.#consumed.size > 0) {
-        const batch = [...this.#consumed].slice(0, BUS_LIMITS.commitMutations);
+      while (true) {
+        const batch: Array<[string, Deno.KvKey]> = [];
+        for (const [id, key] of this.#consumed) {
+          if (batch.length === BUS_LIMITS.commitMutations) break;
+          if (!this.#removing.has(id)) batch.push([id, key]);
+        }
+        if (batch.length === 0) return;
+        for (const [id] of batch) this.#removing.add(id);
+        this.stats.deleteCommits++;
         try {
           await deleteEntries(this.kv, batch.map(([, key]) => key));
         } catch (error) {
           // The entries stay; the next drain consumes them again.
           if (!this.#stopped) console.error("bus: cannot delete consumed entries", error);
-          this.#consumed.clear();
           return;
+        } finally {
+          for (const [id] of batch) {
+            this.#consumed.delete(id);
+            this.#removing.delete(id);
+          }
         }
-        for (const [id] of batch) this.#consumed.delete(id);
       }
     })().finally(() => (this.#deleting = null));
   }

@@ -41,7 +41,9 @@ export interface Drained {
 
 /**
  * Lists `iso`'s inbox once and delivers what is new through each sender's
- * sequencer.
+ * sequencer. `onConsumed` hears of each consumed entry as soon as its events
+ * are delivered (before the listing goes on), so a commit the deliveries
+ * cause can carry its delete.
  *
  * @example
  * ```ts ignore
@@ -53,8 +55,15 @@ export async function drainInbox(
   kv: Deno.Kv,
   iso: string,
   sequencerOf: (sender: string) => Sequencer,
+  onConsumed?: (key: Deno.KvKey) => void,
 ): Promise<Drained> {
   const consumed: Deno.KvKey[] = [];
+  const consume = (keys: Deno.KvKey[]) => {
+    for (const key of keys) {
+      consumed.push(key);
+      onConsumed?.(key);
+    }
+  };
   /** Senders whose entries wait behind a hole in this listing. */
   const held = new Set<string>();
   /** Parts of a large event being put together. */
@@ -67,10 +76,11 @@ export async function drainInbox(
     if (count === 1) {
       parts = null;
       // Delivered already (the channel's copy came first)? Count, don't decode.
-      if (sequencer.isDone(seq, countLines(entry.value))) {
-        consumed.push(entry.key);
-      } else if (sequencer.accept(seq, decoder.decode(entry.value).split("\n"))) {
-        consumed.push(entry.key);
+      if (
+        sequencer.isDone(seq, countLines(entry.value)) ||
+        sequencer.accept(seq, decoder.decode(entry.value).split("\n"))
+      ) {
+        consume([entry.key]);
       } else {
         held.add(from);
       }
@@ -89,7 +99,7 @@ export async function drainInbox(
     const whole = parts;
     parts = null;
     if (sequencer.isDone(seq, 1) || sequencer.accept(seq, [decoder.decode(join(whole.bytes))])) {
-      consumed.push(...whole.keys);
+      consume(whole.keys);
     } else {
       held.add(from);
     }

@@ -16,8 +16,17 @@ export const BUS_KEYS = {
    */
   entry: (iso: string, sender: string, seq: number, part: number, parts: number) =>
     ["parley", "inbox", iso, sender, seq, part, parts] as const,
-  /** The key isolate `iso` watches; bumped with every commit to its inbox. */
+  /**
+   * The key isolate `iso` watches; bumped with every commit to its inbox,
+   * its value a `Head` (see pack.ts).
+   */
   head: (iso: string) => ["parley", "head", iso] as const,
+  /**
+   * How many commits have written to isolate `iso`'s inbox (a `Deno.KvU64`,
+   * watched with the head): a receiver that sees it grow by one knows the
+   * head it read is the only commit since the last it saw.
+   */
+  count: (iso: string) => ["parley", "commits", iso] as const,
   /** Every head. */
   heads: ["parley", "head"] as const,
 };
@@ -26,6 +35,11 @@ export const BUS_KEYS = {
 export const BUS_LIMITS = {
   /** Largest inbox value (KV allows 65,536 bytes). */
   entryBytes: 60_000,
+  /**
+   * Most event bytes for one target that its head carries too (a copy that
+   * spares the receiver a listing of its inbox).
+   */
+  inlineBytes: 16_384,
   /** Largest commit, keys and values (KV allows 819,200 bytes). */
   commitBytes: 700_000,
   /** Most mutations in a commit (KV allows 1,000). */
@@ -43,6 +57,19 @@ export const BUS_LIMITS = {
    * `expireIn`).
    */
   holeMs: 10_000,
+  /**
+   * Most commits a sender has in flight at once. Events that come while one
+   * is in flight go in the next rather than wait for it to land; more would
+   * only contend for the one SQLite file (or the network, on Deploy).
+   */
+  commitsInFlight: 2,
+  /** Most deletes of consumed entries an outgoing commit carries beside its events. */
+  removalsPerCommit: 200,
+  /**
+   * How long consumed entries wait for an outgoing commit to carry their
+   * deletes before a commit of their own deletes them.
+   */
+  deleteDelayMs: 20,
   /** How often the inbox is listed even when the watch says nothing (a safety net). */
   pollMs: 1_000,
   /**
@@ -67,13 +94,13 @@ export async function removeInbox(kv: Deno.Kv, iso: string): Promise<void> {
   let count = 0;
   for await (const entry of kv.list({ prefix: BUS_KEYS.inbox(iso) }, { batchSize: 1000 })) {
     op.delete(entry.key);
-    if (++count === BUS_LIMITS.commitMutations - 1) {
+    if (++count === BUS_LIMITS.commitMutations - 2) {
       await op.commit();
       op = kv.atomic();
       count = 0;
     }
   }
-  op.delete(BUS_KEYS.head(iso));
+  op.delete(BUS_KEYS.head(iso)).delete(BUS_KEYS.count(iso));
   await op.commit();
 }
 

@@ -20,5 +20,5 @@
  */
 export { Bus, type BusOptions, type BusStats, BusUnavailableError } from "./bus.ts";
 export { BUS_KEYS, BUS_LIMITS, isolatesWithInbox, removeInbox } from "./keys.ts";
-export { packCommit, type Packed, type PackLimits, type Run } from "./pack.ts";
+export { type Head, packCommit, type Packed, type PackLimits, type Run } from "./pack.ts";
 export { Sequencer, type SequencerOptions, type Via } from "./sequencer.ts";

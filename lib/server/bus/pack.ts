@@ -5,7 +5,10 @@
  *
  * Events for one target go into entries of newline-joined events, each at
  * most `entryBytes`; an event larger than that goes in parts, all in one
- * commit. Each target written to gets its head bumped in the same commit.
+ * commit. Each target written to gets its head bumped in the same commit;
+ * when the target's events in the commit are small (`inlineBytes`), the
+ * head carries them too, so a receiver woken by its watch of the head can
+ * deliver without listing its inbox (see {@linkcode Head}).
  *
  * @module
  */
@@ -17,17 +20,37 @@ export interface Run {
   lines: string[];
 }
 
+/**
+ * The value of a target's head: which sender's commit bumped it last, the
+ * seqs of the entries it wrote (`entries`: the first seq of each, one part
+ * each), and, if they were small, its events (`lines`, from seq `first`).
+ * It is a copy of what the entries hold, committed with them.
+ */
+export interface Head {
+  sender: string;
+  first: number;
+  last: number;
+  entries: number[];
+  lines?: string[];
+}
+
 /** The limits a commit is packed to (see `BUS_LIMITS`). */
 export interface PackLimits {
   entryBytes: number;
+  /** Most event bytes per target a head carries beside the entries. */
+  inlineBytes: number;
   commitBytes: number;
   commitMutations: number;
   keyBytes: number;
 }
 
-/** One commit's writes, and how many events of each target it takes. */
+/**
+ * One commit's writes; the counters it adds one to (each target's commit
+ * count, see `BUS_KEYS.count`); how many events of each target it takes.
+ */
 export interface Packed {
-  writes: Array<{ key: Deno.KvKey; value: Uint8Array | string }>;
+  writes: Array<{ key: Deno.KvKey; value: Uint8Array | Head }>;
+  counts: Deno.KvKey[];
   taken: Map<string, number>;
 }
 
@@ -53,7 +76,7 @@ function concat(parts: Uint8Array[], bytes: number): Uint8Array {
  * import { packCommit } from "./pack.ts";
  * const outbox = new Map([["iso-b", { first: 1, lines: ["a", "b"] }]]);
  * const { writes, taken } = packCommit(outbox, "iso-a");
- * writes.length; // 2: one entry ("a\nb") and iso-b's head
+ * writes.length; // 2: one entry ("a\nb") and iso-b's head (which carries "a" and "b" too)
  * taken.get("iso-b"); // 2
  * ```
  */
@@ -63,16 +86,20 @@ export function packCommit(
   limits: PackLimits = BUS_LIMITS,
 ): Packed {
   const writes: Packed["writes"] = [];
+  const counts: Deno.KvKey[] = [];
   const taken = new Map<string, number>();
   let mutations = limits.commitMutations;
   let bytes = limits.commitBytes;
   const cost = (value: number) => value + limits.keyBytes;
   for (const [target, run] of outbox) {
-    // Room for the head and one entry at least.
-    if (mutations < 2 || bytes < cost(0) + cost(limits.entryBytes)) break;
-    mutations--;
-    bytes -= cost(0);
+    // Room for the head, the count and one entry at least.
+    if (mutations < 3 || bytes < 2 * cost(0) + cost(limits.entryBytes)) break;
+    mutations -= 2;
+    bytes -= 2 * cost(0);
     let count = 0;
+    /** The first seq of each single-part entry; null once a large event went in parts. */
+    let entries: number[] | null = [];
+    let eventBytes = 0;
     let chunk: Uint8Array[] = [];
     let chunkBytes = 0;
     let chunkSeq = run.first;
@@ -82,6 +109,7 @@ export function packCommit(
         key: BUS_KEYS.entry(target, sender, chunkSeq, 0, 1),
         value: concat(chunk, chunkBytes),
       });
+      entries?.push(chunkSeq);
       mutations--;
       bytes -= cost(chunkBytes);
       chunk = [];
@@ -99,6 +127,7 @@ export function packCommit(
           bytes < cost(chunkBytes) + parts * cost(0) + event.byteLength
         ) break;
         closeChunk();
+        entries = null;
         for (let part = 0; part < parts; part++) {
           const slice = event.subarray(part * limits.entryBytes, (part + 1) * limits.entryBytes);
           writes.push({ key: BUS_KEYS.entry(target, sender, seq, part, parts), value: slice });
@@ -107,6 +136,7 @@ export function packCommit(
         }
         continue;
       }
+      eventBytes += event.byteLength;
       const grown = chunkBytes + (chunk.length > 0 ? 1 : 0) + event.byteLength;
       if (chunk.length > 0 && grown > limits.entryBytes) closeChunk();
       if (chunk.length === 0) {
@@ -122,10 +152,21 @@ export function packCommit(
       }
     }
     closeChunk();
-    // Nothing fitted: the head's mutation is not used; stop here.
+    // Nothing fitted: the head's and the count's mutations are not used; stop here.
     if (count === 0) break;
-    writes.push({ key: BUS_KEYS.head(target), value: `${sender}:${run.first + count - 1}` });
+    const head: Head = {
+      sender,
+      first: run.first,
+      last: run.first + count - 1,
+      entries: entries ?? [],
+    };
+    if (entries !== null && eventBytes <= limits.inlineBytes && bytes >= eventBytes + count * 8) {
+      head.lines = run.lines.slice(0, count);
+      bytes -= eventBytes + count * 8;
+    }
+    writes.push({ key: BUS_KEYS.head(target), value: head });
+    counts.push(BUS_KEYS.count(target));
     taken.set(target, count);
   }
-  return { writes, taken };
+  return { writes, counts, taken };
 }

@@ -239,3 +239,68 @@ Deno.test("bus: close() with KV unavailable gives up on what was never acked", a
   await assert.rejects(a.bus.publishCommitted(["iso-b"], "late"), BusUnavailableError);
   kv.close();
 });
+
+Deno.test("bus: commits in flight may land out of order; the receiver still delivers in order, and an ack waits for the commits before its own", async () => {
+  const file = await kvFile();
+  const [kvA, kvB] = [await file.open(), await file.open()];
+  const faulty = failingKv(kvA, BUS_KEYS.inbox("iso-b").slice(0, 2));
+  const gate = Promise.withResolvers<void>();
+  faulty.hold = gate.promise;
+  const a = recorder(faulty.kv, "iso-a", { broadcast: false });
+  const b = recorder(kvB, "iso-b", { broadcast: false });
+  const first = a.bus.publishCommitted(["iso-b"], "one");
+  await new Promise((r) => setTimeout(r, 0)); // its commit is made, and held
+  faulty.hold = null;
+  const second = a.bus.publishCommitted(["iso-b"], "two");
+  // The second commit lands first: "two" waits behind the hole.
+  await waitFor(async () => (await kvB.get(BUS_KEYS.entry("iso-b", "iso-a", 2, 0, 1))).value, {
+    message: "the second commit",
+  });
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(b.count(), 0, "nothing delivered ahead of the hole");
+  assert.equal(await settled(second), false, "no ack while an earlier commit is in flight");
+  gate.resolve();
+  await Promise.all([first, second]);
+  await waitFor(() => b.count() === 2, { message: "both events" });
+  assert.deepEqual(b.got.get("iso-a"), ["one", "two"]);
+  await Promise.all([a.bus.close(), b.bus.close()]);
+  kvA.close();
+  kvB.close();
+  await file.remove();
+});
+
+Deno.test("bus, broadcast off: a ping-pong is delivered from the heads, and each reply's commit deletes what was consumed", async () => {
+  const file = await kvFile();
+  const [kvA, kvB] = [await file.open(), await file.open()];
+  const rounds = 200;
+  const a = recorder(kvA, "iso-a", { broadcast: false });
+  // b answers each event at once, as a socket's reply would come.
+  const got: string[] = [];
+  const b: Bus = new Bus({
+    kv: kvB,
+    isolate: "iso-b",
+    broadcast: false,
+    deliver: (line) => {
+      got.push(line);
+      b.publish(["iso-a"], line);
+    },
+  });
+  b.start();
+  const replies = () => a.got.get("iso-b")?.length ?? 0;
+  for (let i = 0; i < rounds; i++) {
+    a.bus.publish(["iso-b"], `ping-${i}`);
+    await waitFor(() => replies() === i + 1, { interval: 1, message: `reply ${i}` });
+  }
+  assert.deepEqual(got, Array.from({ length: rounds }, (_, i) => `ping-${i}`));
+  assert.deepEqual(a.got.get("iso-b"), got);
+  // A listing now and then (the first doorbell, the poll): not one a round.
+  assert.ok(b.stats.listings < rounds / 4, `${b.stats.listings} listings`);
+  assert.ok(b.stats.deleteCommits < rounds / 4, `${b.stats.deleteCommits} delete commits`);
+  await waitFor(async () => (await inboxLeft(kvB, "iso-b")) === 0, {
+    message: "b's inbox emptied",
+  });
+  await Promise.all([a.bus.close(), b.close()]);
+  kvA.close();
+  kvB.close();
+  await file.remove();
+});
