@@ -83,6 +83,10 @@ export class Connection implements Identity {
   lastSeen = performance.now();
   /** Whether its welcome has gone out: nothing else (not even a ping) may come first. */
   welcomed = false;
+  /** Whether a frame went out since the last heartbeat sweep (see `heartbeat.ts`). */
+  sentSinceBeat = false;
+  /** The heartbeat sweep that last pinged it (see `heartbeat.ts`). */
+  pingedInBeat = -1;
   /** Frames refused in a row by the rate limit. */
   rejectedInARow = 0;
   readonly bucket: TokenBucket;
@@ -230,6 +234,7 @@ export class Connection implements Identity {
       // The socket closed between the check and the send; its close event handles it.
       return;
     }
+    this.sentSinceBeat = true;
     if ((socket.bufferedAmount ?? 0) > this.#maxBufferedBytes) this.onBackedUp?.();
   }
 

@@ -39,6 +39,7 @@ import {
 import { armExpiry, replaceGrant } from "./grants.ts";
 import { awaitHello, closeReason } from "./handshake.ts";
 import { randomId } from "./ids.ts";
+import { Heartbeat, serverSilenceMs } from "./heartbeat.ts";
 import { Presence } from "./presence.ts";
 import { type Recipient, Registry, type Target } from "./registry.ts";
 import { type BindableSocket, Sessions } from "./sessions.ts";
@@ -70,14 +71,6 @@ export interface HubOptions {
 const PONG = '{"type":"pong"}';
 /** How every notice's JSON text begins (`JSON.stringify` keeps the order its fields were made). */
 const NOTICE_PREFIX = '{"type":"notice",';
-
-/**
- * The application-level ping (whose pong carries the client's resume
- * counter) goes out once per this many heartbeats. The heartbeat itself is
- * Deno's own WebSocket ping (`idleTimeout`): no JSON to build or parse, and
- * only on a socket that has been silent for a heartbeat.
- */
-export const APP_PING_HEARTBEATS = 4;
 
 /** Errors Deno reports when a client broke the WebSocket framing (not a network failure). */
 const PROTOCOL_VIOLATION = /invalid utf-8|frame too large|reserved bits|control frame|opcode/i;
@@ -131,6 +124,7 @@ export class Hub implements HubCore {
   /** The checks of upgrades and joins: tokens, origins, abuse limits. */
   readonly admission: Admission;
   #heartbeat: ReturnType<typeof setInterval>;
+  #heart: Heartbeat;
   #repair: ReturnType<typeof setInterval>;
   #closing: Promise<void> | null = null;
   #drops = new Set<Promise<void>>();
@@ -169,17 +163,13 @@ export class Hub implements HubCore {
       drop: (connection) => this.drop(connection),
       forget: (connection) => this.#forget(connection),
     });
-    this.#heartbeat = setInterval(() => this.#beat(), this.#appPingMs);
+    this.#heart = new Heartbeat(this.limits.heartbeatMs);
+    this.#heartbeat = setInterval(() => this.#beat(), this.limits.heartbeatMs);
     this.#repair = setInterval(() => this.#repairPresence(), clusterSettings.presenceRepairMs);
     // The heartbeat and the repair alone must not keep a process (a test, a script) alive.
     Deno.unrefTimer(Number(this.#heartbeat));
     Deno.unrefTimer(Number(this.#repair));
     options.signal?.addEventListener("abort", () => this.close(), { once: true });
-  }
-
-  /** Milliseconds between application-level pings (see {@linkcode APP_PING_HEARTBEATS}). */
-  get #appPingMs(): number {
-    return this.limits.heartbeatMs * APP_PING_HEARTBEATS;
   }
 
   /** How many sockets and groups this isolate serves. */
@@ -225,9 +215,8 @@ export class Hub implements HubCore {
     const version = params.get("v");
     let upgraded;
     try {
-      // Deno pings a socket silent for a heartbeat and closes it (1001, not
-      // clean: it may resume) when no pong follows within another.
-      upgraded = Deno.upgradeWebSocket(req, { idleTimeout: (2 * this.limits.heartbeatMs) / 1000 });
+      // No Deno ping (a timer per socket, reset on every frame): #beat pings.
+      upgraded = Deno.upgradeWebSocket(req, { idleTimeout: 0 });
     } catch (error) {
       ticket.release();
       throw error;
@@ -401,7 +390,7 @@ export class Hub implements HubCore {
         user_id: connection.user_id,
         name: connection.name,
         isolate: this.isolate,
-        heartbeat: this.#appPingMs,
+        heartbeat: serverSilenceMs(this.limits.heartbeatMs),
         session: connection.session,
         grace: this.limits.resumeGraceMs,
         resumed,
@@ -532,31 +521,26 @@ export class Hub implements HubCore {
   }
 
   /**
-   * Pings every socket at the application level (its pong says how much the
-   * client received, so its resume log can shrink); closes those whose
-   * client sent nothing for two of these intervals — a socket whose peer
-   * answers Deno's pings but whose app is gone.
+   * Pings the quiet sockets (a pong says how much the client received, so
+   * its resume log can shrink); closes those that left a ping unanswered
+   * for a whole heartbeat (see `heartbeat.ts`).
    */
   #beat(): void {
-    const deadline = performance.now() - 2 * this.#appPingMs;
-    const ping = JSON.stringify({ type: "ping" } satisfies ServerFrame);
-    for (const connection of [...this.registry.all()]) {
-      if (connection.state !== ConnectionState.Open || !connection.welcomed) continue;
-      if (connection.lastSeen < deadline) {
-        // Silent: its socket is likely dead. Its client may still resume it.
-        try {
-          connection.socket.close(
-            CLOSE.heartbeatTimeout,
-            "Heartbeat timeout: no frame for two intervals",
-          );
-        } catch {
-          // Already closing.
-        }
-        this.sessions.suspend(connection);
-      } else {
-        connection.sendUncounted(ping);
+    const open = [...this.registry.all()].filter((c) =>
+      c.state === ConnectionState.Open && c.welcomed
+    );
+    this.#heart.beat(open, (connection) => {
+      // Silent: its socket is likely dead. Its client may still resume it.
+      try {
+        connection.socket.close(
+          CLOSE.heartbeatTimeout,
+          "Heartbeat timeout: a ping went unanswered",
+        );
+      } catch {
+        // Already closing.
       }
-    }
+      this.sessions.suspend(connection);
+    });
   }
 
   /**
