@@ -1,6 +1,5 @@
 import type { FreshContext } from "$fresh/server.ts";
-import { corsHeaders, preflight } from "../lib/server/origins.ts";
-import { securityFromEnv } from "../lib/server/settings.ts";
+import { corsHeaders, preflight, securityFromEnv } from "../lib/server/mod.ts";
 
 const { allowedOrigins } = securityFromEnv();
 

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Json } from "./frames.ts";
-import { LIMITS, type Limits, payloadBytes } from "./limits.ts";
+import { exceedsBytes, LIMITS, type Limits, payloadBytes } from "./limits.ts";
 import { checkDepth, reject } from "./_util.ts";
 
 /**
@@ -26,6 +26,30 @@ export function checkPayload(
   message: unknown,
   limits: Pick<Limits, "maxPayloadBytes" | "maxPayloadDepth"> = LIMITS,
 ): Json {
+  payloadText(message, limits);
+  return message as Json;
+}
+
+/**
+ * Checks a post's `message` as {@linkcode checkPayload} does and returns it
+ * as JSON text: what a sender puts on the wire, written once (the size is
+ * read from that same text, and from its length alone unless it is near
+ * the limit). `undefined` when the value writes as nothing (a `toJSON` that
+ * returns `undefined`), as `JSON.stringify` then leaves the field out.
+ *
+ * @throws {RangeError} When the message is too large or too deep.
+ * @throws {TypeError} When the message is not JSON (`undefined`, a function…).
+ *
+ * @example
+ * ```ts
+ * import { payloadText } from "./mod.ts";
+ * payloadText({ text: "hello" }); // '{"text":"hello"}'
+ * ```
+ */
+export function payloadText(
+  message: unknown,
+  limits: Pick<Limits, "maxPayloadBytes" | "maxPayloadDepth"> = LIMITS,
+): string | undefined {
   if (
     message === undefined || typeof message === "function" ||
     typeof message === "symbol" || typeof message === "bigint"
@@ -33,14 +57,14 @@ export function checkPayload(
     reject(TypeError, "message", "must be a JSON value", message);
   }
   checkDepth(message, limits.maxPayloadDepth, "message");
-  const bytes = payloadBytes(message);
-  if (bytes > limits.maxPayloadBytes) {
+  const text: string | undefined = JSON.stringify(message);
+  if (text !== undefined && exceedsBytes(text, limits.maxPayloadBytes)) {
     reject(
       RangeError,
       "message",
       `must be at most ${limits.maxPayloadBytes} bytes as JSON`,
-      `${bytes} bytes`,
+      `${payloadBytes(message)} bytes`,
     );
   }
-  return message as Json;
+  return text;
 }

@@ -7,7 +7,6 @@
  * @module
  */
 import {
-  checkPayload,
   errorCodeOf,
   type GroupRow,
   type GroupsRequest,
@@ -18,6 +17,7 @@ import {
   type Page,
   parseDisplayName,
   parseRecipient,
+  payloadText,
   type ServerFrame,
   type UserRow,
   type WelcomeFrame,
@@ -99,6 +99,9 @@ export interface Success {
   type: "success";
   message: string;
 }
+
+/** What a post resolves to once acked (a fresh object each time: it is the caller's). */
+const sent = (): Success => ({ type: "success", message: REALTIME_TEXTS.sent });
 
 const SKAPI_EVENTS = [
   RealtimeEvent.Success,
@@ -353,32 +356,42 @@ export class RealtimeClient extends TypedEmitter<RealtimeEventCallbacks> {
     return withForm(message, (data) => this.#post(data, recipient));
   }
 
-  async #post(message: unknown, recipient?: string): Promise<Success> {
+  #post(message: unknown, recipient?: string): Promise<Success> {
     // As in Skapi, a post right after an unawaited join goes to the group being joined.
-    if (!isUserId(recipient) && this.#joining) await this.#joining.catch(() => {});
+    if (this.#joining && !isUserId(recipient)) {
+      return this.#joining.catch(() => {}).then(() => this.#postNow(message, recipient));
+    }
+    return this.#postNow(message, recipient);
+  }
+
+  /** Checks and sends a post; the message is written as JSON once, for its size check and the frame. */
+  #postNow(message: unknown, recipient?: string): Promise<Success> {
     let payload, to;
     try {
-      payload = checkPayload(message);
+      payload = payloadText(message);
       to = recipient === undefined ? undefined : parseRecipient(recipient);
     } catch (error) {
-      throw inputError(error, "post");
+      return Promise.reject(inputError(error, "post"));
     }
     if (!to && this.#group === null) {
-      throw new RealtimeError(
-        "INVALID_REQUEST",
-        "Cannot post as no group is joined: call joinRealtime() first, or name a user_id",
+      return Promise.reject(
+        new RealtimeError(
+          "INVALID_REQUEST",
+          "Cannot post as no group is joined: call joinRealtime() first, or name a user_id",
+        ),
       );
     }
     if (to && "group" in to && to.group !== this.#group) {
-      throw new RealtimeError(
-        "INVALID_REQUEST",
-        `Cannot post as this connection has not joined group ${
-          JSON.stringify(to.group)
-        }: run joinRealtime({ group: ${JSON.stringify(to.group)} }) first`,
+      return Promise.reject(
+        new RealtimeError(
+          "INVALID_REQUEST",
+          `Cannot post as this connection has not joined group ${
+            JSON.stringify(to.group)
+          }: run joinRealtime({ group: ${JSON.stringify(to.group)} }) first`,
+        ),
       );
     }
-    await this.signaling.request({ type: "post", message: payload, recipient }, "post the message");
-    return { type: "success", message: REALTIME_TEXTS.sent };
+    return this.signaling.post(payload, recipient, "post the message").then(sent);
   }
 
   /** Sets this connection's display name; the group sees `USER_RENAMED`. */

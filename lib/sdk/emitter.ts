@@ -20,26 +20,36 @@ type Callbacks = { [event: string]: (...args: any[]) => void };
  * ```
  */
 export class TypedEmitter<T extends Callbacks> {
-  #listeners = new Map<keyof T, Set<T[keyof T]>>();
+  /**
+   * Each event's listeners, in the order added. An array is never changed,
+   * only replaced: `emit` walks the one it found without copying it (events
+   * outnumber `on`/`off` by far), and a listener added or removed meanwhile
+   * takes effect from the next emit.
+   */
+  #listeners = new Map<keyof T, readonly T[keyof T][]>();
 
   /** Calls `listener` on each `event`; returns a function that stops it. */
   on<E extends keyof T>(event: E, listener: T[E]): () => void {
-    let set = this.#listeners.get(event);
-    if (!set) this.#listeners.set(event, set = new Set());
-    set.add(listener);
+    const list = this.#listeners.get(event) ?? [];
+    if (!list.includes(listener)) this.#listeners.set(event, [...list, listener]);
     return () => this.off(event, listener);
   }
 
   /** Stops calling `listener`. */
   off<E extends keyof T>(event: E, listener: T[E]): void {
-    this.#listeners.get(event)?.delete(listener);
+    const list = this.#listeners.get(event);
+    if (!list?.includes(listener)) return;
+    if (list.length === 1) this.#listeners.delete(event);
+    else this.#listeners.set(event, list.filter((other) => other !== listener));
   }
 
   /** Calls every listener of `event`, each shielded from the others' errors. */
   emit<E extends keyof T>(event: E, ...args: Parameters<T[E]>): void {
-    for (const listener of [...(this.#listeners.get(event) ?? [])]) {
+    const list = this.#listeners.get(event);
+    if (list === undefined) return;
+    for (let i = 0; i < list.length; i++) {
       try {
-        listener(...args);
+        list[i](...args);
       } catch (error) {
         console.error(`parley: a "${String(event)}" listener threw`, error);
       }

@@ -166,13 +166,22 @@ export function followAction(form: HTMLFormElement): void {
  * return withForm(event, (data) => this.#post(data, recipient));
  * ```
  */
-export async function withForm<T>(
+export function withForm<T>(
   input: unknown,
   call: (data: unknown) => Promise<T>,
   options?: FormOptions,
 ): Promise<T> {
-  const { data, form } = readForm(input, options);
-  const result = await call(data);
-  if (form) followAction(form);
-  return result;
+  // Not async: a plain value (every post of a script) costs no extra promise hop.
+  try {
+    const { data, form } = readForm(input, options);
+    // A native promise comes back as itself: no hop.
+    const result = Promise.resolve(call(data));
+    if (!form) return result;
+    return result.then((value) => {
+      followAction(form);
+      return value;
+    });
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }

@@ -3,7 +3,11 @@
  * ack, its error, its timeout, or the connection's end. One timer serves
  * them all: it fires at the earliest deadline, fails what is due, and is
  * set again for the next (a timer per request would cost a timer set and
- * cleared for every post).
+ * cleared for every post). When the last answer comes the timer is not
+ * cleared but unreferenced: the next request, often a moment later (a
+ * client that waits for each post's ack before the next has one in flight
+ * at a time), finds it still set and touches no timer; with nothing to wait
+ * for it neither keeps a process alive nor fails a test's op sanitizer.
  *
  * @module
  */
@@ -48,20 +52,28 @@ export class PendingRequests {
 
   /**
    * Waits for request `id`'s answer, at most `timeout` ms. `send` sends it;
-   * when it returns false (no open socket) the request fails at once.
+   * when it returns false (no open socket) or throws, the request fails at once.
    */
   track<T>(id: number, what: string, timeout: number, send: () => boolean): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const deadline = performance.now() + timeout;
       this.#pending.set(id, { resolve, reject, deadline, timeout, what } as Pending);
-      if (!send()) {
+      let sent: boolean;
+      try {
+        sent = send();
+      } catch (error) {
+        // Failed before it left: nothing will answer it, so nothing waits.
         this.#pending.delete(id);
-        this.#idle();
+        return reject(error);
+      }
+      if (!sent) {
+        this.#pending.delete(id);
         return reject(RealtimeError.notConnected(what));
       }
       // Requests of one timeout come in deadline order: the timer set for
       // the first still serves them, so most tracks touch no timer.
       if (deadline < this.#timerAt) this.#arm(deadline);
+      else if (this.#pending.size === 1) holdOpen(this.#timer, true);
     });
   }
 
@@ -87,9 +99,17 @@ export class PendingRequests {
     if (next < Infinity) this.#arm(next);
   }
 
-  /** Nothing left to wait for: no timer either (it would keep a process alive). */
+  /**
+   * Nothing left to wait for: the timer stays set for the next request but
+   * no longer keeps a process alive (where timers cannot be unreferenced, a
+   * browser's, it fires once more and finds nothing).
+   */
   #idle(): void {
-    if (this.#pending.size > 0) return;
+    if (this.#pending.size === 0 && this.#timer !== undefined) holdOpen(this.#timer, false);
+  }
+
+  /** Stops the timer (the connection ended). */
+  #stop(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = Infinity;
@@ -110,7 +130,28 @@ export class PendingRequests {
   cancelAll(): void {
     const all = [...this.#pending.values()];
     this.#pending.clear();
-    this.#idle();
+    this.#stop();
     for (const pending of all) pending.reject(RealtimeError.cancelled(pending.what));
   }
+}
+
+type Timer = ReturnType<typeof setTimeout>;
+type Unreferenced = { ref?: () => unknown; unref?: () => unknown };
+
+/**
+ * Whether `timer` keeps the process alive: Deno's and Node's timers can let
+ * go of it (a Timeout's `ref`/`unref`, or `Deno.refTimer` for a numeric id);
+ * a browser's cannot and need not.
+ */
+function holdOpen(timer: Timer | undefined, hold: boolean): void {
+  if (timer === undefined) return;
+  if (typeof timer === "object") {
+    const handle = timer as unknown as Unreferenced;
+    (hold ? handle.ref : handle.unref)?.call(handle);
+    return;
+  }
+  const deno =
+    (globalThis as { Deno?: { refTimer?(id: number): void; unrefTimer?(id: number): void } })
+      .Deno;
+  (hold ? deno?.refTimer : deno?.unrefTimer)?.(timer as number);
 }

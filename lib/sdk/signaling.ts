@@ -354,8 +354,12 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
   }
 
   #send(frame: object): boolean {
+    return this.#sendText(JSON.stringify(frame));
+  }
+
+  #sendText(text: string): boolean {
     if (this.#socket?.readyState !== 1) return false;
-    this.#socket.send(JSON.stringify(frame));
+    this.#socket.send(text);
     return true;
   }
 
@@ -363,19 +367,42 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
    * Sends a request and resolves to its ack's result; rejects with the
    * server's typed error, `NOT_CONNECTED`, `TIMEOUT` or `CANCELLED`.
    */
-  async request<B extends RequestBody>(body: B, what: string): Promise<RequestResults[B["type"]]> {
+  request<B extends RequestBody>(body: B, what: string): Promise<RequestResults[B["type"]]> {
+    return this.#request(what, (id) => JSON.stringify({ ...body, id }));
+  }
+
+  /**
+   * Posts `message`, already checked and written as JSON text (see
+   * `payloadText`), to `recipient` (a user_id or a group; none: the joined
+   * group): the frame is the text `request` would write for
+   * `{ type: "post", message, recipient }`, without serialising the message
+   * a second time.
+   */
+  post(
+    message: string | undefined,
+    recipient: string | undefined,
+    what: string,
+  ): Promise<RequestResults["post"]> {
+    const head = message === undefined ? '{"type":"post"' : `{"type":"post","message":${message}`;
+    const to = recipient === undefined ? "" : `,"recipient":${JSON.stringify(recipient)}`;
+    return this.#request(what, (id) => `${head}${to},"id":${id}}`);
+  }
+
+  /** Sends the frame `frameOf(id)` gives, once connected: without an async hop when it is (every post). */
+  #request<R>(what: string, frameOf: (id: number) => string): Promise<R> {
     // As in Skapi, a request made while the socket is still opening waits for it.
     if (this.#state === ConnectionState.Connecting && this.#connecting) {
-      await this.#connecting.catch(() => {});
+      return this.#connecting.catch(() => {}).then(() => this.#requestNow(what, frameOf));
     }
-    if (this.#state !== ConnectionState.Connected) throw RealtimeError.notConnected(what);
+    return this.#requestNow(what, frameOf);
+  }
+
+  #requestNow<R>(what: string, frameOf: (id: number) => string): Promise<R> {
+    if (this.#state !== ConnectionState.Connected) {
+      return Promise.reject(RealtimeError.notConnected(what));
+    }
     const id = this.#pending.nextId();
-    return await this.#pending.track(
-      id,
-      what,
-      this.timeouts.request,
-      () => this.#send({ ...body, id }),
-    );
+    return this.#pending.track(id, what, this.timeouts.request, () => this.#sendText(frameOf(id)));
   }
 
   /**

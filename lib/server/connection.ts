@@ -1,6 +1,7 @@
 /**
  * One client's socket on this isolate: who it is, where it is, and how much
- * it may still send. The hub owns the routing; this only holds state.
+ * it may still send. Its routing (routing.ts) and its life (sessions.ts)
+ * are elsewhere; this only holds state.
  *
  * @module
  */
@@ -114,7 +115,7 @@ export class Connection implements Identity {
   expiryTimer: ReturnType<typeof setTimeout> | undefined;
   /**
    * Called once more than `maxBufferedBytes` is queued on the socket (its
-   * client reads too slowly); the hub suspends the connection.
+   * client reads too slowly); the sessions suspend the connection.
    */
   onBackedUp: (() => void) | undefined;
   readonly #maxBufferedBytes: number;

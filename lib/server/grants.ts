@@ -25,7 +25,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * ```
  */
 export async function replaceGrant(
-  admission: Admission,
+  admission: Pick<Admission, "verify">,
   connection: Connection,
   token: string,
 ): Promise<number> {

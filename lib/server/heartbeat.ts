@@ -1,21 +1,42 @@
 /**
- * The heartbeat, one sweep over every connection per period, instead of a
- * timer per socket (Deno's `idleTimeout` sets and clears one on every frame
- * a socket receives, and pings each silent socket from its own timer).
+ * The heartbeat, one sweep over every connection per period (Deno's own
+ * ping, `idleTimeout`, is off: it keeps a timer per socket, reset on every
+ * frame the socket receives, and pings each silent socket from its own).
  *
  * Each sweep, a connection gets the application's `ping` when, during the
  * whole period before, its client sent nothing or the server sent it
- * nothing: an idle socket answers with a `pong` (which carries its resume
- * counter) and is then left alone for one period, so it gets a ping every
- * second period — traffic both ways often enough for a proxy that cuts
- * sockets idle for 60 s at the default 25 s. A connection whose client sent
- * nothing in the whole period after its ping is taken for dead (one to three
- * periods after its last frame). That needs a whole period of silence after
- * a ping, not a clock deadline, so a late sweep (a busy event loop) never
- * takes a live connection for dead.
+ * nothing: an idle socket answers with a `pong` (which says how much its
+ * client received, so its resume log can shrink) and is then left alone for
+ * one period, so it gets a ping every second period — traffic both ways
+ * often enough for a proxy that cuts sockets idle for 60 s at the default
+ * 25 s. A connection whose client sent nothing in the whole period after
+ * its ping is suspended (one to three periods after its last frame). That
+ * needs a whole period of silence after a ping, not a clock deadline, so a
+ * late sweep (a busy event loop) never takes a live connection for dead.
  *
  * @module
  */
+import { CLOSE, type Limits } from "../protocol/mod.ts";
+import { type Connection, ConnectionState } from "./connection.ts";
+import type { Registry } from "./registry.ts";
+
+/** An idle socket gets the application's ping once per this many heartbeats. */
+export const APP_PING_HEARTBEATS = 2;
+
+/**
+ * Milliseconds between the pings of an idle socket, as the welcome tells
+ * them: the longest a live connection goes without a frame from the server
+ * (the SDK's watchdog waits twice that, plus 5 s).
+ *
+ * @example
+ * ```ts
+ * import { appPingMs } from "./heartbeat.ts";
+ * appPingMs({ heartbeatMs: 25_000 }); // 50_000
+ * ```
+ */
+export function appPingMs(limits: Pick<Limits, "heartbeatMs">): number {
+  return limits.heartbeatMs * APP_PING_HEARTBEATS;
+}
 
 /** What a sweep needs of a connection. */
 export interface Beating {
@@ -23,54 +44,46 @@ export interface Beating {
   lastSeen: number;
   /** Whether anything was sent to it since the last sweep; the sweep clears it. */
   sentSinceBeat: boolean;
-  /** The sweep that last pinged it (a count, see {@linkcode Heartbeat}). */
+  /** The sweep that last pinged it (a count, see {@linkcode HeartbeatSweep}). */
   pingedInBeat: number;
   /** Sends the ping (and so sets `sentSinceBeat`). */
   sendUncounted(text: string): void;
 }
 
-/**
- * The longest a live connection goes without a frame from the server, for
- * the welcome's `heartbeat` (the SDK's watchdog waits twice that, plus 5 s).
- */
-export function serverSilenceMs(periodMs: number): number {
-  return 2 * periodMs;
-}
-
 const PING = '{"type":"ping"}';
 
 /**
- * The sweeps of one hub.
+ * The sweeps, without a timer or sockets (the clock is passed in).
  *
  * @example
  * ```ts
- * import { Heartbeat } from "./heartbeat.ts";
- * const heart = new Heartbeat(25_000, 0);
+ * import { HeartbeatSweep } from "./heartbeat.ts";
+ * const sweep = new HeartbeatSweep(25_000, 0);
  * const connection = {
  *   lastSeen: 0,
  *   sentSinceBeat: false,
  *   pingedInBeat: -1,
  *   sendUncounted: (_: string) => {},
  * };
- * heart.beat([connection], () => console.log("dead"), 25_000); // pings it
- * heart.beat([connection], () => console.log("dead"), 50_000); // logs "dead": no answer
+ * sweep.beat([connection], () => console.log("dead"), 25_000); // pings it
+ * sweep.beat([connection], () => console.log("dead"), 50_000); // logs "dead": no answer
  * ```
  */
-export class Heartbeat {
+export class HeartbeatSweep {
   /** When the previous sweep ran (ms, `performance.now()`). */
   #previous: number;
-  /** How many sweeps ran. */
-  #count = 0;
+  /**
+   * The number of the next sweep: from 1, so that no connection (its
+   * `pingedInBeat` starts at -1) counts as pinged by a sweep before the first.
+   */
+  #count = 1;
 
   /** @param periodMs The time between sweeps (`PARLEY_HEARTBEAT_MS`). */
   constructor(readonly periodMs: number, now: number = performance.now()) {
     this.#previous = now;
   }
 
-  /**
-   * Sweeps `connections` (open and welcomed ones only): pings the quiet,
-   * hands the dead to `onDead`.
-   */
+  /** Pings the quiet among `connections`, hands the dead to `onDead`. */
   beat<T extends Beating>(
     connections: Iterable<T>,
     onDead: (connection: T) => void,
@@ -94,5 +107,55 @@ export class Heartbeat {
         connection.sendUncounted(PING);
       }
     }
+  }
+}
+
+/**
+ * The heartbeat of one hub's connections (open and welcomed ones); its timer
+ * keeps no process alive.
+ *
+ * @example
+ * ```ts ignore
+ * const heartbeat = new Heartbeat(registry, (connection) => sessions.suspend(connection), limits);
+ * heartbeat.stop();
+ * ```
+ */
+export class Heartbeat {
+  readonly #timer: ReturnType<typeof setInterval>;
+  readonly #sweep: HeartbeatSweep;
+
+  constructor(
+    private readonly registry: Registry,
+    /** Keeps a silent connection for its client to resume (see `Sessions.suspend`). */
+    private readonly suspend: (connection: Connection) => void,
+    limits: Pick<Limits, "heartbeatMs">,
+  ) {
+    this.#sweep = new HeartbeatSweep(limits.heartbeatMs);
+    this.#timer = setInterval(() => this.beat(), limits.heartbeatMs);
+    Deno.unrefTimer(Number(this.#timer));
+  }
+
+  /** One sweep: pings the quiet connections, suspends those that left a ping unanswered. */
+  beat(now: number = performance.now()): void {
+    const open = [...this.registry.all()].filter((connection) =>
+      connection.state === ConnectionState.Open && connection.welcomed
+    );
+    this.#sweep.beat(open, (connection) => {
+      // Silent: its socket is likely dead. Its client may still resume it.
+      try {
+        connection.socket.close(
+          CLOSE.heartbeatTimeout,
+          "Heartbeat timeout: a ping went unanswered",
+        );
+      } catch {
+        // Already closing.
+      }
+      this.suspend(connection);
+    }, now);
+  }
+
+  /** Stops the pings. */
+  stop(): void {
+    clearInterval(this.#timer);
   }
 }

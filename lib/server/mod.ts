@@ -13,6 +13,9 @@
  * @module
  */
 export { createHub, Hub, type HubOptions } from "./hub.ts";
+export { AuthError, tokenOf, verifyToken } from "./auth.ts";
+export { iceServers } from "./ice.ts";
+export { corsHeaders, preflight } from "./origins.ts";
 export { sharedHub } from "./instance.ts";
 export { listRooms, listRoomUsers } from "./http_lists.ts";
 export {
@@ -33,5 +36,6 @@ export {
   clusterFromEnv,
   type ClusterSettings,
   limitsFromEnv,
+  securityFromEnv,
   SETTINGS_ENV,
 } from "./settings.ts";

@@ -11,6 +11,14 @@ import type { GroupRow, GroupsRequest, Page, UserRow, UsersRequest } from "../pr
 import { LIMITS } from "../protocol/mod.ts";
 import type { Identity } from "./connection.ts";
 import { retryLocked } from "./kv_retry.ts";
+import {
+  GroupCommits,
+  type GroupWrite,
+  type PresenceMutation,
+  PresenceUnavailableError,
+} from "./presence_commits.ts";
+
+export { PresenceUnavailableError };
 
 /** Who a connection is, and the secret its client resumes it with. */
 export type Member = Identity & { session?: string };
@@ -41,21 +49,16 @@ export const PRESENCE_KEYS = {
 /** Tries of a leave's commit under a KV lock before it is left to the repair. */
 export const LEAVE_ATTEMPTS = 3;
 
-/** Joins of one room committed together at most (each is up to 4 mutations of KV's 1,000). */
-export const JOIN_BATCH = 100;
-
-/** A join waiting for its room's shared commit. */
-interface PendingJoin {
-  who: Member;
-  from: string | null;
-  resolve: (moved: boolean) => void;
-  reject: (error: unknown) => void;
-}
+/** Tries of the other writes under a KV lock. */
+const WRITE_ATTEMPTS = 10;
 
 /** Adding this to a `KvU64` subtracts one (the sum wraps at 2^64). */
 const MINUS_ONE = 0xffff_ffff_ffff_ffffn;
 /** The key part just after `k` in KV order: pages start past their last row. */
 const after = (k: string) => k + "\0";
+
+/** What a group's member index holds of a member. */
+const memberOf = (who: Member) => ({ user_id: who.user_id, name: who.name });
 
 /** What one page query of {@linkcode Presence.listUsers} takes. */
 export type UsersQuery = Omit<UsersRequest, "type" | "id">;
@@ -77,7 +80,12 @@ export class Presence {
   /** Writes of one connection are chained so they land in the order made. */
   #chains = new Map<string, Promise<unknown>>();
 
-  constructor(readonly kv: Deno.Kv, readonly isolate: string) {}
+  /** This isolate's connects, moves, renames and leaves, in group commits. */
+  readonly #commits: GroupCommits;
+
+  constructor(readonly kv: Deno.Kv, readonly isolate: string) {
+    this.#commits = new GroupCommits(kv, { afterLowered: (groups) => this.#dropEmpty(groups) });
+  }
 
   #serial<T>(cid: string, write: () => Promise<T>): Promise<T> {
     const previous = this.#chains.get(cid) ?? Promise.resolve();
@@ -102,122 +110,71 @@ export class Presence {
     };
   }
 
-  /** Records a new connection (in no group yet). */
+  /** Records a new connection (in no group yet), in the next group commit. */
   connect(who: Member): Promise<void> {
-    return this.#serial(who.cid, async () => {
-      await this.kv.atomic()
-        .set(PRESENCE_KEYS.connection(who.cid), this.#record(who, null))
-        .set(PRESENCE_KEYS.userConnection(who.user_id, who.cid), { isolate: this.isolate })
-        .commit();
-    });
+    return this.#serial(who.cid, () =>
+      this.#write([
+        { type: "set", key: PRESENCE_KEYS.connection(who.cid), value: this.#record(who, null) },
+        {
+          type: "set",
+          key: PRESENCE_KEYS.userConnection(who.user_id, who.cid),
+          value: { isolate: this.isolate },
+        },
+      ], [])).then(() => {});
   }
 
   /**
    * Moves a connection from group `from` to group `to` (either may be null).
    * With a `cap`, the move lands only while `to` has fewer than `cap`
    * members: the counter's versionstamp is checked in the same commit (and
-   * the commit retried when another isolate's join or leave got in first),
-   * so concurrent joins on any number of isolates admit exactly the cap.
-   * This isolate's joins of one room share commits (up to
-   * {@linkcode JOIN_BATCH}), so a crowd costs few round trips and no
-   * retries among themselves. Resolves to false, having changed nothing,
-   * when `to` is full.
+   * the commit tried again when another isolate's join or leave got in
+   * first), so concurrent joins on any number of isolates admit exactly the
+   * cap. This isolate's moves share group commits with its other presence
+   * writes, so a crowd costs few round trips. Resolves to false, having
+   * changed nothing, when `to` is full; rejects with
+   * {@linkcode PresenceUnavailableError} when KV keeps failing.
    */
   move(who: Member, from: string | null, to: string | null, cap = Infinity): Promise<boolean> {
-    return this.#serial(who.cid, async () => {
-      if (to === null || !Number.isFinite(cap)) {
-        await retryLocked(() => this.#commitMoves([{ who, from }], to, null));
-      } else {
-        const moved = await new Promise<boolean>((resolve, reject) => {
-          const queue = this.#joins.get(to);
-          if (queue) return queue.push({ who, from, resolve, reject });
-          this.#joins.set(to, [{ who, from, resolve, reject }]);
-          this.#admitJoins(to, cap);
-        });
-        if (!moved) return false;
-      }
-      if (from !== null) await this.#dropIfEmpty(from);
-      return true;
-    });
-  }
-
-  /** Joins of a capped room waiting for their shared commit, per room. */
-  #joins = new Map<string, PendingJoin[]>();
-
-  /** Commits the waiting joins of `room`, a batch at a time, until none wait. */
-  async #admitJoins(room: string, cap: number): Promise<void> {
-    const queue = this.#joins.get(room)!;
-    let batch: PendingJoin[] = [];
-    try {
-      while (queue.length > 0) {
-        batch = queue.splice(0, JOIN_BATCH);
-        for (;;) {
-          const counter = await retryLocked(() =>
-            this.kv.get<Deno.KvU64>(PRESENCE_KEYS.group(room))
-          );
-          const members = Number(counter.value?.value ?? 0n);
-          // A counter that wrapped below zero (a lost race of removals) reads huge: ignore it.
-          const free = members < 2 ** 53 ? Math.max(0, cap - members) : cap;
-          const admitted = batch.slice(0, free);
-          const ok = admitted.length === 0 ||
-            (await retryLocked(() => this.#commitMoves(admitted, room, counter))).ok;
-          if (ok) {
-            admitted.forEach((join) => join.resolve(true));
-            batch.slice(admitted.length).forEach((join) => join.resolve(false));
-            batch = [];
-            break;
-          }
-          // Another isolate's join or leave changed the counter first: read it again.
-          await new Promise((r) => setTimeout(r, Math.random() * 3));
-        }
-      }
-    } catch (error) {
-      // KV kept refusing: the batch in hand and those still waiting fail
-      // with the error (the request answers it typed), none is left hanging.
-      for (const join of [...batch, ...queue.splice(0)]) join.reject(error);
-    } finally {
-      this.#joins.delete(room);
+    const mutations: PresenceMutation[] = [
+      { type: "set", key: PRESENCE_KEYS.connection(who.cid), value: this.#record(who, to) },
+    ];
+    const counts: Array<[Deno.KvKey, bigint]> = [];
+    if (from !== null) {
+      mutations.push({ type: "delete", key: PRESENCE_KEYS.member(from, who.cid) });
+      counts.push([PRESENCE_KEYS.group(from), -1n]);
     }
-  }
-
-  /** One commit of `moves` into `to`; checked against `counter` when given. */
-  #commitMoves(
-    moves: ReadonlyArray<{ who: Member; from: string | null }>,
-    to: string | null,
-    counter: Deno.KvEntryMaybe<Deno.KvU64> | null,
-  ): Promise<Deno.KvCommitResult | Deno.KvCommitError> {
-    const op = this.kv.atomic();
-    if (counter) op.check(counter);
-    // One sum per counter: leavers of each group, joiners of `to`.
-    const leaving = new Map<string, bigint>();
-    for (const { who, from } of moves) {
-      op.set(PRESENCE_KEYS.connection(who.cid), this.#record(who, to));
-      if (from !== null) {
-        op.delete(PRESENCE_KEYS.member(from, who.cid));
-        leaving.set(from, (leaving.get(from) ?? 0n) + 1n);
-      }
-      if (to !== null) {
-        op.set(PRESENCE_KEYS.member(to, who.cid), { user_id: who.user_id, name: who.name });
-      }
+    if (to !== null) {
+      mutations.push({ type: "set", key: PRESENCE_KEYS.member(to, who.cid), value: memberOf(who) });
+      counts.push([PRESENCE_KEYS.group(to), 1n]);
     }
-    // Adding 2^64 - n subtracts n (the sum wraps at 2^64).
-    for (const [group, n] of leaving) op.sum(PRESENCE_KEYS.group(group), MINUS_ONE + 1n - n);
-    if (to !== null) op.sum(PRESENCE_KEYS.group(to), BigInt(moves.length));
-    return op.commit();
+    const limit = to !== null && Number.isFinite(cap)
+      ? { key: PRESENCE_KEYS.group(to), limit: cap }
+      : undefined;
+    return this.#serial(who.cid, () => this.#write(mutations, counts, limit));
   }
 
-  /** Stores a new display name. */
+  /** Stores a new display name, in the next group commit. */
   rename(who: Member, group: string | null): Promise<void> {
-    return this.#serial(who.cid, async () => {
-      const op = this.kv.atomic().set(
-        PRESENCE_KEYS.connection(who.cid),
-        this.#record(who, group),
-      );
-      if (group !== null) {
-        op.set(PRESENCE_KEYS.member(group, who.cid), { user_id: who.user_id, name: who.name });
-      }
-      await op.commit();
-    });
+    const mutations: PresenceMutation[] = [
+      { type: "set", key: PRESENCE_KEYS.connection(who.cid), value: this.#record(who, group) },
+    ];
+    if (group !== null) {
+      mutations.push({
+        type: "set",
+        key: PRESENCE_KEYS.member(group, who.cid),
+        value: memberOf(who),
+      });
+    }
+    return this.#serial(who.cid, () => this.#write(mutations, [])).then(() => {});
+  }
+
+  #write(
+    mutations: PresenceMutation[],
+    counts: Array<[Deno.KvKey, bigint]>,
+    cap?: GroupWrite["cap"],
+    attempts = WRITE_ATTEMPTS,
+  ): Promise<boolean> {
+    return this.#commits.write({ mutations, counts, cap, attempts });
   }
 
   /**
@@ -228,21 +185,17 @@ export class Presence {
    * no longer live).
    */
   disconnect(who: Member, group: string | null): Promise<void> {
-    return this.#serial(who.cid, async () => {
-      await retryLocked(() => {
-        const op = this.kv.atomic()
-          .delete(PRESENCE_KEYS.connection(who.cid))
-          .delete(PRESENCE_KEYS.userConnection(who.user_id, who.cid));
-        if (group !== null) {
-          op.delete(PRESENCE_KEYS.member(group, who.cid)).sum(
-            PRESENCE_KEYS.group(group),
-            MINUS_ONE,
-          );
-        }
-        return op.commit();
-      }, LEAVE_ATTEMPTS);
-      if (group !== null) await this.#dropIfEmpty(group);
-    });
+    const mutations: PresenceMutation[] = [
+      { type: "delete", key: PRESENCE_KEYS.connection(who.cid) },
+      { type: "delete", key: PRESENCE_KEYS.userConnection(who.user_id, who.cid) },
+    ];
+    const counts: Array<[Deno.KvKey, bigint]> = [];
+    if (group !== null) {
+      mutations.push({ type: "delete", key: PRESENCE_KEYS.member(group, who.cid) });
+      counts.push([PRESENCE_KEYS.group(group), -1n]);
+    }
+    return this.#serial(who.cid, () => this.#write(mutations, counts, undefined, LEAVE_ATTEMPTS))
+      .then(() => {});
   }
 
   /**
@@ -289,17 +242,24 @@ export class Presence {
       }
       return op.commit();
     });
-    if (ok && group !== null) await this.#dropIfEmpty(group);
+    if (ok && group !== null) await this.#dropEmpty([PRESENCE_KEYS.group(group)]);
     return ok;
   }
 
-  /** Deletes a group's counter once it reaches zero, unless someone joined meanwhile. */
-  async #dropIfEmpty(group: string): Promise<void> {
-    const counter = await retryLocked(() => this.kv.get<Deno.KvU64>(PRESENCE_KEYS.group(group)));
-    if (counter.value !== null && counter.value.value === 0n) {
-      await retryLocked(() =>
-        this.kv.atomic().check(counter).delete(PRESENCE_KEYS.group(group)).commit()
+  /** Deletes the counters of `groups` that reached zero, unless someone joined meanwhile. */
+  async #dropEmpty(groups: readonly Deno.KvKey[]): Promise<void> {
+    // A read takes 10 keys at most, and a commit 10 checks.
+    for (let i = 0; i < groups.length; i += 10) {
+      const counters = await retryLocked(() =>
+        this.kv.getMany<Deno.KvU64[]>(groups.slice(i, i + 10))
       );
+      const empty = counters.filter((c) => c.value !== null && c.value.value === 0n);
+      if (empty.length === 0) continue;
+      await retryLocked(() => {
+        const op = this.kv.atomic();
+        for (const counter of empty) op.check(counter).delete(counter.key);
+        return op.commit();
+      });
     }
   }
 

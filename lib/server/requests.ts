@@ -15,10 +15,12 @@ import {
   type RequestType,
   type ServerFrame,
 } from "../protocol/mod.ts";
+import type { Admission } from "./admission.ts";
 import { roomAllowed } from "./auth.ts";
 import type { Connection } from "./connection.ts";
 import type { Presence } from "./presence.ts";
 import type { Registry, Target } from "./registry.ts";
+import type { Sessions } from "./sessions.ts";
 
 /**
  * A request failed for a reason the client should hear about.
@@ -36,7 +38,7 @@ export class RequestError extends Error {
   }
 }
 
-/** What the handlers need of the hub. */
+/** What the handlers work with: the parts the hub wires together (see hub.ts). */
 export interface HubCore {
   readonly presence: Presence;
   readonly registry: Registry;
@@ -49,17 +51,14 @@ export interface HubCore {
    * KV keeps failing), so that the ack means it survives a crash.
    */
   route(target: Target, frame: ServerFrame, safe?: boolean): Promise<number>;
-  /** Checks that `connection` may join `group`; throws a RequestError if not. */
-  admit?(connection: Connection, group: string): void | Promise<void>;
-  /** Checks that `connection` may list the users of `group`; throws a RequestError if not. */
-  mayList?(connection: Connection, group: string): void;
-  /** The most connections a room may hold (checked in the join's commit). @default Infinity */
-  readonly roomCap?: number;
   /**
-   * Replaces the access token of `connection` (an `auth` request); resolves
-   * to when the new one expires (ms). Throws a RequestError if refused.
+   * The checks of joins and lists (a token's rooms, joins per address) and
+   * the most connections a room may hold (checked in the join's commit).
+   * @default none: anyone may join any room, of any size
    */
-  reauthorize?(connection: Connection, token: string): Promise<number>;
+  readonly admission?: Pick<Admission, "admit" | "mayList" | "settings">;
+  /** Replaces a connection's access token (an `auth` request); see `Sessions.renew`. */
+  readonly sessions?: Pick<Sessions, "renew">;
 }
 
 /**
@@ -100,7 +99,7 @@ type Handler<T extends RequestType> = (
 
 /** Tells `group` that `connection` joined, left, was disconnected or renamed. */
 export function notify(
-  core: HubCore,
+  core: Pick<HubCore, "route">,
   connection: Connection,
   group: string,
   code: NoticeCode,
@@ -111,11 +110,11 @@ export function notify(
 const join: Handler<"join"> = async (core, connection, { group }) => {
   const from = connection.group;
   if (group === from) return { group };
-  if (group !== null) await core.admit?.(connection, group);
+  if (group !== null) core.admission?.admit(connection, group);
   // The move lands in KV before anyone hears of it, so a list right after a
   // notice already shows it. The local switch and the notices then happen in
   // one step: every member sees the joins in one order, its own first.
-  const cap = core.roomCap ?? Infinity;
+  const cap = core.admission?.settings.maxUsersPerRoom ?? Infinity;
   const moved = await core.presence.move(connection, from, group, cap).catch((error) => {
     console.error("presence: cannot commit a join", error);
     throw new RequestError(
@@ -173,7 +172,7 @@ const post: Handler<"post"> = async (core, connection, { message, recipient }) =
 };
 
 const users: Handler<"users"> = async (core, connection, request) => {
-  core.mayList?.(connection, request.group);
+  core.admission?.mayList(connection, request.group);
   return await core.presence.listUsers(request);
 };
 
@@ -203,10 +202,10 @@ const signal: Handler<"signal"> = async (core, connection, { id, to, signal }) =
 };
 
 const auth: Handler<"auth"> = async (core, connection, { token }) => {
-  if (!core.reauthorize) {
+  if (!core.sessions) {
     throw new RequestError("INVALID_REQUEST", "Cannot refresh the token: this hub has no tokens");
   }
-  return { expires: await core.reauthorize(connection, token) };
+  return { expires: await core.sessions.renew(connection, token) };
 };
 
 const rename: Handler<"rename"> = async (core, connection, { name }) => {

@@ -1,102 +1,308 @@
+// Over 300 lines: a connection's whole life (accept, bind, welcome, suspend, resume, take over, drop) in one place.
 /**
- * Sessions that outlive their sockets: a connection whose socket dropped
- * waits (suspended) for its client to resume it — here, with what it missed
+ * The life of this isolate's connections: a socket is taken in (accepted:
+ * registered, recorded in presence, welcomed), bound (its frames go to the
+ * inbound pipeline, its close ends or suspends the connection), kept alive
+ * by the heartbeat, and dropped (its group told, its presence cleared).
+ *
+ * Sessions outlive their sockets: a connection whose socket dropped waits
+ * (suspended) for its client to resume it — here, with what it missed
  * replayed, or on another isolate, which takes it over while this one lets
- * it go and sends on what it kept. A resume is only ever `resumed: true`
- * when every frame the client missed is in hand: a takeover waits for the
- * old isolate to say it sent on all it kept, and when that isolate died (or
- * no longer has the frames) the client starts afresh instead — a new
- * session under the same cid (so calls that signal to it go on), out of its
- * group: its room sees it leave and join again, and the SDK tells the app
- * it may have missed messages.
+ * it go and sends on what it kept (see `handover.ts`); the heartbeat
+ * (`heartbeat.ts`) suspends the silent ones. A resume is only ever
+ * `resumed: true` when every frame the client missed is in hand; else the
+ * client starts afresh under the same cid (so calls that signal to it go
+ * on), out of its group: its room sees it leave and join again, and the SDK
+ * tells the app it may have missed messages.
  *
  * @module
  */
-import { CLOSE, type Limits, type ResumeClaim } from "../protocol/mod.ts";
+import { CLOSE, type Limits, type ResumeClaim, type ServerFrame } from "../protocol/mod.ts";
+import type { Admission, Ticket } from "./admission.ts";
+import { roomAllowed } from "./auth.ts";
 import type { Cluster } from "./cluster.ts";
 import {
-  type Connection,
+  Connection,
   ConnectionState,
   type Credentials,
   type Identity,
   type SocketLike,
 } from "./connection.ts";
+import { armExpiry, replaceGrant } from "./grants.ts";
+import { closeReason } from "./handshake.ts";
+import { Handovers, release } from "./handover.ts";
+import { appPingMs, Heartbeat } from "./heartbeat.ts";
+import type { Inbound } from "./inbound.ts";
 import type { ConnectionRecord, Presence } from "./presence.ts";
 import type { Registry } from "./registry.ts";
+import { notify } from "./requests.ts";
+import type { Router } from "./routing.ts";
 
-/**
- * How long a takeover waits for the old isolate to hand over what its
- * client missed before it takes that isolate for dead and starts afresh.
- */
-export const RELEASE_TIMEOUT_MS = 3_000;
+/** Errors Deno reports when a client broke the WebSocket framing (not a network failure). */
+const PROTOCOL_VIOLATION = /invalid utf-8|frame too large|reserved bits|control frame|opcode/i;
 
-/**
- * What an isolate routes to a connection it let go, after the frames its
- * client missed: all were sent on, or some were no longer kept. Never a
- * frame's JSON, so never mistaken for one; never reaches a socket.
- */
-export const RELEASED = { all: "\u0000released", gap: "\u0000released:gap" } as const;
+/** The longest a disconnect notice waits for its presence removal to land in KV (ms). */
+const NOTICE_AFTER_KV_MS = 1_000;
 
-/** A socket whose frames and close the hub can listen to; a `WebSocket` is one. */
+/** Resolves when `promise` settles or `ms` have passed, whichever comes first; leaves no timer. */
+function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    promise.finally(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** A socket whose frames and close sessions listen to; a `WebSocket` is one. */
 export type BindableSocket = SocketLike & Pick<WebSocket, "onmessage" | "onclose" | "onerror">;
 
-/** What sessions need of the hub. */
-export interface SessionHost {
-  readonly limits: Limits;
-  readonly registry: Registry;
-  readonly presence: Presence;
-  readonly cluster: Cluster;
-  /** Takes a socket in as a new connection. */
-  accept(socket: BindableSocket, identity: Identity & Credentials): Connection;
-  /** Makes (but does not register) a connection with this hub's limits. */
-  create(socket: SocketLike, identity: Identity & Credentials & { session?: string }): Connection;
-  /** Routes `socket`'s frames and close to `connection`. */
-  bind(connection: Connection, socket: BindableSocket): void;
-  /** Sends the welcome (uncounted). */
-  welcome(connection: Connection, resumed: boolean): void;
-  /** Ends a connection for good, telling its group. */
-  drop(connection: Connection): Promise<void>;
-  /** Removes a connection (tells its group, clears its presence) without closing its socket. */
-  forget(connection: Connection): Promise<void>;
+/** Who arrives on a socket, and how it came in. */
+export interface Arrival extends Identity, Credentials {
+  /** The protocol version its client speaks (its URL's `v`; the welcome echoes it). @default 1 */
+  protocol?: number;
+  /** Its upgrade's ticket, for the checks of its joins (see `Admission.attach`). */
+  ticket?: Ticket;
+}
+
+/** The parts {@linkcode Sessions} works with. */
+export interface SessionsOptions {
+  limits: Limits;
+  registry: Registry;
+  presence: Presence;
+  /** Whether this isolate may take connections yet, and the hand-overs between isolates. */
+  cluster: Pick<Cluster, "ready" | "release" | "route">;
+  /** Tells a connection's group that it went. */
+  router: Pick<Router, "route">;
+  /** Tokens: a connection's joins are checked against its ticket, an `auth` verified. */
+  admission: Pick<Admission, "attach" | "verify">;
+  /** Takes the frames of bound sockets. */
+  inbound: Pick<Inbound, "receive">;
 }
 
 /**
- * The suspended and resumed connections of one hub.
+ * The connections of one hub, from accept to drop, resumes included.
  *
- * @example
+ * @example Take an identified socket in (a fresh connection, or a resume)
  * ```ts ignore
- * const sessions = new Sessions(host);
- * const previous = await sessions.find(hello.resume, userId);
+ * const sessions = new Sessions({ limits, registry, presence, cluster, router, admission, inbound });
+ * const connection = await sessions.open(socket, { cid, user_id, name }, hello?.resume);
  * ```
  */
 export class Sessions {
-  /** Takeovers waiting for their old isolate's hand-over, by cid. */
-  #handovers = new Map<string, (complete: boolean) => void>();
+  readonly #options: SessionsOptions;
+  readonly #limits: Limits;
+  readonly #registry: Registry;
+  readonly #handovers = new Handovers();
+  /** Drops whose presence removal or notice is still under way; close() waits for them. */
+  readonly #drops = new Set<Promise<void>>();
+  readonly #heartbeat: Heartbeat;
+  #closing: Promise<void> | null = null;
 
-  constructor(private readonly host: SessionHost) {}
+  constructor(options: SessionsOptions) {
+    this.#options = options;
+    this.#limits = options.limits;
+    this.#registry = options.registry;
+    this.#heartbeat = new Heartbeat(this.#registry, (c) => this.suspend(c), this.#limits);
+  }
+
+  /** Whether {@linkcode close} was called: no socket is taken in any more. */
+  get closing(): boolean {
+    return this.#closing !== null;
+  }
 
   /**
-   * Takes in a hand-over marker ({@linkcode RELEASED}) routed to `cid`;
+   * Takes an identified, open socket in: continues the session its hello's
+   * `resume` claim names (here, or taken over from another isolate) or
+   * starts a fresh connection. Resolves to the connection it now is (null
+   * when the socket closed while its session was looked up).
+   */
+  async open(
+    socket: BindableSocket,
+    arrival: Arrival,
+    claim?: ResumeClaim,
+  ): Promise<Connection | null> {
+    let previous = await this.#find(claim, arrival.user_id);
+    const group = previous instanceof Connection ? previous.group : previous?.value.group;
+    // A fresher token that no longer grants the room starts afresh.
+    if (arrival.grant && group && !roomAllowed(arrival.grant.rooms, group)) previous = null;
+    const received = claim?.received ?? 0;
+    if (socket.readyState !== WebSocket.OPEN) return null; // gone while we looked
+    if (previous instanceof Connection) {
+      return this.#resumeHere(previous, socket, received, arrival);
+    }
+    if (previous) return this.#takeOver(previous, socket, received, arrival);
+    return this.accept(socket, arrival);
+  }
+
+  /** Takes an open socket in as a new connection: registers it, records presence, welcomes it. */
+  accept(socket: BindableSocket, arrival: Arrival): Connection {
+    const connection = this.#create(socket, arrival);
+    this.#registry.add(connection);
+    this.#bind(connection, socket);
+    // Presence is written only once this isolate is recorded as alive.
+    connection.queue = this.#options.cluster.ready
+      .then(() => this.#options.presence.connect(connection))
+      .then(
+        () => this.#welcome(connection, false),
+        (error) => {
+          console.error("presence: cannot record connection", error);
+          connection.close(CLOSE.internal, "Cannot record presence: try again");
+        },
+      );
+    return connection;
+  }
+
+  /** Makes (but does not register) a connection with this hub's limits. */
+  #create(socket: SocketLike, arrival: Arrival & { session?: string }): Connection {
+    const limits = this.#limits;
+    const connection = new Connection(socket, arrival, {
+      rate: limits.rateLimit,
+      burst: limits.rateBurst,
+      replayFrames: limits.resumeBufferFrames,
+      replayBytes: limits.resumeBufferBytes,
+      maxBufferedBytes: limits.maxBufferedBytes,
+    });
+    this.#arrived(connection, arrival);
+    connection.onBackedUp = () => {
+      // Like a dropped socket: kept for its grace, its frames logged for the resume.
+      const backedUp = connection.socket;
+      this.suspend(connection);
+      try {
+        backedUp.close(
+          CLOSE.slowReader,
+          `Read too slowly: over ${limits.maxBufferedBytes} bytes queued; resume to continue`,
+        );
+      } catch {
+        // Already closing.
+      }
+    };
+    return connection;
+  }
+
+  /** What the socket `connection` now has says of its client: its version, its ticket. */
+  #arrived(connection: Connection, arrival: Arrival): void {
+    connection.protocol = arrival.protocol ?? 1;
+    if (arrival.ticket) this.#options.admission.attach(connection, arrival.ticket);
+  }
+
+  /** Frames and the close of `socket` go to `connection` while it is its socket. */
+  #bind(connection: Connection, socket: BindableSocket): void {
+    const { inbound } = this.#options;
+    socket.onmessage = (event) => {
+      if (connection.socket !== socket) return;
+      if (inbound.receive(connection, event.data)) this.drop(connection); // a goodbye
+    };
+    socket.onerror = (event) => {
+      // Deno drops a socket that broke the framing itself (invalid UTF-8 in
+      // a text frame, a frame over its own 64 MiB bound) with no close frame,
+      // which would look like a blip: such a client is not let resume.
+      const message = (event as ErrorEvent).message ?? "";
+      if (connection.socket !== socket || !PROTOCOL_VIOLATION.test(message)) return;
+      connection.close(CLOSE.invalidData, closeReason(`Protocol violation: ${message}`));
+      this.drop(connection);
+    };
+    socket.onclose = (event) => {
+      // Replaced by a resume, or already suspended by the server (a slow
+      // reader, a silent one), however its close handshake ends.
+      if (connection.socket !== socket || connection.state === ConnectionState.Suspended) return;
+      // A clean close (the client sent a close frame) is a leave; a socket
+      // that just dropped (1006) waits for its client to resume it.
+      if (connection.closed || this.#closing || event.wasClean) this.drop(connection);
+      else this.suspend(connection);
+    };
+  }
+
+  /** Sends the welcome (uncounted: nothing comes before it) and arms the token's expiry. */
+  #welcome(connection: Connection, resumed: boolean): void {
+    connection.welcomed = true;
+    this.#armExpiry(connection);
+    connection.sendUncounted(JSON.stringify(
+      {
+        type: "welcome",
+        v: connection.protocol,
+        cid: connection.cid,
+        user_id: connection.user_id,
+        name: connection.name,
+        isolate: this.#options.presence.isolate,
+        heartbeat: appPingMs(this.#limits),
+        session: connection.session,
+        grace: this.#limits.resumeGraceMs,
+        resumed,
+        group: connection.group,
+        ...(connection.proof ? { proof: connection.proof } : {}),
+        ...(connection.grant ? { expires: connection.grant.exp * 1000 } : {}),
+      } satisfies ServerFrame,
+    ));
+  }
+
+  /** Closes `connection` when its token expires (re-armed by each new token). */
+  #armExpiry(connection: Connection): void {
+    armExpiry(connection, () => {
+      connection.close(
+        CLOSE.unauthorized,
+        "Access token expired: reconnect with a new one (the SDK's getToken option refreshes it)",
+      );
+      this.drop(connection);
+    });
+  }
+
+  /**
+   * Replaces the access token of `connection` (an `auth` request) and
+   * re-arms its expiry; resolves to when the new one expires (ms).
+   *
+   * @throws {RequestError} `UNAUTHORIZED` when the token is refused (see `replaceGrant`).
+   */
+  async renew(connection: Connection, token: string): Promise<number> {
+    const expires = await replaceGrant(this.#options.admission, connection, token);
+    this.#armExpiry(connection);
+    return expires;
+  }
+
+  /** The socket dropped without a goodbye: keep the connection for its grace period. */
+  suspend(connection: Connection): void {
+    if (connection.state !== ConnectionState.Open) return;
+    connection.suspend();
+    connection.graceTimer = setTimeout(() => this.drop(connection), this.#limits.resumeGraceMs);
+  }
+
+  /** Removes a connection that went away; tells its group. Idempotent. */
+  drop(connection: Connection): Promise<void> {
+    if (!this.#registry.has(connection)) return Promise.resolve();
+    connection.close(CLOSE.normal, "Gone");
+    return this.#forget(connection);
+  }
+
+  /** Removes a connection, tells its group and clears its presence; its socket is left as it is. */
+  #forget(connection: Connection): Promise<void> {
+    if (!this.#registry.has(connection)) return Promise.resolve();
+    const group = connection.group;
+    this.#registry.remove(connection);
+    const removed = this.#options.presence.disconnect(connection, group).catch((error) =>
+      console.error("presence: cannot remove connection", error)
+    );
+    // As with a join's move, the removal lands in KV before the group hears of it, so a list
+    // right after the notice no longer shows the connection. A KV that keeps failing delays the
+    // notice by at most NOTICE_AFTER_KV_MS (presence repair removes the record later).
+    const told = group === null ? Promise.resolve() : settledWithin(removed, NOTICE_AFTER_KV_MS)
+      .then(() => notify(this.#options.router, connection, group, "USER_DISCONNECTED")).then(
+        () => {},
+        (error) => console.error("hub: cannot tell the group of a disconnect", error),
+      );
+    const dropped = Promise.all([removed, told]).then(() => {});
+    // close() waits for these, so the KV is never closed under a write.
+    this.#drops.add(dropped);
+    dropped.finally(() => this.#drops.delete(dropped));
+    return dropped;
+  }
+
+  /**
+   * Takes in a hand-over marker (see `handover.ts`) routed to `cid`;
    * true when `text` was one (it goes to no socket).
    */
   settle(cid: string, text: string): boolean {
-    if (text !== RELEASED.all && text !== RELEASED.gap) return false;
-    this.#handovers.get(cid)?.(text === RELEASED.all);
-    return true;
-  }
-
-  /** Resolves to whether the old isolate handed `cid` over whole, within the timeout. */
-  #handover(cid: string): Promise<boolean> {
-    return new Promise((resolve) => {
-      const done = (complete: boolean) => {
-        clearTimeout(timer);
-        if (this.#handovers.get(cid) === done) this.#handovers.delete(cid);
-        resolve(complete);
-      };
-      const timer = setTimeout(() => done(false), RELEASE_TIMEOUT_MS);
-      this.#handovers.get(cid)?.(false);
-      this.#handovers.set(cid, done);
-    });
+    return this.#handovers.settle(cid, text);
   }
 
   /**
@@ -105,55 +311,47 @@ export class Sessions {
    * and only for the user it belongs to. Null when there is none to
    * continue (a fresh connection follows).
    */
-  async find(
+  async #find(
     claim: ResumeClaim | undefined,
     userId: string,
   ): Promise<Connection | Deno.KvEntry<ConnectionRecord> | null> {
     if (!claim) return null;
     const { cid, session } = claim;
-    const local = this.host.registry.get(cid);
+    const local = this.#registry.get(cid);
     if (local) return local.session === session && local.user_id === userId ? local : null;
-    const entry = await this.host.presence.entry(cid);
+    const { presence } = this.#options;
+    const entry = await presence.entry(cid);
     const record = entry.value;
     if (!record || record.session !== session || record.user_id !== userId) return null;
     // Recorded here but not in the registry: it has ended.
-    if (record.isolate === this.host.presence.isolate) return null;
+    if (record.isolate === presence.isolate) return null;
     return entry as Deno.KvEntry<ConnectionRecord>;
   }
 
-  /** The socket dropped without a goodbye: keep the connection for its grace period. */
-  suspend(connection: Connection): void {
-    if (connection.state !== ConnectionState.Open) return;
-    connection.suspend();
-    connection.graceTimer = setTimeout(
-      () => this.host.drop(connection),
-      this.host.limits.resumeGraceMs,
-    );
-  }
-
   /** Continues `connection` on `socket`, replaying what its client missed. */
-  resumeHere(
+  #resumeHere(
     connection: Connection,
     socket: BindableSocket,
     received: number,
-    identity: Identity & Credentials,
+    arrival: Arrival,
   ): Connection {
     const missed = connection.log.since(received);
     if (connection.closed) {
-      this.host.drop(connection);
-      return this.host.accept(socket, identity);
+      this.drop(connection);
+      return this.accept(socket, arrival);
     }
     if (missed === null) {
       // Frames it never got are no longer kept: it cannot continue faithfully.
-      this.host.drop(connection);
-      return this.host.accept(socket, { ...identity, cid: connection.cid });
+      this.drop(connection);
+      return this.accept(socket, { ...arrival, cid: connection.cid });
     }
     connection.resume(socket);
     // The new socket's credentials (a fresher token) are the ones that count now.
-    connection.grant = identity.grant ?? null;
-    connection.proof = identity.proof;
-    this.host.bind(connection, socket);
-    this.host.welcome(connection, true);
+    connection.grant = arrival.grant ?? null;
+    connection.proof = arrival.proof;
+    this.#arrived(connection, arrival);
+    this.#bind(connection, socket);
+    this.#welcome(connection, true);
     for (const text of missed) connection.sendUncounted(text);
     return connection;
   }
@@ -163,15 +361,7 @@ export class Sessions {
    * word to its group or presence, and route on what its client missed.
    */
   release(cid: string, received: number): void {
-    const connection = this.host.registry.get(cid);
-    const missed = connection?.log.since(received) ?? null;
-    if (connection) {
-      this.host.registry.remove(connection);
-      connection.close(CLOSE.normal, "Resumed on another server");
-    }
-    for (const text of missed ?? []) this.host.cluster.route({ cid }, text, 0);
-    // After the frames, in their order: the taker knows it has them all (or not).
-    this.host.cluster.route({ cid }, missed === null ? RELEASED.gap : RELEASED.all, 0);
+    release(this.#registry, this.#options.cluster, cid, received);
   }
 
   /**
@@ -181,43 +371,43 @@ export class Sessions {
    * afresh under the same cid: its group sees it leave, and the welcome says
    * `resumed: false`.
    */
-  takeOver(
+  #takeOver(
     entry: Deno.KvEntry<ConnectionRecord>,
     socket: BindableSocket,
     received: number,
-    identity: Identity & Credentials,
+    arrival: Arrival,
   ): Connection {
     const { cid, user_id, name, session, group } = entry.value;
-    const { grant, proof } = identity;
-    const connection = this.host.create(socket, { cid, user_id, name, session, grant, proof });
+    const { cluster, presence } = this.#options;
+    const connection = this.#create(socket, { ...arrival, cid, user_id, name, session });
     connection.log.restartAt(received);
     // Until the hand-over, what is routed to it is only logged: the welcome goes first.
     connection.suspend();
-    this.host.registry.add(connection);
-    this.host.registry.setGroup(connection, group);
-    this.host.bind(connection, socket);
-    connection.queue = this.host.cluster.ready.then(() => this.host.presence.takeOver(entry)).then(
+    this.#registry.add(connection);
+    this.#registry.setGroup(connection, group);
+    this.#bind(connection, socket);
+    connection.queue = cluster.ready.then(() => presence.takeOver(entry)).then(
       async (ok) => {
         if (!ok) {
           // Swept or taken meanwhile: start afresh on this socket.
-          this.host.registry.remove(connection);
-          this.host.accept(socket, identity);
+          this.#registry.remove(connection);
+          this.accept(socket, arrival);
           return;
         }
         // Its old isolate, if alive, lets it go and sends on what it missed.
-        const handedOver = this.#handover(cid);
-        this.host.cluster.release(entry.value.isolate, cid, received);
+        const handedOver = this.#handovers.wait(cid);
+        cluster.release(entry.value.isolate, cid, received);
         if (await handedOver) {
           connection.resume(socket);
-          this.host.welcome(connection, true);
+          this.#welcome(connection, true);
           for (const text of connection.log.since(received) ?? []) connection.sendUncounted(text);
           // Its socket dropped while it waited (that close was not its to handle).
           if (socket.readyState !== WebSocket.OPEN) this.suspend(connection);
           return;
         }
         // Frames it missed died with that isolate: never claim a resume with a gap.
-        await this.host.forget(connection);
-        if (socket.readyState === WebSocket.OPEN) this.host.accept(socket, { ...identity, cid });
+        await this.#forget(connection);
+        if (socket.readyState === WebSocket.OPEN) this.accept(socket, { ...arrival, cid });
       },
       (error) => {
         console.error("presence: cannot take over connection", error);
@@ -225,5 +415,30 @@ export class Sessions {
       },
     );
     return connection;
+  }
+
+  /**
+   * This isolate was taken for dead and its connections removed from
+   * presence (their groups told): close them without touching presence
+   * again, so the clients reconnect and are recorded anew.
+   */
+  evict(): void {
+    for (const connection of [...this.#registry.all()]) {
+      this.#registry.remove(connection);
+      connection.close(CLOSE.goingAway, "Server was taken for dead: reconnect");
+    }
+  }
+
+  /** Closes every socket ("going away") and waits until their presence is cleared. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#heartbeat.stop();
+      for (const connection of [...this.#registry.all()]) {
+        connection.close(CLOSE.goingAway, "Server is restarting: reconnect");
+        this.drop(connection);
+      }
+      await Promise.all(this.#drops);
+    })();
+    return this.#closing;
   }
 }

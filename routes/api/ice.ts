@@ -1,7 +1,11 @@
 import type { Handlers } from "$fresh/server.ts";
-import { AuthError, tokenOf, verifyToken } from "../../lib/server/auth.ts";
-import { iceServers } from "../../lib/server/ice.ts";
-import { securityFromEnv } from "../../lib/server/settings.ts";
+import {
+  AuthError,
+  iceServers,
+  securityFromEnv,
+  tokenOf,
+  verifyToken,
+} from "../../lib/server/mod.ts";
 
 const security = securityFromEnv();
 

@@ -1,6 +1,6 @@
 /**
  * Where Parley's per-connection memory goes, without sockets: a real hub on
- * a real KV takes `N` fake sockets (`hub.accept`), each joins one of 100
+ * a real KV takes `N` fake sockets (`hub.sessions.accept`), each joins one of 100
  * groups, and the JS heap is measured after a forced GC at each step. What
  * a real socket costs in Deno itself (the bare upgrade) is measured by the
  * capacity section; this is the part Parley adds on the JS heap.
@@ -64,7 +64,7 @@ for (let i = 0; i < n; i++) {
   const socket = new FakeSocket();
   sockets.push(socket);
   connections.push(
-    hub.accept(
+    hub.sessions.accept(
       socket as unknown as SocketLike & Pick<WebSocket, "onmessage" | "onclose" | "onerror">,
       {
         cid: `cid:${crypto.randomUUID().replaceAll("-", "")}`,

@@ -29,3 +29,26 @@ Deno.test("a throwing listener does not stop the others", () => {
   assert.ok(reached);
   assert.equal(errors.length, 1);
 });
+
+Deno.test("a listener added or removed during an emit takes effect from the next one; adding twice is once", () => {
+  const emitter = new TypedEmitter<{ tick: (n: number) => void }>();
+  const got: string[] = [];
+  const late = (n: number) => got.push(`late ${n}`);
+  const second = (n: number) => got.push(`second ${n}`);
+  emitter.on("tick", (n) => {
+    got.push(`first ${n}`);
+    if (n === 1) {
+      emitter.on("tick", late);
+      emitter.off("tick", second);
+    }
+  });
+  emitter.on("tick", second);
+  emitter.on("tick", second);
+  emitter.emit("tick", 1);
+  emitter.emit("tick", 2);
+  assert.deepEqual(got, ["first 1", "second 1", "first 2", "late 2"]);
+  emitter.off("tick", late);
+  emitter.off("tick", late);
+  emitter.emit("tick", 3);
+  assert.deepEqual(got.slice(4), ["first 3"]);
+});

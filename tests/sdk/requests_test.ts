@@ -44,7 +44,46 @@ Deno.test("many requests in flight share one timer, and each settles on its own 
       assert.equal((outcome as PromiseRejectedResult).reason.code, "NOT_FOUND");
     }
   });
-  // The test's own op sanitizer fails it if the shared timer outlived the last request.
+  // The timer outlives the last request, unreferenced: the test's op sanitizer would fail it otherwise.
+});
+
+Deno.test("requests one after the other (each sent once the last is answered) keep the one timer", async () => {
+  const pending = new PendingRequests();
+  const { result, set } = await countingTimers(async () => {
+    const results = [];
+    for (let i = 1; i <= 100; i++) {
+      const wait = pending.track<{ delivered: number }>(i, "post", 10_000, () => true);
+      pending.settle({ type: "ack", id: i, result: { delivered: i } });
+      results.push((await wait).delivered);
+    }
+    return results;
+  });
+  assert.equal(set, 1, "one timer for a hundred requests in turn");
+  assert.deepEqual(result, Array.from({ length: 100 }, (_, i) => i + 1));
+  // After a quiet spell the same timer still times a request out.
+  const late = await codeOf(pending.track(101, "post", 30, () => true));
+  assert.equal(late, "TIMEOUT");
+});
+
+Deno.test("a script whose last request was answered exits at once: the idle timer holds nothing open", async () => {
+  const script = `
+    import { PendingRequests } from ${
+    JSON.stringify(new URL("../../lib/sdk/requests.ts", import.meta.url).href)
+  };
+    const pending = new PendingRequests();
+    const wait = pending.track(1, "post", 120_000, () => true);
+    pending.settle({ type: "ack", id: 1, result: { delivered: 1 } });
+    console.log(JSON.stringify(await wait));
+  `;
+  // Aborted at half the request's timeout: only a held-open process gets there.
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", script],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  assert.equal(new TextDecoder().decode(out.stdout).trim(), '{"delivered":1}');
 });
 
 Deno.test("the one timer fires at each deadline in turn, shorter timeouts first, and spares the answered", async () => {
@@ -94,4 +133,17 @@ Deno.test("closing cancels every request at once and stops the timer; a send tha
   const later = pending.track(5, "post", 60_000, () => true);
   pending.settle({ type: "ack", id: 5, result: { delivered: 1 } });
   assert.deepEqual(await later, { delivered: 1 });
+});
+
+Deno.test("a send that throws rejects with its error at once and leaves nothing waiting", async () => {
+  const pending = new PendingRequests();
+  const refused = new TypeError("cannot serialise");
+  await assert.rejects(
+    pending.track(1, "post", 10_000, () => {
+      throw refused;
+    }),
+    (error) => error === refused,
+  );
+  assert.equal(pending.size, 0, "no entry left for the timer to find");
+  pending.cancelAll();
 });

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import type { ServerFrame } from "../../lib/protocol/mod.ts";
-import { Heartbeat, serverSilenceMs } from "../../lib/server/heartbeat.ts";
+import { CLOSE } from "../../lib/protocol/mod.ts";
+import type { Connection } from "../../lib/server/connection.ts";
+import { appPingMs, Heartbeat, HeartbeatSweep } from "../../lib/server/heartbeat.ts";
+import { Registry } from "../../lib/server/registry.ts";
+import { wiredConnections } from "../_helpers/connections.ts";
 import { openRaw } from "../bench/ws_raw.ts";
 import { rawClient, startHub } from "../_helpers/hub.ts";
 import { waitFor } from "../_helpers/wait.ts";
@@ -36,7 +40,7 @@ Deno.test("a socket that leaves a ping unanswered is closed (4000) and, after it
     assert.ok(appPings >= 1, "the server pinged the silent socket");
     assert.equal(protocolPings, 0, "no WebSocket ping: Deno's idleTimeout is off");
     assert.equal(closeCode, 4000);
-    assert.equal(welcome?.heartbeat, serverSilenceMs(HEARTBEAT_MS));
+    assert.equal(welcome?.heartbeat, appPingMs({ heartbeatMs: HEARTBEAT_MS }));
     const gone = await watcher.next<Notice>((f) =>
       f.type === "notice" && f.code === "USER_DISCONNECTED"
     );
@@ -71,7 +75,7 @@ Deno.test("an idle socket that answers gets the application's ping every second 
   await socket.done;
 });
 
-// --- the sweep itself (lib/server/heartbeat.ts), on a fake clock ---
+// --- the sweep itself (HeartbeatSweep), on a fake clock ---
 
 const PERIOD = 1_000;
 
@@ -91,7 +95,7 @@ function beating(lastSeen = 0) {
 }
 
 Deno.test("an idle connection that answers gets a ping every second sweep, and is never dead", () => {
-  const heart = new Heartbeat(PERIOD, 0);
+  const heart = new HeartbeatSweep(PERIOD, 0);
   const { connection, pings } = beating(0);
   const dead: unknown[] = [];
   for (let sweep = 1; sweep <= 10; sweep++) {
@@ -104,8 +108,15 @@ Deno.test("an idle connection that answers gets a ping every second sweep, and i
   assert.equal(pings.length, 5, "one ping per two sweeps");
 });
 
+Deno.test("a connection quiet since before the first sweep is pinged by it, not taken for dead", () => {
+  const sweep = new HeartbeatSweep(PERIOD, 0);
+  const { connection, pings } = beating(-5 * PERIOD);
+  sweep.beat([connection], () => assert.fail("not dead: it was never pinged"), PERIOD);
+  assert.equal(pings.length, 1);
+});
+
 Deno.test("a connection whose client keeps sending but gets nothing is pinged every second sweep", () => {
-  const heart = new Heartbeat(PERIOD, 0);
+  const heart = new HeartbeatSweep(PERIOD, 0);
   const { connection, pings } = beating(0);
   for (let sweep = 1; sweep <= 4; sweep++) {
     connection.lastSeen = sweep * PERIOD - 1; // a frame from the client just before each sweep
@@ -115,7 +126,7 @@ Deno.test("a connection whose client keeps sending but gets nothing is pinged ev
 });
 
 Deno.test("a busy connection (frames both ways) gets no ping", () => {
-  const heart = new Heartbeat(PERIOD, 0);
+  const heart = new HeartbeatSweep(PERIOD, 0);
   const { connection, pings } = beating(0);
   for (let sweep = 1; sweep <= 4; sweep++) {
     connection.lastSeen = sweep * PERIOD - 1;
@@ -126,18 +137,18 @@ Deno.test("a busy connection (frames both ways) gets no ping", () => {
 });
 
 Deno.test("a connection that does not answer its ping within a period is taken for dead", () => {
-  const heart = new Heartbeat(PERIOD, 0);
+  const heart = new HeartbeatSweep(PERIOD, 0);
   const { connection } = beating(10);
   const dead: number[] = [];
   for (let sweep = 1; sweep <= 4; sweep++) {
     heart.beat([connection], () => dead.push(sweep), sweep * PERIOD);
   }
   assert.equal(dead[0], 2, "pinged at the first sweep, dead at the second");
-  assert.ok(serverSilenceMs(PERIOD) >= 2 * PERIOD);
+  assert.equal(appPingMs({ heartbeatMs: PERIOD }), 2 * PERIOD);
 });
 
 Deno.test("a late sweep (a busy event loop) does not take a live idle connection for dead", () => {
-  const heart = new Heartbeat(PERIOD, 0);
+  const heart = new HeartbeatSweep(PERIOD, 0);
   const { connection, pings } = beating(0);
   let now = 0;
   for (let sweep = 1; sweep <= 8; sweep++) {
@@ -147,4 +158,31 @@ Deno.test("a late sweep (a busy event loop) does not take a live idle connection
     if (pings.length > before) connection.lastSeen = now + 5;
   }
   assert.ok(pings.length >= 3);
+});
+
+Deno.test("a beat pings each quiet welcomed socket, the next suspends the unanswering; the unwelcomed hear nothing", async () => {
+  await using wired = await wiredConnections(3);
+  const [answering, silent, unwelcomed] = wired.pairs;
+  const registry = new Registry();
+  for (const { connection } of wired.pairs) registry.add(connection);
+  answering.connection.welcomed = silent.connection.welcomed = true;
+  const suspended: Connection[] = [];
+  const heartbeat = new Heartbeat(registry, (c) => suspended.push(c), { heartbeatMs: 1_000 });
+  try {
+    const t0 = performance.now();
+    answering.connection.lastSeen = silent.connection.lastSeen = t0 - 10_000;
+    heartbeat.beat(t0 + 1_000);
+    await answering.client.next((f) => f.type === "ping");
+    await silent.client.next((f) => f.type === "ping");
+    answering.connection.lastSeen = t0 + 1_005; // its pong
+    heartbeat.beat(t0 + 2_000);
+  } finally {
+    heartbeat.stop();
+  }
+  assert.equal((await silent.client.closed).code, CLOSE.heartbeatTimeout);
+  assert.deepEqual(suspended, [silent.connection]);
+  // A frame the unwelcomed one is sent after the beats comes first: it got no ping.
+  unwelcomed.connection.send({ type: "error", code: "INVALID_REQUEST", message: "marker" });
+  await unwelcomed.client.next((f) => f.type === "error");
+  assert.deepEqual(unwelcomed.client.frames.map((f) => f.type), ["welcome", "error"]);
 });

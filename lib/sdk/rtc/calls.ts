@@ -37,6 +37,15 @@ export interface CallsOptions extends RtcEnvironment {
   token?: string;
 }
 
+/** Who is behind a cid: the user, and the group it was seen in (null: not known). */
+type Directory = { user_id: string; rid: string | null };
+
+/** Whether `entry` already says `user_id` and `rid` (`undefined`: whatever it says). */
+function says(entry: Directory | undefined, user_id: string, rid: string | null | undefined) {
+  return entry !== undefined && entry.user_id === user_id &&
+    (rid === undefined || rid === entry.rid);
+}
+
 /**
  * The call registry of one client.
  *
@@ -51,7 +60,9 @@ export class Calls {
   /** Ids of calls that ended here, so a late or repeated ring of one never rings again. */
   #ended = new Set<string>();
   /** Who is behind each cid this client has heard of: a call's peer is named even if it never answers. */
-  #directory = new Map<string, { user_id: string; rid: string | null }>();
+  #directory = new Map<string, Directory>();
+  /** The entry last put at the newest end of the directory. */
+  #newest: { cid: string; entry: Directory } | null = null;
   #ctx: CallContext;
 
   constructor(
@@ -103,10 +114,22 @@ export class Calls {
 
   /** Remembers who connection `cid` is (from notices, messages, lists). */
   learn(cid: string, user_id: string, rid?: string | null): void {
-    if (!isCid(cid) || !user_id) return;
+    // Most messages come from a sender already known as it is, often the
+    // last one heard of (already at the newest end): nothing changes.
+    const newest = this.#newest;
+    if (newest?.cid === cid && says(newest.entry, user_id, rid)) return;
     const before = this.#directory.get(cid);
+    if (says(before, user_id, rid)) {
+      this.#directory.delete(cid);
+      this.#directory.set(cid, before!);
+      this.#newest = { cid, entry: before! };
+      return;
+    }
+    if (!isCid(cid) || !user_id) return;
+    const entry = { user_id, rid: rid === undefined ? before?.rid ?? null : rid };
     this.#directory.delete(cid);
-    this.#directory.set(cid, { user_id, rid: rid === undefined ? before?.rid ?? null : rid });
+    this.#directory.set(cid, entry);
+    this.#newest = { cid, entry };
     // Bounded: the oldest entries go first.
     if (this.#directory.size > 10_000) this.#directory.delete(this.#directory.keys().next().value!);
   }
