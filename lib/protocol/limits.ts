@@ -67,10 +67,11 @@ export const LIMITS = {
   /** Frames sent while rate-limited, in a row, before the socket is closed. */
   maxRejectedInARow: 100,
   /**
-   * The heartbeat: a socket silent this long gets a WebSocket ping
-   * (platforms cut idle sockets at 30–60 s); the application's `ping`, whose
-   * `pong` carries `received`, goes out every fourth (the welcome's
-   * `heartbeat`).
+   * The heartbeat's period: a socket quiet for a whole period gets the
+   * application's `ping` (whose `pong` carries `received`); an idle one gets
+   * one every second period, inside the 60 s after which platforms cut idle
+   * sockets. The welcome's `heartbeat` is twice this: the longest a live
+   * connection goes without a frame from the server.
    */
   heartbeatMs: 25_000,
   /** How long a dropped connection waits for its client to resume it. */

@@ -38,6 +38,22 @@ export interface SocketLike {
 
 const OPEN = 1;
 
+/** The queue of a connection with nothing under way: one settled promise for all of them. */
+const SETTLED: Promise<void> = Promise.resolve();
+
+/**
+ * The replay limits, one object per distinct pair: every connection of a hub
+ * has the same, and need not carry its own copy.
+ */
+const replayLimits = new Map<string, { maxFrames: number; maxBytes: number }>();
+
+function sharedReplayLimits(maxFrames: number, maxBytes: number) {
+  const key = `${maxFrames}/${maxBytes}`;
+  let limits = replayLimits.get(key);
+  if (limits === undefined) replayLimits.set(key, limits = Object.freeze({ maxFrames, maxBytes }));
+  return limits;
+}
+
 /** Where a connection is in its life. */
 export enum ConnectionState {
   /** Its socket is open. */
@@ -68,6 +84,10 @@ export class Connection implements Identity {
   lastSeen = performance.now();
   /** Whether its welcome has gone out: nothing else (not even a ping) may come first. */
   welcomed = false;
+  /** Whether a frame went out since the last heartbeat sweep (see `heartbeat.ts`). */
+  sentSinceBeat = false;
+  /** The heartbeat sweep that last pinged it (see `heartbeat.ts`). */
+  pingedInBeat = -1;
   /** Frames refused in a row by the rate limit. */
   rejectedInARow = 0;
   readonly bucket: TokenBucket;
@@ -76,7 +96,7 @@ export class Connection implements Identity {
   /** What was sent and may have to be sent again after a resume. */
   readonly log: ReplayLog;
   /** Frames of this connection are handled one after another, in order. */
-  queue: Promise<void> = Promise.resolve();
+  queue: Promise<void> = SETTLED;
   /** Ends a suspension that is not resumed in time. */
   graceTimer: ReturnType<typeof setTimeout> | undefined;
   /** The protocol version its client speaks (its URL's `v`; the welcome echoes it). */
@@ -122,7 +142,7 @@ export class Connection implements Identity {
     this.name = identity.name;
     this.session = identity.session ?? randomId(16);
     this.bucket = new TokenBucket(limits.rate, limits.burst);
-    this.log = new ReplayLog({ maxFrames: limits.replayFrames, maxBytes: limits.replayBytes });
+    this.log = new ReplayLog(sharedReplayLimits(limits.replayFrames, limits.replayBytes));
   }
 
   /** The sender fields the server stamps on what this connection sends. */
@@ -215,6 +235,7 @@ export class Connection implements Identity {
       // The socket closed between the check and the send; its close event handles it.
       return;
     }
+    this.sentSinceBeat = true;
     if ((socket.bufferedAmount ?? 0) > this.#maxBufferedBytes) this.onBackedUp?.();
   }
 

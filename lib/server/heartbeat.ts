@@ -1,39 +1,118 @@
 /**
- * The application-level heartbeat: a ping every few heartbeats to each
- * welcomed socket, whose pong says how much its client received (so its
- * resume log can shrink), and the suspension of a connection whose client
- * sent nothing for two of them — a socket whose peer answers Deno's own
- * pings but whose app is gone.
+ * The heartbeat, one sweep over every connection per period (Deno's own
+ * ping, `idleTimeout`, is off: it keeps a timer per socket, reset on every
+ * frame the socket receives, and pings each silent socket from its own).
+ *
+ * Each sweep, a connection gets the application's `ping` when, during the
+ * whole period before, its client sent nothing or the server sent it
+ * nothing: an idle socket answers with a `pong` (which says how much its
+ * client received, so its resume log can shrink) and is then left alone for
+ * one period, so it gets a ping every second period — traffic both ways
+ * often enough for a proxy that cuts sockets idle for 60 s at the default
+ * 25 s. A connection whose client sent nothing in the whole period after
+ * its ping is suspended (one to three periods after its last frame). That
+ * needs a whole period of silence after a ping, not a clock deadline, so a
+ * late sweep (a busy event loop) never takes a live connection for dead.
  *
  * @module
  */
-import { CLOSE, type Limits, type ServerFrame } from "../protocol/mod.ts";
+import { CLOSE, type Limits } from "../protocol/mod.ts";
 import { type Connection, ConnectionState } from "./connection.ts";
 import type { Registry } from "./registry.ts";
 
-/**
- * The application-level ping (whose pong carries the client's resume
- * counter) goes out once per this many heartbeats. The heartbeat itself is
- * Deno's own WebSocket ping (`idleTimeout`): no JSON to build or parse, and
- * only on a socket that has been silent for a heartbeat.
- */
-export const APP_PING_HEARTBEATS = 4;
+/** An idle socket gets the application's ping once per this many heartbeats. */
+export const APP_PING_HEARTBEATS = 2;
 
 /**
- * Milliseconds between application-level pings, as the welcome tells them.
+ * Milliseconds between the pings of an idle socket, as the welcome tells
+ * them: the longest a live connection goes without a frame from the server
+ * (the SDK's watchdog waits twice that, plus 5 s).
  *
  * @example
  * ```ts
  * import { appPingMs } from "./heartbeat.ts";
- * appPingMs({ heartbeatMs: 25_000 }); // 100_000
+ * appPingMs({ heartbeatMs: 25_000 }); // 50_000
  * ```
  */
 export function appPingMs(limits: Pick<Limits, "heartbeatMs">): number {
   return limits.heartbeatMs * APP_PING_HEARTBEATS;
 }
 
+/** What a sweep needs of a connection. */
+export interface Beating {
+  /** When the last frame arrived from its client (ms, `performance.now()`). */
+  lastSeen: number;
+  /** Whether anything was sent to it since the last sweep; the sweep clears it. */
+  sentSinceBeat: boolean;
+  /** The sweep that last pinged it (a count, see {@linkcode HeartbeatSweep}). */
+  pingedInBeat: number;
+  /** Sends the ping (and so sets `sentSinceBeat`). */
+  sendUncounted(text: string): void;
+}
+
+const PING = '{"type":"ping"}';
+
 /**
- * The heartbeat of one hub's connections; its timer keeps no process alive.
+ * The sweeps, without a timer or sockets (the clock is passed in).
+ *
+ * @example
+ * ```ts
+ * import { HeartbeatSweep } from "./heartbeat.ts";
+ * const sweep = new HeartbeatSweep(25_000, 0);
+ * const connection = {
+ *   lastSeen: 0,
+ *   sentSinceBeat: false,
+ *   pingedInBeat: -1,
+ *   sendUncounted: (_: string) => {},
+ * };
+ * sweep.beat([connection], () => console.log("dead"), 25_000); // pings it
+ * sweep.beat([connection], () => console.log("dead"), 50_000); // logs "dead": no answer
+ * ```
+ */
+export class HeartbeatSweep {
+  /** When the previous sweep ran (ms, `performance.now()`). */
+  #previous: number;
+  /**
+   * The number of the next sweep: from 1, so that no connection (its
+   * `pingedInBeat` starts at -1) counts as pinged by a sweep before the first.
+   */
+  #count = 1;
+
+  /** @param periodMs The time between sweeps (`PARLEY_HEARTBEAT_MS`). */
+  constructor(readonly periodMs: number, now: number = performance.now()) {
+    this.#previous = now;
+  }
+
+  /** Pings the quiet among `connections`, hands the dead to `onDead`. */
+  beat<T extends Beating>(
+    connections: Iterable<T>,
+    onDead: (connection: T) => void,
+    now: number = performance.now(),
+  ): void {
+    const quietSince = this.#previous;
+    const previousBeat = this.#count - 1;
+    const thisBeat = this.#count++;
+    this.#previous = now;
+    for (const connection of connections) {
+      const quiet = connection.lastSeen < quietSince;
+      // Pinged by the previous sweep, and nothing came back in the whole period since.
+      if (quiet && connection.pingedInBeat === previousBeat) {
+        onDead(connection);
+        continue;
+      }
+      const sent = connection.sentSinceBeat;
+      connection.sentSinceBeat = false;
+      if (quiet || !sent) {
+        connection.pingedInBeat = thisBeat;
+        connection.sendUncounted(PING);
+      }
+    }
+  }
+}
+
+/**
+ * The heartbeat of one hub's connections (open and welcomed ones); its timer
+ * keeps no process alive.
  *
  * @example
  * ```ts ignore
@@ -43,6 +122,7 @@ export function appPingMs(limits: Pick<Limits, "heartbeatMs">): number {
  */
 export class Heartbeat {
   readonly #timer: ReturnType<typeof setInterval>;
+  readonly #sweep: HeartbeatSweep;
 
   constructor(
     private readonly registry: Registry,
@@ -50,32 +130,28 @@ export class Heartbeat {
     private readonly suspend: (connection: Connection) => void,
     limits: Pick<Limits, "heartbeatMs">,
   ) {
-    const everyMs = appPingMs(limits);
-    this.#timer = setInterval(() => this.beat(everyMs), everyMs);
+    this.#sweep = new HeartbeatSweep(limits.heartbeatMs);
+    this.#timer = setInterval(() => this.beat(), limits.heartbeatMs);
     Deno.unrefTimer(Number(this.#timer));
   }
 
-  /** Pings every open, welcomed connection; suspends those silent for two intervals of `everyMs`. */
-  beat(everyMs: number): void {
-    const deadline = performance.now() - 2 * everyMs;
-    const ping = JSON.stringify({ type: "ping" } satisfies ServerFrame);
-    for (const connection of [...this.registry.all()]) {
-      if (connection.state !== ConnectionState.Open || !connection.welcomed) continue;
-      if (connection.lastSeen < deadline) {
-        // Silent: its socket is likely dead. Its client may still resume it.
-        try {
-          connection.socket.close(
-            CLOSE.heartbeatTimeout,
-            "Heartbeat timeout: no frame for two intervals",
-          );
-        } catch {
-          // Already closing.
-        }
-        this.suspend(connection);
-      } else {
-        connection.sendUncounted(ping);
+  /** One sweep: pings the quiet connections, suspends those that left a ping unanswered. */
+  beat(now: number = performance.now()): void {
+    const open = [...this.registry.all()].filter((connection) =>
+      connection.state === ConnectionState.Open && connection.welcomed
+    );
+    this.#sweep.beat(open, (connection) => {
+      // Silent: its socket is likely dead. Its client may still resume it.
+      try {
+        connection.socket.close(
+          CLOSE.heartbeatTimeout,
+          "Heartbeat timeout: a ping went unanswered",
+        );
+      } catch {
+        // Already closing.
       }
-    }
+      this.suspend(connection);
+    }, now);
   }
 
   /** Stops the pings. */

@@ -4,6 +4,9 @@
  * @module
  */
 
+/** The default clock, one function for every bucket (not a closure per bucket). */
+const monotonicNow = (): number => performance.now();
+
 /**
  * Admits events at `rate` per second on average and `burst` at once.
  *
@@ -26,7 +29,7 @@ export class TokenBucket {
   constructor(
     readonly rate: number,
     readonly burst: number,
-    private readonly now: () => number = () => performance.now(),
+    private readonly now: () => number = monotonicNow,
   ) {
     this.#tokens = burst;
     this.#updated = now();

@@ -42,6 +42,12 @@ function removeFrom<K>(index: Map<K, Set<Connection>>, key: K, connection: Conne
 }
 
 /**
+ * A user's connections: most users have one, held as itself (a `Set` of
+ * one costs about 260 bytes more per user); a second one makes it a set.
+ */
+type OneOrMore = Connection | Set<Connection>;
+
+/**
  * The connections of this isolate.
  *
  * @example
@@ -54,7 +60,7 @@ function removeFrom<K>(index: Map<K, Set<Connection>>, key: K, connection: Conne
  */
 export class Registry {
   readonly #byCid = new Map<string, Connection>();
-  readonly #byUser = new Map<string, Set<Connection>>();
+  readonly #byUser = new Map<string, OneOrMore>();
   readonly #byGroup = new Map<string, Set<Connection>>();
   /** Recipients of other kinds, by their cid: frames reach them by cid only. */
   readonly #others = new Map<string, Recipient>();
@@ -86,14 +92,22 @@ export class Registry {
 
   add(connection: Connection): void {
     this.#byCid.set(connection.cid, connection);
-    addTo(this.#byUser, connection.user_id, connection);
+    const mine = this.#byUser.get(connection.user_id);
+    if (mine === undefined) this.#byUser.set(connection.user_id, connection);
+    else if (mine instanceof Set) mine.add(connection);
+    else if (mine !== connection) this.#byUser.set(connection.user_id, new Set([mine, connection]));
     this.onChange?.(connection, true);
   }
 
   remove(connection: Connection): void {
     if (this.#byCid.get(connection.cid) !== connection) return;
     this.#byCid.delete(connection.cid);
-    removeFrom(this.#byUser, connection.user_id, connection);
+    const mine = this.#byUser.get(connection.user_id);
+    if (mine === connection) this.#byUser.delete(connection.user_id);
+    else if (mine instanceof Set) {
+      mine.delete(connection);
+      if (mine.size === 0) this.#byUser.delete(connection.user_id);
+    }
     if (connection.group !== null) removeFrom(this.#byGroup, connection.group, connection);
     this.onChange?.(connection, false);
   }
@@ -119,6 +133,18 @@ export class Registry {
   }
 
   /**
+   * A user's connections as a set; a lone connection becomes one (kept) the
+   * first time it is asked for, so a user that is sent to allocates once.
+   */
+  #userSet(user_id: string): ReadonlySet<Connection> {
+    const mine = this.#byUser.get(user_id);
+    if (mine === undefined || mine instanceof Set) return mine ?? NONE;
+    const set = new Set([mine]);
+    this.#byUser.set(user_id, set);
+    return set;
+  }
+
+  /**
    * The local recipients a target names (within its `rooms`, when set: a
    * recipient that is no connection is in no room, so `rooms` excludes it).
    */
@@ -130,7 +156,7 @@ export class Registry {
       return other ? new Set([other]) : NONE;
     }
     const named: ReadonlySet<Connection> = "user_id" in target
-      ? this.#byUser.get(target.user_id) ?? NONE
+      ? this.#userSet(target.user_id)
       : new Set([this.#byCid.get(target.cid)!]);
     if (rooms === undefined || named.size === 0) return named;
     return new Set(

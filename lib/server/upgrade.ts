@@ -2,7 +2,7 @@
  * The step from HTTP to a WebSocket: the refusals that come before any
  * upgrade (a plain request, a server shutting down, a resume in the URL, and
  * admission's origin, address and token checks), the upgrade itself with
- * Deno's own ping as the heartbeat, then the version check and the hello
+ * Deno's own ping off (see `heartbeat.ts`), then the version check and the hello
  * that may carry the credentials — until the socket is someone, whom the
  * sessions take in.
  *
@@ -26,7 +26,7 @@ import type { Sessions } from "./sessions.ts";
 
 /** The parts an upgrade works with. */
 export interface UpgradeParts {
-  /** The heartbeat (Deno's ping) and what the hello's parser checks. */
+  /** What the hello's parser checks. */
   limits: Limits;
   /** Who may connect, and who they are. */
   admission: Pick<Admission, "check" | "identify">;
@@ -89,9 +89,9 @@ export async function upgrade(
   const version = params.get("v");
   let upgraded;
   try {
-    // Deno pings a socket silent for a heartbeat and closes it (1001, not
-    // clean: it may resume) when no pong follows within another.
-    upgraded = Deno.upgradeWebSocket(req, { idleTimeout: (2 * parts.limits.heartbeatMs) / 1000 });
+    // No Deno ping (a timer per socket, reset on every frame): the heartbeat
+    // (`heartbeat.ts`) pings the quiet sockets in one sweep.
+    upgraded = Deno.upgradeWebSocket(req, { idleTimeout: 0 });
   } catch (error) {
     ticket.release();
     throw error;

@@ -54,7 +54,7 @@ Deno.test("PeerJS settings: on, key peerjs, discovery off, PeerJS's timeouts, by
 Deno.test("the slow-reader bound and the presence repair period are settings", () => {
   assert.equal(limitsFromEnv({}).maxBufferedBytes, 1024 * 1024);
   assert.equal(limitsFromEnv({ PARLEY_MAX_BUFFERED_BYTES: "65536" }).maxBufferedBytes, 65536);
-  assert.equal(clusterFromEnv({}).presenceRepairMs, 10_000);
+  assert.equal(clusterFromEnv({}).presenceRepairMs, 60_000);
   assert.equal(clusterFromEnv({ PARLEY_PRESENCE_REPAIR_MS: "1000" }).presenceRepairMs, 1000);
   assert.throws(() => clusterFromEnv({ PARLEY_PRESENCE_REPAIR_MS: "5" }), RangeError);
 });
