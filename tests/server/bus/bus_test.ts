@@ -1,3 +1,4 @@
+// Over 300 lines: one test per behaviour of the bus over real KV, sharing one recorder and KV file helper.
 import assert from "node:assert/strict";
 import {
   Bus,
