@@ -60,14 +60,24 @@ export async function identitySecret(kv: Deno.Kv, configured: string | null): Pr
  * ```
  */
 export class IdentityProofs {
-  #key: Promise<Uint8Array> | null = null;
+  #key: Promise<CryptoKey> | null = null;
 
   constructor(readonly kv: Deno.Kv, readonly configured: string | null) {}
 
-  #secret(): Promise<Uint8Array> {
+  /**
+   * The HMAC key, imported once: given raw bytes, jose imports them again
+   * for every proof, which was the largest part of a connect's CPU.
+   */
+  #secret(): Promise<CryptoKey> {
     if (this.#key) return this.#key;
     const key = identitySecret(this.kv, this.configured).then((secret) =>
-      new TextEncoder().encode(secret)
+      crypto.subtle.importKey(
+        "raw",
+        new TextEncoder().encode(secret),
+        { name: "HMAC", hash: "SHA-256" },
+        false,
+        ["sign", "verify"],
+      )
     );
     // A failed read is not remembered: the next connection tries again.
     key.catch(() => {

@@ -85,16 +85,28 @@ export class PresenceUnavailableError extends RequestError {
   }
 }
 
-const encoder = new TextEncoder();
-
-const zeros = (text: string) => text.split("\0").length - 1;
+/**
+ * The UTF-8 bytes of `text`, each zero byte counted twice (KV's key
+ * encoding escapes it), counted without encoding: a connect burst sizes
+ * thousands of keys.
+ */
+function keyStringBytes(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0) bytes++;
+    // Two bytes up to U+07FF, three above; a surrogate pair's halves make four.
+    else if (c >= 0x80) bytes += c >= 0x800 && (c < 0xd800 || c > 0xdfff) ? 2 : 1;
+  }
+  return bytes;
+}
 
 /** An upper bound of the bytes KV's key encoding takes for `key`. */
 export function keyBytes(key: Deno.KvKey): number {
   let bytes = 0;
   for (const part of key) {
     // A string or bytes: a tag, the bytes (each zero byte escaped as two) and a terminator.
-    if (typeof part === "string") bytes += 2 + encoder.encode(part).byteLength + zeros(part);
+    if (typeof part === "string") bytes += 2 + keyStringBytes(part);
     else if (part instanceof Uint8Array) {
       bytes += 2 + part.byteLength + part.filter((b) => b === 0).length;
     } else bytes += 10 + String(part).length;
@@ -108,6 +120,22 @@ function valueBytes(value: unknown): number {
 }
 
 const id = (key: Deno.KvKey) => JSON.stringify(key);
+
+/** Each write's own mutations, key bytes and bytes, sized once (a batch may be looked at again). */
+const sizes = new WeakMap<GroupWrite, { m: number; k: number; b: number }>();
+
+function sizeOf(write: GroupWrite): { m: number; k: number; b: number } {
+  let size = sizes.get(write);
+  if (size) return size;
+  size = { m: write.mutations.length, k: 0, b: 0 };
+  for (const mutation of write.mutations) {
+    const key = keyBytes(mutation.key);
+    size.k += key;
+    size.b += key + (mutation.type === "set" ? valueBytes(mutation.value) : 0);
+  }
+  sizes.set(write, size);
+  return size;
+}
 
 /**
  * The writes of `queue` that one commit takes (their indexes, in order):
@@ -130,24 +158,17 @@ export function takeBatch(queue: readonly GroupWrite[], limits: CommitLimits): n
   let mutations = 0, keys = 0, bytes = 0;
   for (let i = 0; i < queue.length; i++) {
     const write = queue[i];
-    let m = write.mutations.length, k = 0, b = 0;
-    for (const mutation of write.mutations) {
-      const size = keyBytes(mutation.key);
-      k += size;
-      b += size + (mutation.type === "set" ? valueBytes(mutation.value) : 0);
-    }
+    const room = write.cap && id(write.cap.key);
+    const newCheck = room !== undefined && !checked.has(room);
+    if (newCheck && checked.size === limits.checks) continue;
+    let { m, k, b } = sizeOf(write);
     const fresh = write.counts.filter(([key]) => !counters.has(id(key)));
     for (const [key] of fresh) {
       m++;
       k += keyBytes(key);
       b += keyBytes(key) + 32;
     }
-    const room = write.cap && id(write.cap.key);
-    const newCheck = room !== undefined && !checked.has(room);
-    if (newCheck) {
-      if (checked.size === limits.checks) continue;
-      k += keyBytes(write.cap!.key);
-    }
+    if (newCheck) k += keyBytes(write.cap!.key);
     const fits = mutations + m <= limits.mutations && keys + k <= limits.keyBytes &&
       bytes + b <= limits.bytes;
     // One write alone is always tried (KV then says what is wrong with it).

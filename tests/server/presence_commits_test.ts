@@ -278,3 +278,12 @@ Deno.test("welcomes share the commits of their records; a join's ack waits for i
     await Promise.all([alice.close(), bob.close()]);
   }
 });
+
+Deno.test("keyBytes: UTF-8 bytes plus an escape per zero byte, as KV encodes a string part", () => {
+  const utf8 = (text: string) => new TextEncoder().encode(text).byteLength;
+  for (const text of ["lobby", "é", "\0", "a\0b\0", "日本", "😀", "x😀é\0日"]) {
+    const zeros = text.split("\0").length - 1;
+    assert.equal(keyBytes([text]), 2 + utf8(text) + zeros, JSON.stringify(text));
+  }
+  assert.equal(keyBytes(["parley", "conn", "cid:a"]), 3 * 2 + 6 + 4 + 5);
+});

@@ -27,6 +27,7 @@ export const BUS_KEYS = {
    * head it read is the only commit since the last it saw.
    */
   count: (iso: string) => ["parley", "commits", iso] as const,
+  counts: ["parley", "commits"] as const,
   /** Every head. */
   heads: ["parley", "head"] as const,
 };
@@ -58,11 +59,12 @@ export const BUS_LIMITS = {
    */
   holeMs: 10_000,
   /**
-   * Most commits a sender has in flight at once. Events that come while one
-   * is in flight go in the next rather than wait for it to land; more would
-   * only contend for the one SQLite file (or the network, on Deploy).
+   * Most commits a sender has in flight at once. One: with two, a later
+   * commit could land while an earlier one kept failing, and the receiver
+   * would in time skip the gap and lose the earlier one's events; events
+   * that come meanwhile go together in the next commit.
    */
-  commitsInFlight: 2,
+  commitsInFlight: 1,
   /** Most deletes of consumed entries an outgoing commit carries beside its events. */
   removalsPerCommit: 200,
   /**
@@ -116,6 +118,11 @@ export async function removeInbox(kv: Deno.Kv, iso: string): Promise<void> {
 export async function isolatesWithInbox(kv: Deno.Kv): Promise<Set<string>> {
   const isolates = new Set<string>();
   for await (const entry of kv.list({ prefix: BUS_KEYS.heads })) {
+    isolates.add(entry.key[2] as string);
+  }
+  // A commit counter cannot expire (a KV sum takes no expireIn): one left
+  // after its head expired still names an inbox to remove.
+  for await (const entry of kv.list({ prefix: BUS_KEYS.counts })) {
     isolates.add(entry.key[2] as string);
   }
   return isolates;

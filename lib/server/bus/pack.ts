@@ -68,6 +68,13 @@ function concat(parts: Uint8Array[], bytes: number): Uint8Array {
   return out;
 }
 
+/** The most bytes the first `count` of `lines` take V8-serialised in a head (two a character). */
+function serialisedCost(lines: readonly string[], count: number): number {
+  let bytes = 0;
+  for (let i = 0; i < count; i++) bytes += 2 * lines[i].length + 8;
+  return bytes;
+}
+
 /**
  * Packs as much of `outbox` (events per target) as one commit takes.
  *
@@ -160,9 +167,14 @@ export function packCommit(
       last: run.first + count - 1,
       entries: entries ?? [],
     };
-    if (entries !== null && eventBytes <= limits.inlineBytes && bytes >= eventBytes + count * 8) {
+    // KV stores the head V8-serialised: a line with any character above
+    // U+00FF takes two bytes a character, so count the worst case.
+    const inlineCost = eventBytes <= limits.inlineBytes
+      ? serialisedCost(run.lines, count)
+      : Infinity;
+    if (entries !== null && bytes >= inlineCost) {
       head.lines = run.lines.slice(0, count);
-      bytes -= eventBytes + count * 8;
+      bytes -= inlineCost;
     }
     writes.push({ key: BUS_KEYS.head(target), value: head });
     counts.push(BUS_KEYS.count(target));

@@ -132,3 +132,33 @@ Deno.test("pack: the head carries the events only up to inlineBytes", () => {
 Deno.test("pack: nothing to send makes no writes", () => {
   assert.deepEqual(packCommit(new Map(), "iso-a"), { writes: [], counts: [], taken: new Map() });
 });
+
+Deno.test("pack: lines with characters above U+00FF still fit KV's commit limit, heads and all", async () => {
+  // KV serialises a head's lines with V8, two bytes a character once any is
+  // above U+00FF: counted as UTF-8, this commit was refused every time.
+  const line = "x".repeat(1_600) + "—";
+  const outbox = new Map<string, Run>(
+    Array.from({ length: 30 }, (_, t) => [`iso-${t}`, { first: 1, lines: Array(10).fill(line) }]),
+  );
+  const kv = await Deno.openKv(":memory:");
+  try {
+    let left = 30 * 10;
+    for (let commits = 1; left > 0; commits++) {
+      assert.ok(commits <= 10, "the outbox drains in a few commits");
+      const { writes, counts, taken } = packCommit(outbox, "iso-a");
+      const op = kv.atomic();
+      for (const { key, value } of writes) op.set(key, value);
+      for (const key of counts) op.sum(key, 1n);
+      assert.equal((await op.commit()).ok, true);
+      for (const [target, count] of taken) {
+        const run = outbox.get(target)!;
+        run.first += count;
+        run.lines = run.lines.slice(count);
+        if (run.lines.length === 0) outbox.delete(target);
+        left -= count;
+      }
+    }
+  } finally {
+    kv.close();
+  }
+});
