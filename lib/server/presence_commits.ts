@@ -277,11 +277,13 @@ export class GroupCommits {
         await new Promise((r) => setTimeout(r, Math.random() * 3));
       } catch (error) {
         if (!isLocked(error)) {
+          console.error("presence: a commit failed", error);
           batch.forEach((write) => write.reject(new PresenceUnavailableError(error)));
           return;
         }
         // Each write has its own tries (a leave gives up sooner, for the repair to finish it).
         const spent = batch.filter((write) => --write.triesLeft <= 0);
+        if (spent.length > 0) console.error(`presence: ${spent.length} writes gave up`, error);
         spent.forEach((write) => write.reject(new PresenceUnavailableError(error)));
         batch = batch.filter((write) => write.triesLeft > 0);
         if (batch.length === 0) return;

@@ -115,16 +115,8 @@ const join: Handler<"join"> = async (core, connection, { group }) => {
   // notice already shows it. The local switch and the notices then happen in
   // one step: every member sees the joins in one order, its own first.
   const cap = core.admission?.settings.maxUsersPerRoom ?? Infinity;
-  const moved = await core.presence.move(connection, from, group, cap).catch((error) => {
-    console.error("presence: cannot commit a join", error);
-    throw new RequestError(
-      "UNAVAILABLE",
-      `Cannot ${
-        group === null ? "leave the room" : `join room "${group}"`
-      } as the shared store (Deno KV) keeps failing: retry later`,
-    );
-  });
-  if (!moved) {
+  // A move KV keeps refusing rejects typed (PresenceUnavailableError, UNAVAILABLE).
+  if (!await core.presence.move(connection, from, group, cap)) {
     throw new RequestError(
       "ROOM_FULL",
       `Cannot join room "${group}" as it has ${cap} users, the most it may have`,
