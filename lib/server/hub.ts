@@ -29,6 +29,9 @@ import {
 } from "./settings.ts";
 import { upgrade } from "./upgrade.ts";
 
+/** How soon a failed leave's record is repaired (ms); doubled while KV keeps failing. */
+const REPAIR_SOON_MS = 1_000;
+
 /** Options of {@linkcode createHub}. */
 export interface HubOptions {
   /** Where presence lives; shared by every isolate of the deployment. */
@@ -75,6 +78,9 @@ export class Hub {
   /** The checks of upgrades and joins: tokens, origins, abuse limits. */
   readonly admission: Admission;
   #repair: ReturnType<typeof setInterval>;
+  #repairEveryMs: number;
+  /** An early repair, asked for by a failed leave, and how long the next one waits. */
+  #soon: { timer?: ReturnType<typeof setTimeout>; delayMs: number } = { delayMs: REPAIR_SOON_MS };
   #closing: Promise<void> | null = null;
 
   constructor(options: HubOptions) {
@@ -123,8 +129,10 @@ export class Hub {
       router,
       admission,
       inbound,
+      onLeaveFailed: () => this.#repairSoon(),
     });
-    this.#repair = setInterval(() => this.#repairPresence(), clusterSettings.presenceRepairMs);
+    this.#repairEveryMs = clusterSettings.presenceRepairMs;
+    this.#repair = setInterval(() => this.#repairPresence(), this.#repairEveryMs);
     // The repair alone must not keep a process (a test, a script) alive.
     Deno.unrefTimer(Number(this.#repair));
     options.signal?.addEventListener("abort", () => this.close(), { once: true });
@@ -144,22 +152,47 @@ export class Hub {
     return upgrade(req, this, info);
   }
 
-  /** Removes the presence records a failed leave left behind (see `Presence.reconcile`). */
-  async #repairPresence(): Promise<void> {
-    if (this.#closing) return;
+  /**
+   * Removes the presence records a failed leave left behind (see
+   * `Presence.reconcile`); false when KV failed it too.
+   */
+  async #repairPresence(): Promise<boolean> {
+    if (this.#closing) return true;
     try {
       const repaired = await this.presence.reconcile((cid) => this.registry.get(cid) !== undefined);
       if (repaired > 0) console.warn(`presence: repaired ${repaired} stale record(s)`);
+      return true;
     } catch (error) {
       // KV still failing: the next round tries again.
       console.error("presence: cannot repair", error);
+      return false;
     }
+  }
+
+  /**
+   * A leave KV refused: repair in a second rather than at the next round
+   * (a ghost would stay listed for up to `presenceRepairMs`), backing off
+   * while KV keeps failing.
+   */
+  #repairSoon(): void {
+    if (this.#closing || this.#soon.timer !== undefined) return;
+    this.#soon.timer = setTimeout(async () => {
+      const done = await this.#repairPresence();
+      this.#soon.timer = undefined;
+      if (done) this.#soon.delayMs = REPAIR_SOON_MS;
+      else {
+        this.#soon.delayMs = Math.min(2 * this.#soon.delayMs, this.#repairEveryMs);
+        this.#repairSoon();
+      }
+    }, this.#soon.delayMs);
+    Deno.unrefTimer(Number(this.#soon.timer));
   }
 
   /** Closes every socket ("going away"), clears their presence, then leaves the cluster. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#repair);
+      clearTimeout(this.#soon.timer);
       await this.sessions.close();
       await this.cluster.close();
     })();

@@ -79,6 +79,8 @@ export interface SessionsOptions {
   admission: Pick<Admission, "attach" | "verify">;
   /** Takes the frames of bound sockets. */
   inbound: Pick<Inbound, "receive">;
+  /** A leave KV refused past its tries: its record waits for a presence repair. */
+  onLeaveFailed?: () => void;
 }
 
 /**
@@ -279,9 +281,10 @@ export class Sessions {
     if (!this.#registry.has(connection)) return Promise.resolve();
     const group = connection.group;
     this.#registry.remove(connection);
-    const removed = this.#options.presence.disconnect(connection, group).catch((error) =>
-      console.error("presence: cannot remove connection", error)
-    );
+    const removed = this.#options.presence.disconnect(connection, group).catch((error) => {
+      console.error("presence: cannot remove connection", error);
+      this.#options.onLeaveFailed?.();
+    });
     // As with a join's move, the removal lands in KV before the group hears of it, so a list
     // right after the notice no longer shows the connection. A KV that keeps failing delays the
     // notice by at most NOTICE_AFTER_KV_MS (presence repair removes the record later).

@@ -62,18 +62,27 @@ Deno.test("presence is exact after 500 joins and leaves racing across isolates",
     );
   }
 
-  // All leave: presence empties, every inbox is consumed.
+  // All leave: presence empties, every inbox is consumed. A leave that KV refused (the
+  // isolates' commits race on one SQLite file) is repaired a second later: the bound allows one.
   await Promise.all(clients.map((c) => c.close()));
-  await waitFor(async () => (await kvEntries(app.kvPath, ["parley", "conn"])).length === 0, {
-    message: "no connection left in presence",
-  });
+  const emptied = async (prefix: Deno.KvKey, what: string) => {
+    try {
+      await waitFor(async () => (await kvEntries(app.kvPath, prefix)).length === 0, {
+        timeout: 20_000,
+        message: what,
+      });
+    } catch (error) {
+      const left = (await kvEntries(app.kvPath, prefix)).map((e) => JSON.stringify(e.key));
+      throw new Error(
+        `${(error as Error).message}; left: ${left.slice(0, 5).join(", ")} (${left.length}); ` +
+          `the app said: ${app.output().slice(-2_000)}`,
+      );
+    }
+  };
+  await emptied(["parley", "conn"], "no connection left in presence");
   // A group's counter is dropped just after its last leave commits: wait for that step too.
   for (const prefix of [["parley", "member"], ["parley", "group"], ["parley", "user"]]) {
-    await waitFor(async () => (await kvEntries(app.kvPath, prefix)).length === 0, {
-      message: `${prefix.join("/")} empty`,
-    });
+    await emptied(prefix, `${prefix.join("/")} empty`);
   }
-  await waitFor(async () => (await kvEntries(app.kvPath, ["parley", "inbox"])).length === 0, {
-    message: "every inbox consumed",
-  });
+  await emptied(["parley", "inbox"], "every inbox consumed");
 });
