@@ -29,8 +29,13 @@ import {
 } from "./settings.ts";
 import { upgrade } from "./upgrade.ts";
 
-/** How soon a failed leave's record is repaired (ms); doubled while KV keeps failing. */
+/**
+ * How soon a failed leave's record is repaired (ms), doubled while KV keeps
+ * failing up to {@linkcode REPAIR_SOON_MAX_MS}: a ghost is gone at most about
+ * that long after KV works again, however long it failed.
+ */
 const REPAIR_SOON_MS = 1_000;
+const REPAIR_SOON_MAX_MS = 15_000;
 
 /** Options of {@linkcode createHub}. */
 export interface HubOptions {
@@ -78,7 +83,6 @@ export class Hub {
   /** The checks of upgrades and joins: tokens, origins, abuse limits. */
   readonly admission: Admission;
   #repair: ReturnType<typeof setInterval>;
-  #repairEveryMs: number;
   /** An early repair, asked for by a failed leave, and how long the next one waits. */
   #soon: { timer?: ReturnType<typeof setTimeout>; delayMs: number } = { delayMs: REPAIR_SOON_MS };
   #closing: Promise<void> | null = null;
@@ -131,8 +135,7 @@ export class Hub {
       inbound,
       onLeaveFailed: () => this.#repairSoon(),
     });
-    this.#repairEveryMs = clusterSettings.presenceRepairMs;
-    this.#repair = setInterval(() => this.#repairPresence(), this.#repairEveryMs);
+    this.#repair = setInterval(() => this.#repairPresence(), clusterSettings.presenceRepairMs);
     // The repair alone must not keep a process (a test, a script) alive.
     Deno.unrefTimer(Number(this.#repair));
     options.signal?.addEventListener("abort", () => this.close(), { once: true });
@@ -181,7 +184,7 @@ export class Hub {
       this.#soon.timer = undefined;
       if (done) this.#soon.delayMs = REPAIR_SOON_MS;
       else {
-        this.#soon.delayMs = Math.min(2 * this.#soon.delayMs, this.#repairEveryMs);
+        this.#soon.delayMs = Math.min(2 * this.#soon.delayMs, REPAIR_SOON_MAX_MS);
         this.#repairSoon();
       }
     }, this.#soon.delayMs);
