@@ -155,38 +155,41 @@ export class Hub {
     return upgrade(req, this, info);
   }
 
-  /**
-   * Removes the presence records a failed leave left behind (see
-   * `Presence.reconcile`); false when KV failed it too.
-   */
-  async #repairPresence(): Promise<boolean> {
-    if (this.#closing) return true;
+  /** Removes the presence records a failed leave left behind (see `Presence.reconcile`). */
+  async #repairPresence(): Promise<void> {
+    if (this.#closing) return;
     try {
       const repaired = await this.presence.reconcile((cid) => this.registry.get(cid) !== undefined);
       if (repaired > 0) console.warn(`presence: repaired ${repaired} stale record(s)`);
-      return true;
     } catch (error) {
       // KV still failing: the next round tries again.
       console.error("presence: cannot repair", error);
-      return false;
     }
   }
 
   /**
-   * A leave KV refused: repair in a second rather than at the next round
-   * (a ghost would stay listed for up to `presenceRepairMs`), backing off
-   * while KV keeps failing.
+   * A leave KV refused: repair its record in a second rather than at the
+   * next round (a ghost would stay listed for up to `presenceRepairMs`),
+   * backing off while KV keeps failing.
    */
   #repairSoon(): void {
     if (this.#closing || this.#soon.timer !== undefined) return;
     this.#soon.timer = setTimeout(async () => {
-      const done = await this.#repairPresence();
-      this.#soon.timer = undefined;
-      if (done) this.#soon.delayMs = REPAIR_SOON_MS;
-      else {
-        this.#soon.delayMs = Math.min(2 * this.#soon.delayMs, REPAIR_SOON_MAX_MS);
-        this.#repairSoon();
+      let done = true;
+      try {
+        const repaired = await this.presence.repairLeaves((cid) =>
+          this.registry.get(cid) !== undefined
+        );
+        if (repaired > 0) console.warn(`presence: repaired ${repaired} stale record(s)`);
+      } catch (error) {
+        console.error("presence: cannot repair", error);
+        done = false;
       }
+      this.#soon.timer = undefined;
+      this.#soon.delayMs = done
+        ? REPAIR_SOON_MS
+        : Math.min(2 * this.#soon.delayMs, REPAIR_SOON_MAX_MS);
+      if (this.presence.leavesToRepair > 0) this.#repairSoon();
     }, this.#soon.delayMs);
     Deno.unrefTimer(Number(this.#soon.timer));
   }

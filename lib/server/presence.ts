@@ -79,6 +79,8 @@ export type GroupsQuery = Omit<GroupsRequest, "type" | "id">;
 export class Presence {
   /** Writes of one connection are chained so they land in the order made. */
   #chains = new Map<string, Promise<unknown>>();
+  /** The connections whose leave KV refused: their records wait for {@linkcode repairLeaves}. */
+  #failedLeaves = new Set<string>();
 
   /** This isolate's connects, moves, renames and leaves, in group commits. */
   readonly #commits: GroupCommits;
@@ -181,8 +183,8 @@ export class Presence {
    * Removes a connection and its group membership, tried
    * {@linkcode LEAVE_ATTEMPTS} times while KV is locked (each attempt waits
    * out SQLite's 5 s busy timeout first). When it still fails,
-   * {@linkcode reconcile} removes the record later (it is this isolate's and
-   * no longer live).
+   * {@linkcode repairLeaves} (or, failing that, {@linkcode reconcile})
+   * removes the record later (it is this isolate's and no longer live).
    */
   disconnect(who: Member, group: string | null): Promise<void> {
     const mutations: PresenceMutation[] = [
@@ -195,7 +197,41 @@ export class Presence {
       counts.push([PRESENCE_KEYS.group(group), -1n]);
     }
     return this.#serial(who.cid, () => this.#write(mutations, counts, undefined, LEAVE_ATTEMPTS))
-      .then(() => {});
+      .then(() => {}, (error) => {
+        this.#failedLeaves.add(who.cid);
+        throw error;
+      });
+  }
+
+  /** How many failed leaves wait for {@linkcode repairLeaves}. */
+  get leavesToRepair(): number {
+    return this.#failedLeaves.size;
+  }
+
+  /**
+   * Removes the records the leaves KV refused left behind, each in one
+   * checked commit (see {@linkcode evict}); reads only those records, not
+   * every one as {@linkcode reconcile} does. Resolves to how many records
+   * were removed; rejects when KV fails again (what is left is tried next
+   * time).
+   *
+   * @example
+   * ```ts ignore
+   * await presence.disconnect(who, "lobby").catch(() => presence.repairLeaves(isLive));
+   * ```
+   */
+  async repairLeaves(live: (cid: string) => boolean): Promise<number> {
+    // Each pass takes what failed so far; a leave that fails meanwhile is in the next.
+    let removed = 0;
+    for (const cid of [...this.#failedLeaves]) {
+      // A write still under way for it goes first (the next pass takes it).
+      if (this.#chains.has(cid)) continue;
+      const entry = await this.kv.get<ConnectionRecord>(PRESENCE_KEYS.connection(cid));
+      const mine = entry.value !== null && entry.value.isolate === this.isolate && !live(cid);
+      if (mine && await this.evict(entry as Deno.KvEntry<ConnectionRecord>)) removed++;
+      this.#failedLeaves.delete(cid);
+    }
+    return removed;
   }
 
   /**

@@ -24,8 +24,15 @@ export interface FailingKv {
   failed: number;
 }
 
-/** Wraps `kv`: commits that set a key under `prefix` obey the switches. */
-export function failingKv(kv: Deno.Kv, prefix: Deno.KvKey): FailingKv {
+/**
+ * Wraps `kv`: commits that set a key under `prefix` (or delete one, with
+ * `deletes`) obey the switches.
+ */
+export function failingKv(
+  kv: Deno.Kv,
+  prefix: Deno.KvKey,
+  options: { deletes?: boolean } = {},
+): FailingKv {
   const faults: FailingKv = { kv, fail: false, hold: null, failed: 0 };
   const matches = (key: Deno.KvKey) => prefix.every((part, i) => key[i] === part);
   faults.kv = new Proxy(kv, {
@@ -39,6 +46,13 @@ export function failingKv(kv: Deno.Kv, prefix: Deno.KvKey): FailingKv {
             touched ||= matches(key);
             return set(key, value, options);
           };
+          if (options.deletes) {
+            const remove = op.delete.bind(op);
+            op.delete = (key) => {
+              touched ||= matches(key);
+              return remove(key);
+            };
+          }
           const commit = op.commit.bind(op);
           op.commit = async () => {
             if (touched && faults.hold) await faults.hold;

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import type { Page, UserRow } from "../../lib/protocol/mod.ts";
 import { Presence } from "../../lib/server/presence.ts";
+import { PresenceUnavailableError } from "../../lib/server/presence_commits.ts";
+import { failingKv } from "../_helpers/failing_kv.ts";
 import { rawClient, startHub } from "../_helpers/hub.ts";
 
 const who = (n: number) => ({
@@ -179,4 +181,39 @@ Deno.test("reconcile removes this isolate's records of dead connections, with th
   assert.deepEqual((await here.listGroups({})).list, [{ group: "room", number_of_users: 2 }]);
   assert.equal(await here.reconcile(() => true), 0, "nothing left to repair");
   kv.close();
+});
+
+Deno.test("a leave KV refused is repaired from its own record, with no scan of the others", async () => {
+  const base = await Deno.openKv(":memory:");
+  const faulty = failingKv(base, ["parley", "conn"], { deletes: true });
+  let lists = 0;
+  const kv = new Proxy(faulty.kv, {
+    get(target, property) {
+      if (property === "list") lists++;
+      const value = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const presence = new Presence(kv, "iso-here");
+  const [gone, stays] = [1, 2].map(who);
+  for (const person of [gone, stays]) {
+    await presence.connect(person);
+    await presence.move(person, null, "room");
+  }
+  faulty.fail = true;
+  await assert.rejects(presence.disconnect(gone, "room"), PresenceUnavailableError);
+  assert.equal(presence.leavesToRepair, 1);
+  await assert.rejects(presence.repairLeaves(() => false), /database is locked/);
+  assert.equal(presence.leavesToRepair, 1, "kept for the next pass while KV fails");
+
+  faulty.fail = false;
+  const listsBefore = lists;
+  assert.equal(await presence.repairLeaves((cid) => cid === stays.cid), 1);
+  assert.equal(lists, listsBefore, "no record but the failed leave's was read");
+  assert.equal(presence.leavesToRepair, 0);
+  const members = (await presence.listUsers({ group: "room" })).list.map((row) => row.cid);
+  assert.deepEqual(members, [stays.cid]);
+  assert.deepEqual((await presence.listGroups({})).list, [{ group: "room", number_of_users: 1 }]);
+  assert.equal(await presence.repairLeaves(() => false), 0, "nothing left to repair");
+  base.close();
 });
