@@ -86,8 +86,9 @@ export interface ClusterSettings {
   inboxExpireMs: number;
   /**
    * How often this isolate checks its presence records against its live
-   * connections and repairs what a failed write left behind (a leave that
-   * KV refused, itself retried for 15 s). Each check reads every presence
+   * connections and repairs what a failed write left behind: the backstop,
+   * as a leave KV refused has its record removed a second after it failed
+   * (`Presence.repairLeaves`). Each check reads every presence
    * record in KV: at 10,000 connections, once every 10 s cost 1.5 % of a
    * core on an idle server. `PARLEY_PRESENCE_REPAIR_MS`.
    * @default 60000
