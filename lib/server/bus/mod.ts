@@ -6,7 +6,11 @@
  * - `pack.ts`: which entries one commit carries (pure);
  * - `sequencer.ts`: each sender's order, once per seq, holes skipped (pure);
  * - `inbox.ts`: one drain of an inbox, large events put back together;
- * - `bus.ts`: the class callers use.
+ * - `consumed.ts`: the consumed entries whose deletes the next commits carry;
+ * - `outbox.ts`: the sending half (seqs, the channel's batch, commits, retries);
+ * - `receiver.ts`: the receiving half (the head's watch, listings, deletes);
+ * - `types.ts`: the counters, the channel's batch and the unavailable error;
+ * - `bus.ts`: the class callers use, which wires the halves together.
  *
  * @example
  * ```ts ignore
