@@ -5,14 +5,16 @@
  *
  * Each sweep, a connection gets the application's `ping` when, during the
  * whole period before, its client sent nothing or the server sent it
- * nothing: an idle socket answers with a `pong` (which says how much its
- * client received, so its resume log can shrink) and is then left alone for
- * one period, so it gets a ping every second period — traffic both ways
- * often enough for a proxy that cuts sockets idle for 60 s at the default
- * 25 s. A connection whose client sent nothing in the whole period after
- * its ping is suspended (one to three periods after its last frame). That
- * needs a whole period of silence after a ping, not a clock deadline, so a
- * late sweep (a busy event loop) never takes a live connection for dead.
+ * nothing but pings: an idle socket gets one each period (25 s by default:
+ * proxies and platforms cut sockets idle for 30–60 s) and answers with a
+ * `pong` (which says how much its client received, so its resume log can
+ * shrink). A socket the server sent something else to just after a sweep
+ * is pinged at the sweep after next, so the server is never silent towards
+ * a live connection for two periods. A connection whose client sent nothing
+ * in the whole period after its ping is suspended (one to two periods
+ * after its last frame). That needs a whole period of silence after a
+ * ping, not a clock deadline, so a late sweep (a busy event loop) never
+ * takes a live connection for dead.
  *
  * @module
  */
@@ -20,33 +22,30 @@ import { CLOSE, type Limits } from "../protocol/mod.ts";
 import { type Connection, ConnectionState } from "./connection.ts";
 import type { Registry } from "./registry.ts";
 
-/** An idle socket gets the application's ping once per this many heartbeats. */
-export const APP_PING_HEARTBEATS = 2;
-
 /**
- * Milliseconds between the pings of an idle socket, as the welcome tells
- * them: the longest a live connection goes without a frame from the server
+ * The longest a live connection goes without a frame from the server (two
+ * periods: see the module's doc), as the welcome's `heartbeat` tells it
  * (the SDK's watchdog waits twice that, plus 5 s).
  *
  * @example
  * ```ts
- * import { appPingMs } from "./heartbeat.ts";
- * appPingMs({ heartbeatMs: 25_000 }); // 50_000
+ * import { longestSilenceMs } from "./heartbeat.ts";
+ * longestSilenceMs({ heartbeatMs: 25_000 }); // 50_000
  * ```
  */
-export function appPingMs(limits: Pick<Limits, "heartbeatMs">): number {
-  return limits.heartbeatMs * APP_PING_HEARTBEATS;
+export function longestSilenceMs(limits: Pick<Limits, "heartbeatMs">): number {
+  return 2 * limits.heartbeatMs;
 }
 
 /** What a sweep needs of a connection. */
 export interface Beating {
   /** When the last frame arrived from its client (ms, `performance.now()`). */
   lastSeen: number;
-  /** Whether anything was sent to it since the last sweep; the sweep clears it. */
+  /** Whether anything but a ping was sent to it since the last sweep; the sweep clears it. */
   sentSinceBeat: boolean;
   /** The sweep that last pinged it (a count, see {@linkcode HeartbeatSweep}). */
   pingedInBeat: number;
-  /** Sends the ping (and so sets `sentSinceBeat`). */
+  /** Sends the ping (which sets `sentSinceBeat`; the sweep clears it again). */
   sendUncounted(text: string): void;
 }
 
@@ -105,6 +104,8 @@ export class HeartbeatSweep {
       if (quiet || !sent) {
         connection.pingedInBeat = thisBeat;
         connection.sendUncounted(PING);
+        // A ping is not traffic that spares the next one: an idle socket gets one each period.
+        connection.sentSinceBeat = false;
       }
     }
   }

@@ -31,7 +31,7 @@ import {
 import { armExpiry, replaceGrant } from "./grants.ts";
 import { closeReason } from "./handshake.ts";
 import { Handovers, release } from "./handover.ts";
-import { appPingMs, Heartbeat } from "./heartbeat.ts";
+import { longestSilenceMs, Heartbeat } from "./heartbeat.ts";
 import type { Inbound } from "./inbound.ts";
 import type { ConnectionRecord, Presence } from "./presence.ts";
 import type { Registry } from "./registry.ts";
@@ -228,7 +228,7 @@ export class Sessions {
         user_id: connection.user_id,
         name: connection.name,
         isolate: this.#options.presence.isolate,
-        heartbeat: appPingMs(this.#limits),
+        heartbeat: longestSilenceMs(this.#limits),
         session: connection.session,
         grace: this.#limits.resumeGraceMs,
         resumed,

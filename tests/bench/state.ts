@@ -34,8 +34,12 @@ export const MEASURE_MS: number = quick ? 1_500 : 3_000;
 export const WARMUP_MS: number = quick ? 500 : 1_000;
 /** How many idle sockets the capacity section opens per server. */
 export const IDLE_N: number = quick ? 2_000 : 10_000;
-/** How long the capacity section leaves the sockets idle before reading RSS and CPU. */
-export const IDLE_WINDOW_MS: number = quick ? 3_000 : 10_000;
+/**
+ * How long the capacity section leaves the sockets idle before reading RSS
+ * and CPU: two heartbeat periods (25 s each), so the idle CPU counts the
+ * heartbeat's sweeps and pings, not a quiet stretch between them.
+ */
+export const IDLE_WINDOW_MS: number = quick ? 3_000 : 50_000;
 /** How many clients the join storm sends into one group. */
 export const STORM_N: number = quick ? 300 : 1_000;
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { CLOSE, LIMITS, type ServerFrame } from "../../lib/protocol/mod.ts";
 import { Admission } from "../../lib/server/admission.ts";
-import { appPingMs } from "../../lib/server/heartbeat.ts";
+import { longestSilenceMs } from "../../lib/server/heartbeat.ts";
 import { randomId } from "../../lib/server/ids.ts";
 import { Inbound } from "../../lib/server/inbound.ts";
 import { Presence } from "../../lib/server/presence.ts";
@@ -69,7 +69,7 @@ Deno.test("an accepted socket is recorded in presence, then welcomed with the is
     const record = (await served.presence.entry(client.welcome.cid)).value;
     assert.equal(record?.user_id, client.welcome.user_id, "recorded before the welcome");
     assert.equal(client.welcome.isolate, "iso-sessions");
-    assert.equal(client.welcome.heartbeat, appPingMs(LIMITS));
+    assert.equal(client.welcome.heartbeat, longestSilenceMs(LIMITS));
     assert.equal(client.welcome.grace, 200);
     assert.equal(client.welcome.resumed, false);
   }
