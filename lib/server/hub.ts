@@ -16,6 +16,7 @@ import { Cluster } from "./cluster.ts";
 import { randomId } from "./ids.ts";
 import { Inbound } from "./inbound.ts";
 import { Presence } from "./presence.ts";
+import { PresenceRepair } from "./presence_repair.ts";
 import { Registry } from "./registry.ts";
 import type { HubCore } from "./requests.ts";
 import { Router } from "./routing.ts";
@@ -28,14 +29,6 @@ import {
   type SecuritySettings,
 } from "./settings.ts";
 import { upgrade } from "./upgrade.ts";
-
-/**
- * How soon a failed leave's record is repaired (ms), doubled while KV keeps
- * failing up to {@linkcode REPAIR_SOON_MAX_MS}: a ghost is gone at most about
- * that long after KV works again, however long it failed.
- */
-const REPAIR_SOON_MS = 1_000;
-const REPAIR_SOON_MAX_MS = 15_000;
 
 /** Options of {@linkcode createHub}. */
 export interface HubOptions {
@@ -82,9 +75,8 @@ export class Hub {
   readonly sessions: Sessions;
   /** The checks of upgrades and joins: tokens, origins, abuse limits. */
   readonly admission: Admission;
-  #repair: ReturnType<typeof setInterval>;
-  /** An early repair, asked for by a failed leave, and how long the next one waits. */
-  #soon: { timer?: ReturnType<typeof setTimeout>; delayMs: number } = { delayMs: REPAIR_SOON_MS };
+  /** Removes the records of leaves KV refused (see `presence_repair.ts`). */
+  readonly #repair: PresenceRepair;
   #closing: Promise<void> | null = null;
 
   constructor(options: HubOptions) {
@@ -133,11 +125,13 @@ export class Hub {
       router,
       admission,
       inbound,
-      onLeaveFailed: () => this.#repairSoon(),
+      onLeaveFailed: (cid) => this.#repair.leaveFailed(cid),
     });
-    this.#repair = setInterval(() => this.#repairPresence(), clusterSettings.presenceRepairMs);
-    // The repair alone must not keep a process (a test, a script) alive.
-    Deno.unrefTimer(Number(this.#repair));
+    this.#repair = new PresenceRepair(
+      presence,
+      (cid) => registry.get(cid) !== undefined,
+      clusterSettings.presenceRepairMs,
+    );
     options.signal?.addEventListener("abort", () => this.close(), { once: true });
   }
 
@@ -155,51 +149,11 @@ export class Hub {
     return upgrade(req, this, info);
   }
 
-  /** Removes the presence records a failed leave left behind (see `Presence.reconcile`). */
-  async #repairPresence(): Promise<void> {
-    if (this.#closing) return;
-    try {
-      const repaired = await this.presence.reconcile((cid) => this.registry.get(cid) !== undefined);
-      if (repaired > 0) console.warn(`presence: repaired ${repaired} stale record(s)`);
-    } catch (error) {
-      // KV still failing: the next round tries again.
-      console.error("presence: cannot repair", error);
-    }
-  }
-
-  /**
-   * A leave KV refused: repair its record in a second rather than at the
-   * next round (a ghost would stay listed for up to `presenceRepairMs`),
-   * backing off while KV keeps failing.
-   */
-  #repairSoon(): void {
-    if (this.#closing || this.#soon.timer !== undefined) return;
-    this.#soon.timer = setTimeout(async () => {
-      let done = true;
-      try {
-        const repaired = await this.presence.repairLeaves((cid) =>
-          this.registry.get(cid) !== undefined
-        );
-        if (repaired > 0) console.warn(`presence: repaired ${repaired} stale record(s)`);
-      } catch (error) {
-        console.error("presence: cannot repair", error);
-        done = false;
-      }
-      this.#soon.timer = undefined;
-      this.#soon.delayMs = done
-        ? REPAIR_SOON_MS
-        : Math.min(2 * this.#soon.delayMs, REPAIR_SOON_MAX_MS);
-      if (this.presence.leavesToRepair > 0) this.#repairSoon();
-    }, this.#soon.delayMs);
-    Deno.unrefTimer(Number(this.#soon.timer));
-  }
-
   /** Closes every socket ("going away"), clears their presence, then leaves the cluster. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      clearInterval(this.#repair);
-      clearTimeout(this.#soon.timer);
       await this.sessions.close();
+      await this.#repair.close();
       await this.cluster.close();
     })();
     return this.#closing;

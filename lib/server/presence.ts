@@ -52,8 +52,19 @@ export const LEAVE_ATTEMPTS = 3;
 /** Tries of the other writes under a KV lock. */
 const WRITE_ATTEMPTS = 10;
 
-/** Adding this to a `KvU64` subtracts one (the sum wraps at 2^64). */
-const MINUS_ONE = 0xffff_ffff_ffff_ffffn;
+/** What a leave changes: the record, the user's index entry, the membership and its room's count. */
+function leaveWrite(
+  who: Pick<Member, "cid" | "user_id">,
+  group: string | null,
+): { mutations: PresenceMutation[]; counts: Array<[Deno.KvKey, bigint]> } {
+  const mutations: PresenceMutation[] = [
+    { type: "delete", key: PRESENCE_KEYS.connection(who.cid) },
+    { type: "delete", key: PRESENCE_KEYS.userConnection(who.user_id, who.cid) },
+  ];
+  if (group === null) return { mutations, counts: [] };
+  mutations.push({ type: "delete", key: PRESENCE_KEYS.member(group, who.cid) });
+  return { mutations, counts: [[PRESENCE_KEYS.group(group), -1n]] };
+}
 /** The key part just after `k` in KV order: pages start past their last row. */
 const after = (k: string) => k + "\0";
 
@@ -79,8 +90,6 @@ export type GroupsQuery = Omit<GroupsRequest, "type" | "id">;
 export class Presence {
   /** Writes of one connection are chained so they land in the order made. */
   #chains = new Map<string, Promise<unknown>>();
-  /** The connections whose leave KV refused: their records wait for {@linkcode repairLeaves}. */
-  #failedLeaves = new Set<string>();
 
   /** This isolate's connects, moves, renames and leaves, in group commits. */
   readonly #commits: GroupCommits;
@@ -182,100 +191,34 @@ export class Presence {
   /**
    * Removes a connection and its group membership, tried
    * {@linkcode LEAVE_ATTEMPTS} times while KV is locked (each attempt waits
-   * out SQLite's 5 s busy timeout first). When it still fails,
-   * {@linkcode repairLeaves} (or, failing that, {@linkcode reconcile})
-   * removes the record later (it is this isolate's and no longer live).
+   * out SQLite's 5 s busy timeout first). When it still fails, the
+   * presence repair (`presence_repair.ts`) removes the record later (it is
+   * this isolate's and no longer live).
    */
   disconnect(who: Member, group: string | null): Promise<void> {
-    const mutations: PresenceMutation[] = [
-      { type: "delete", key: PRESENCE_KEYS.connection(who.cid) },
-      { type: "delete", key: PRESENCE_KEYS.userConnection(who.user_id, who.cid) },
-    ];
-    const counts: Array<[Deno.KvKey, bigint]> = [];
-    if (group !== null) {
-      mutations.push({ type: "delete", key: PRESENCE_KEYS.member(group, who.cid) });
-      counts.push([PRESENCE_KEYS.group(group), -1n]);
-    }
+    const { mutations, counts } = leaveWrite(who, group);
     return this.#serial(who.cid, () => this.#write(mutations, counts, undefined, LEAVE_ATTEMPTS))
-      .then(() => {}, (error) => {
-        this.#failedLeaves.add(who.cid);
-        throw error;
-      });
+      .then(() => {});
   }
 
-  /** How many failed leaves wait for {@linkcode repairLeaves}. */
-  get leavesToRepair(): number {
-    return this.#failedLeaves.size;
+  /** Whether a write of connection `cid` is under way (a repair leaves it to that write). */
+  writing(cid: string): boolean {
+    return this.#chains.has(cid);
   }
 
   /**
-   * Removes the records the leaves KV refused left behind, each in one
-   * checked commit (see {@linkcode evict}); reads only those records, not
-   * every one as {@linkcode reconcile} does. Resolves to how many records
-   * were removed; rejects when KV fails again (what is left is tried next
-   * time).
-   *
-   * @example
-   * ```ts ignore
-   * await presence.disconnect(who, "lobby").catch(() => presence.repairLeaves(isLive));
-   * ```
-   */
-  async repairLeaves(live: (cid: string) => boolean): Promise<number> {
-    // Each pass takes what failed so far; a leave that fails meanwhile is in the next.
-    let removed = 0;
-    for (const cid of [...this.#failedLeaves]) {
-      // A write still under way for it goes first (the next pass takes it).
-      if (this.#chains.has(cid)) continue;
-      const entry = await this.kv.get<ConnectionRecord>(PRESENCE_KEYS.connection(cid));
-      const mine = entry.value !== null && entry.value.isolate === this.isolate && !live(cid);
-      if (mine && await this.evict(entry as Deno.KvEntry<ConnectionRecord>)) removed++;
-      this.#failedLeaves.delete(cid);
-    }
-    return removed;
-  }
-
-  /**
-   * Repairs what failed writes left behind: removes this isolate's records
-   * of connections that are not `live` (a leave KV refused), each in one
-   * checked commit with its membership and its room's count, so counts
-   * never drift from members. Connections with a write under way are left
-   * to it. Resolves to how many records were removed.
-   *
-   * @example
-   * ```ts ignore
-   * const repaired = await presence.reconcile((cid) => registry.get(cid) !== undefined);
-   * ```
-   */
-  async reconcile(live: (cid: string) => boolean): Promise<number> {
-    // Asked again just before each removal: a connection may arrive meanwhile.
-    const stale = (cid: string) => !live(cid) && !this.#chains.has(cid);
-    const found: Deno.KvEntry<ConnectionRecord>[] = [];
-    const entries = this.kv.list<ConnectionRecord>({ prefix: PRESENCE_KEYS.connections });
-    for await (const entry of entries) {
-      if (entry.value.isolate === this.isolate && stale(entry.value.cid)) found.push(entry);
-    }
-    let removed = 0;
-    for (const entry of found) {
-      if (stale(entry.value.cid) && await this.evict(entry)) removed++;
-    }
-    return removed;
-  }
-
-  /**
-   * Removes the connection of another isolate that died, unless its record
-   * changed since `entry` was read; true when this call removed it (so the
-   * caller alone tells its group).
+   * Removes the connection of `entry` (of an isolate that died, or a stale
+   * one of this isolate's), with its membership and its room's count, unless
+   * its record changed since `entry` was read; true when this call removed
+   * it (so the caller alone tells its group).
    */
   async evict(entry: Deno.KvEntry<ConnectionRecord>): Promise<boolean> {
-    const { cid, user_id, group } = entry.value;
+    const { group } = entry.value;
+    const { mutations, counts } = leaveWrite(entry.value, group);
     const { ok } = await retryLocked(() => {
-      const op = this.kv.atomic()
-        .check(entry)
-        .delete(PRESENCE_KEYS.connection(cid))
-        .delete(PRESENCE_KEYS.userConnection(user_id, cid));
-      if (group !== null) {
-        op.delete(PRESENCE_KEYS.member(group, cid)).sum(PRESENCE_KEYS.group(group), MINUS_ONE);
-      }
+      const op = this.kv.atomic().check(entry);
+      for (const { key } of mutations) op.delete(key);
+      for (const [key, delta] of counts) op.sum(key, BigInt.asUintN(64, delta));
       return op.commit();
     });
     if (ok && group !== null) await this.#dropEmpty([PRESENCE_KEYS.group(group)]);
@@ -291,11 +234,17 @@ export class Presence {
       );
       const empty = counters.filter((c) => c.value !== null && c.value.value === 0n);
       if (empty.length === 0) continue;
-      await retryLocked(() => {
+      const { ok } = await retryLocked(() => {
         const op = this.kv.atomic();
         for (const counter of empty) op.check(counter).delete(counter.key);
         return op.commit();
       });
+      // Someone joined one of them meanwhile: the others still go, each on its own check.
+      if (!ok && empty.length > 1) {
+        for (const counter of empty) {
+          await retryLocked(() => this.kv.atomic().check(counter).delete(counter.key).commit());
+        }
+      }
     }
   }
 

@@ -31,7 +31,7 @@ import {
 import { armExpiry, replaceGrant } from "./grants.ts";
 import { closeReason } from "./handshake.ts";
 import { Handovers, release } from "./handover.ts";
-import { longestSilenceMs, Heartbeat } from "./heartbeat.ts";
+import { Heartbeat, longestSilenceMs } from "./heartbeat.ts";
 import type { Inbound } from "./inbound.ts";
 import type { ConnectionRecord, Presence } from "./presence.ts";
 import type { Registry } from "./registry.ts";
@@ -79,8 +79,8 @@ export interface SessionsOptions {
   admission: Pick<Admission, "attach" | "verify">;
   /** Takes the frames of bound sockets. */
   inbound: Pick<Inbound, "receive">;
-  /** A leave KV refused past its tries: its record waits for a presence repair. */
-  onLeaveFailed?: () => void;
+  /** The leave of `cid` KV refused past its tries: its record waits for a presence repair. */
+  onLeaveFailed?: (cid: string) => void;
 }
 
 /**
@@ -283,7 +283,7 @@ export class Sessions {
     this.#registry.remove(connection);
     const removed = this.#options.presence.disconnect(connection, group).catch((error) => {
       console.error("presence: cannot remove connection", error);
-      this.#options.onLeaveFailed?.();
+      this.#options.onLeaveFailed?.(connection.cid);
     });
     // As with a join's move, the removal lands in KV before the group hears of it, so a list
     // right after the notice no longer shows the connection. A KV that keeps failing delays the
