@@ -58,13 +58,6 @@ export const BUS_LIMITS = {
    * `expireIn`).
    */
   holeMs: 10_000,
-  /**
-   * Most commits a sender has in flight at once. One: with two, a later
-   * commit could land while an earlier one kept failing, and the receiver
-   * would in time skip the gap and lose the earlier one's events; events
-   * that come meanwhile go together in the next commit.
-   */
-  commitsInFlight: 1,
   /** Most deletes of consumed entries an outgoing commit carries beside its events. */
   removalsPerCommit: 200,
   /**

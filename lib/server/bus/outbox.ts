@@ -4,7 +4,9 @@
  * committed to the targets' inboxes in KV.
  *
  * One commit is in flight at a time; what is published meanwhile goes in
- * the next. A failed commit is retried as long as it takes, so nothing
+ * the next. (With two, a later commit could land while an earlier one kept
+ * failing, and the receiver would in time skip the gap and lose the earlier
+ * one's events.) A failed commit is retried as long as it takes, so nothing
  * queued is ever thrown away while the bus is open. If none lands for
  * `unavailableAfterMs`, the callers waiting in `publishCommitted` are told
  * ({@linkcode BusUnavailableError}) and new ones are refused at once until
@@ -50,7 +52,6 @@ interface InFlight {
   removals: Array<[id: string, key: Deno.KvKey]>;
   /** The last seq it carries to each target. */
   lasts: Map<string, number>;
-  landed: boolean;
 }
 
 function append(runs: Map<string, Run>, target: string, seq: number, line: string): void {
@@ -79,12 +80,10 @@ export class Outbox {
   #tick = new Map<string, Run>();
   /** Whether a flush of this turn's events is queued (as a microtask). */
   #tickQueued = false;
-  /** Commits on their way, in the order made; at most `BUS_LIMITS.commitsInFlight`. */
-  #inFlight: InFlight[] = [];
+  /** The commit on its way (tried until it lands), if any. */
+  #inFlight: InFlight | null = null;
   /** Resolves when nothing is in flight (see `flush`). */
   #idle: PromiseWithResolvers<void> | null = null;
-  /** Commits being retried after a failure: no new ones go out meanwhile. */
-  #failing = 0;
   /** The last seq committed to each target isolate. */
   readonly #committed = new Map<string, number>();
   /** Callers of `publishCommitted` whose events are not all committed yet. */
@@ -123,7 +122,7 @@ export class Outbox {
   /** Resolves once every event queued so far is committed to KV. */
   async flush(): Promise<void> {
     if (this.#tickQueued) this.#flushTick();
-    while (this.#inFlight.length > 0) {
+    while (this.#inFlight !== null) {
       this.#idle ??= Promise.withResolvers();
       await this.#idle.promise;
     }
@@ -179,28 +178,22 @@ export class Outbox {
   }
 
   /**
-   * Commits the outbox, each commit taking what the outbox holds when it is
-   * made. A receiver gets each sender's events in seq order whichever path
-   * brings them (its sequencer holds what comes ahead of a hole). Each
-   * commit also deletes entries this isolate consumed, so they cost no
-   * commit of their own.
+   * Commits what the outbox holds, once no commit is in flight. A receiver
+   * gets each sender's events in seq order whichever path brings them (its
+   * sequencer holds what comes ahead of a hole). Each commit also deletes
+   * entries this isolate consumed, so they cost no commit of their own.
    */
   #pump(): void {
-    while (
-      this.#outbox.size > 0 && this.#failing === 0 &&
-      this.#inFlight.length < BUS_LIMITS.commitsInFlight
-    ) {
-      this.#stalled ??= setTimeout(() => this.#giveUp(), this.#options.unavailableAfterMs);
-      const commit = this.#nextCommit();
-      this.#inFlight.push(commit);
-      this.#send(commit);
-    }
+    if (this.#outbox.size === 0 || this.#inFlight !== null) return;
+    this.#stalled ??= setTimeout(() => this.#giveUp(), this.#options.unavailableAfterMs);
+    this.#inFlight = this.#nextCommit();
+    this.#send(this.#inFlight);
   }
 
+  /** Tries `commit` until it lands (or the bus closes while KV is unavailable). */
   async #send(commit: InFlight): Promise<void> {
     const { kv, stats, inboxExpireMs: expireIn } = this.#options;
-    let failures = 0;
-    while (true) {
+    for (let failures = 1;; failures++) {
       const op = kv.atomic();
       for (const { key, value } of commit.writes) op.set(key, value, { expireIn });
       for (const key of commit.counts) op.sum(key, 1n);
@@ -215,38 +208,28 @@ export class Outbox {
           this.#outbox.clear();
           // Not committed: nothing of it counts as such.
           commit.writes = [];
-          commit.counts = [];
           commit.lasts.clear();
           break;
         }
-        if (failures++ === 0) this.#failing++;
         if (failures % 20 === 1) console.error("bus: commit failed; retrying", error);
         await new Promise((r) => setTimeout(r, Math.min(1_000, 10 * 2 ** Math.min(failures, 7))));
       }
     }
-    if (failures > 0) this.#failing--;
-    commit.landed = true;
-    this.#landed();
+    this.#landed(commit);
   }
 
-  /** Takes the commits that landed at the head of the line: their events count as committed. */
-  #landed(): void {
+  /** `commit` landed: its events count as committed; the next one goes. */
+  #landed(commit: InFlight): void {
     clearTimeout(this.#stalled);
     this.#stalled = undefined;
     this.#unavailable = false;
-    while (this.#inFlight.length > 0 && this.#inFlight[0].landed) {
-      const commit = this.#inFlight.shift()!;
-      if (commit.writes.length > 0) this.#options.stats.commits++;
-      for (const [target, last] of commit.lasts) this.#committed.set(target, last);
-      this.#options.consumed.done(commit.removals.map(([id]) => id));
-    }
+    this.#inFlight = null;
+    if (commit.writes.length > 0) this.#options.stats.commits++;
+    for (const [target, last] of commit.lasts) this.#committed.set(target, last);
+    this.#options.consumed.done(commit.removals.map(([id]) => id));
     if (this.#tickets.length > 0) this.#settle();
-    if (this.#inFlight.length > 0) {
-      this.#stalled = setTimeout(() => this.#giveUp(), this.#options.unavailableAfterMs);
-    } else {
-      this.#idle?.resolve();
-      this.#idle = null;
-    }
+    this.#idle?.resolve();
+    this.#idle = null;
     this.#pump();
   }
 
@@ -294,6 +277,6 @@ export class Outbox {
       lasts.set(target, run.first - 1);
       if (run.lines.length === 0) this.#outbox.delete(target);
     }
-    return { writes, counts, removals, lasts, landed: false };
+    return { writes, counts, removals, lasts };
   }
 }
