@@ -68,3 +68,25 @@ export function payloadText(
   }
   return text;
 }
+
+/**
+ * A `post` frame's text, with its `message` already written as JSON text
+ * (by {@linkcode payloadText}): exactly what `JSON.stringify` writes for
+ * `{ type: "post", message, recipient, id }`, without writing the message
+ * a second time.
+ *
+ * @example
+ * ```ts
+ * import { payloadText, postFrameText } from "./mod.ts";
+ * postFrameText(payloadText("hi"), "lobby", 7); // '{"type":"post","message":"hi","recipient":"lobby","id":7}'
+ * ```
+ */
+export function postFrameText(
+  message: string | undefined,
+  recipient: string | undefined,
+  id: number,
+): string {
+  const head = message === undefined ? '{"type":"post"' : `{"type":"post","message":${message}`;
+  const to = recipient === undefined ? "" : `,"recipient":${JSON.stringify(recipient)}`;
+  return `${head}${to},"id":${id}}`;
+}

@@ -12,6 +12,7 @@ import {
   HELLO_PARAM,
   type HelloFrame,
   parseServerFrame,
+  postFrameText,
   PROTOCOL_VERSION,
   PROTOCOL_VERSIONS,
   type RequestResults,
@@ -374,18 +375,14 @@ export class Signaling extends TypedEmitter<SignalingCallbacks> {
   /**
    * Posts `message`, already checked and written as JSON text (see
    * `payloadText`), to `recipient` (a user_id or a group; none: the joined
-   * group): the frame is the text `request` would write for
-   * `{ type: "post", message, recipient }`, without serialising the message
-   * a second time.
+   * group), as `postFrameText` writes it.
    */
   post(
     message: string | undefined,
     recipient: string | undefined,
     what: string,
   ): Promise<RequestResults["post"]> {
-    const head = message === undefined ? '{"type":"post"' : `{"type":"post","message":${message}`;
-    const to = recipient === undefined ? "" : `,"recipient":${JSON.stringify(recipient)}`;
-    return this.#request(what, (id) => `${head}${to},"id":${id}}`);
+    return this.#request(what, (id) => postFrameText(message, recipient, id));
   }
 
   /** Sends the frame `frameOf(id)` gives, once connected: without an async hop when it is (every post). */

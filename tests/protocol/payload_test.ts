@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { checkPayload, LIMITS, payloadBytes, payloadText } from "../../lib/protocol/mod.ts";
+import {
+  checkPayload,
+  LIMITS,
+  payloadBytes,
+  payloadText,
+  postFrameText,
+} from "../../lib/protocol/mod.ts";
 
 Deno.test("payloadText is the message's JSON, checked as checkPayload checks it", () => {
   const values: unknown[] = ["é", { a: [1, null, { b: "🎉" }] }, 0, false, null, []];
@@ -36,4 +42,16 @@ Deno.test("the size limit counts UTF-8 bytes at its edge, whatever the text's le
   const cycle: Record<string, unknown> = {};
   cycle.self = cycle;
   assert.throws(() => payloadText(cycle), /nest at most/);
+});
+
+Deno.test("postFrameText writes what JSON.stringify writes for the post frame", () => {
+  const messages: unknown[] = ["hi", { a: [1, { b: '🎉\n"' }] }, 0, null, {
+    toJSON: () => undefined,
+  }];
+  for (const message of messages) {
+    for (const recipient of [undefined, "lobby", 'a "quoted" room', "user-ö"]) {
+      const expected = JSON.stringify({ type: "post", message, recipient, id: 12 });
+      assert.equal(postFrameText(payloadText(message), recipient, 12), expected);
+    }
+  }
 });
