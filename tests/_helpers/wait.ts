@@ -1,6 +1,7 @@
 /**
  * The one way tests wait for something: poll a predicate until it holds,
- * with a deadline that also bounds a predicate that hangs.
+ * with a deadline that also bounds a predicate that hangs; or a plain
+ * {@linkcode sleep}.
  *
  * @example
  * ```ts
@@ -11,6 +12,19 @@
  *
  * @module
  */
+
+/**
+ * Resolves after `ms` (at once for a negative one).
+ *
+ * @example
+ * ```ts
+ * import { sleep } from "./wait.ts";
+ * await sleep(1);
+ * ```
+ */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}
 
 /** Options of {@linkcode waitFor}. */
 export interface WaitForOptions {

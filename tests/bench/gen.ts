@@ -21,6 +21,7 @@
  */
 import { openRaw } from "./ws_raw.ts";
 import { RealtimeClient } from "../../lib/sdk/mod.ts";
+import { sleep } from "../_helpers/wait.ts";
 
 /** Which server a job talks to. */
 /** `parley-peerjs`: Parley spoken to in the PeerJS wire, at its `/peerjs`. */
@@ -64,8 +65,6 @@ const PAYLOAD_AS_STRING = JSON.stringify(PAYLOAD);
 function emit(value: Record<string, unknown>): void {
   console.log(JSON.stringify(value));
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The wire of each server: how to connect, what means ready, how to send to someone. */
 interface Wire {

@@ -75,7 +75,7 @@ export const raw: Record<string, unknown> = {};
  */
 export const log = (...parts: unknown[]): void => console.error("[bench]", ...parts);
 /** Resolves after `ms` milliseconds. */
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { sleep } from "../_helpers/wait.ts";
 /**
  * Rounds to `digits` decimals; NaN for anything not finite.
  *

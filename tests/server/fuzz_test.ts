@@ -15,6 +15,7 @@
 import assert from "node:assert/strict";
 import { CLOSE, ERROR_CODES, LIMITS, type ServerFrame } from "../../lib/protocol/mod.ts";
 import { type RawClient, rawClient, startHub, type TestHub } from "../_helpers/hub.ts";
+import { sleep } from "../_helpers/wait.ts";
 import {
   canonical,
   type Effect,
@@ -32,7 +33,6 @@ type Welcome = Extract<ServerFrame, { type: "welcome" }>;
 
 const GOOD_GROUPS = ["alpha", "alpha", "beta", "beta"] as const;
 const GROUPS = ["alpha", "beta", "gamma", "delta"] as const;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A fuzz failure, with what it takes to replay it. */
 class FuzzFailure extends Error {}

@@ -28,7 +28,7 @@ import { type KvLock, lockKv } from "../_helpers/faults.ts";
 import { type RawClient, rawClient } from "../_helpers/hub.ts";
 import { freePort } from "../_helpers/process.ts";
 import { type RunningApp, startApp } from "../_helpers/server.ts";
-import { waitFor } from "../_helpers/wait.ts";
+import { sleep, waitFor } from "../_helpers/wait.ts";
 
 /** Options of {@linkcode runSoak}. */
 export interface SoakOptions {
@@ -163,8 +163,6 @@ interface Soaker {
   sessions: Session[];
   current?: Session;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 /** Whether something listens on `port` of 127.0.0.1 (a refused WebSocket never welcomes). */
 async function listening(port: number): Promise<boolean> {

@@ -131,4 +131,4 @@ export async function openPeer(url: string, id: string, token = `t-${id}`): Prom
 }
 
 /** Waits `ms`. */
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep } from "../../_helpers/wait.ts";
