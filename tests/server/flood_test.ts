@@ -1,7 +1,7 @@
 /**
  * Flood: one client sends ~100,000 frames a second at the default limits
  * (from a Worker, so the flood has a thread of its own, like a remote
- * client; see `runFlooder` in _hostile.ts); it is
+ * client; see `runFlooder` in _flooder.ts); it is
  * rate-limited, closed for policy, reconnects and floods again. Meanwhile
  * ten pairs of clients play ping-pong with private messages; their round
  * trip's p99 must stay within 2× of the same pairs' p99 without the flood.
@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import type { ServerFrame } from "../../lib/protocol/mod.ts";
 import { startHub, TEST_SECURITY } from "../_helpers/hub.ts";
-import type { FloodReport } from "./_hostile.ts";
+import type { FloodReport } from "./_flooder.ts";
 
 const PAIRS = 10;
 /** Round trips per pair and phase: 10 × 250 = 2,500 samples a phase. */
@@ -115,7 +115,7 @@ Deno.test("flood: a flooder is rate-limited and cut off; the others are never re
   await measure(pairs.slice(0, 2));
   const quiet = await measure(pairs);
 
-  const worker = new Worker(new URL("./_hostile.ts", import.meta.url), { type: "module" });
+  const worker = new Worker(new URL("./_flooder.ts", import.meta.url), { type: "module" });
   const reported = new Promise<FloodReport>((resolve, reject) => {
     worker.onmessage = (event) => {
       if (event.data.flooding) return;

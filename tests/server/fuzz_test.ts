@@ -19,14 +19,13 @@ import { sleep } from "../_helpers/wait.ts";
 import {
   canonical,
   type Effect,
-  fuzzSeed,
   type Hostile,
   hostileFrame,
   oversizeFrame,
-  Rng,
   type Scene,
   type Victim,
 } from "./_hostile.ts";
+import { fuzzSeed, Rng } from "./_random.ts";
 
 type Answer = Extract<ServerFrame, { type: "ack" | "error" }>;
 type Welcome = Extract<ServerFrame, { type: "welcome" }>;
