@@ -404,7 +404,7 @@ export function errorRefOf(raw: unknown): ErrorRef {
   const call = isObject(signal) ? signal.call : undefined;
   const kind = isObject(signal) ? signal.kind : undefined;
   if (
-    typeof to !== "string" || to.length > 256 || typeof call !== "string" ||
+    !isCid(to) || typeof call !== "string" ||
     call.length > LIMITS.maxTokenLength || !SIGNAL_KINDS.includes(kind as SignalKind)
   ) return {};
   return { signal: { to, call, kind: kind as SignalKind } };
